@@ -1,0 +1,81 @@
+//! CI detection and the CI-native side channels: masking, errors, warnings, exported variables.
+//!
+//! Every stage gets a `&dyn Ci`; the secrets stage registers each secret with [`Ci::mask`] the
+//! moment it is read, so masking cannot be forgotten further down.
+
+mod github;
+mod gitlab;
+mod jenkins;
+mod local;
+
+use crate::env::Env;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// The behaviour that differs between CI systems.
+pub trait Ci {
+    /// A short name for reports ("GitHub Actions", "local shell", ...).
+    fn name(&self) -> &'static str;
+
+    /// Hides `value` from the CI's log. Called for every secret before anything else is printed.
+    fn mask(&self, value: &str);
+
+    /// Prints a one-line error the way this CI highlights errors.
+    fn error(&self, message: &str) {
+        eprintln!("crlogin: error: {}", one_line(message));
+    }
+
+    /// Prints a one-line warning the way this CI highlights warnings.
+    fn warning(&self, message: &str) {
+        eprintln!("crlogin: warning: {}", one_line(message));
+    }
+
+    /// Makes `name=value` visible to later steps of the job where the CI allows it (besides the
+    /// `export` lines crlogin prints on stdout).
+    fn export_var(&self, _name: &str, _value: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    /// Where `--isolated` creates its fresh directory: a per-job temporary place.
+    fn isolated_base(&self, env: &Env) -> PathBuf {
+        env.path("TMPDIR").unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+/// Detects the CI this process runs in from its environment.
+pub fn detect(env: &Env) -> Box<dyn Ci> {
+    if env.is_true("GITHUB_ACTIONS") {
+        Box::new(github::GitHub::new(env))
+    } else if env.is_true("GITLAB_CI") {
+        Box::new(gitlab::GitLab)
+    } else if env.is_set("JENKINS_URL") || (env.is_set("JENKINS_HOME") && env.is_set("BUILD_ID")) {
+        Box::new(jenkins::Jenkins)
+    } else {
+        Box::new(local::Local)
+    }
+}
+
+/// Folds a message onto one line so a value cannot forge extra log lines.
+pub fn one_line(message: &str) -> String {
+    message.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_ci() {
+        let name = |pairs: &[(&str, &str)]| detect(&Env::from_pairs(pairs)).name();
+        assert_eq!(name(&[("GITHUB_ACTIONS", "true")]), "GitHub Actions");
+        assert_eq!(name(&[("GITLAB_CI", "true")]), "GitLab CI");
+        assert_eq!(name(&[("JENKINS_URL", "https://ci")]), "Jenkins");
+        assert_eq!(
+            name(&[("JENKINS_HOME", "/j"), ("BUILD_ID", "7")]),
+            "Jenkins"
+        );
+        assert_eq!(name(&[("JENKINS_HOME", "/j")]), "local shell");
+        assert_eq!(name(&[("GITLAB_CI", "false")]), "local shell");
+        assert_eq!(name(&[]), "local shell");
+    }
+}

@@ -1,0 +1,130 @@
+//! The human report on stderr (never a secret), and the `export` lines on stdout that point a
+//! shell at an isolated config directory.
+
+use crate::sinks::Tool;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// One row of the report.
+pub struct Row<'a> {
+    /// The registry host.
+    pub host: &'a str,
+    /// The username written.
+    pub username: &'a str,
+    /// Where the credential came from.
+    pub source: &'a str,
+    /// When it expires, where known.
+    pub expires_at: Option<SystemTime>,
+}
+
+/// Prints what was written (or, with `dry_run`, what would be) to stderr.
+pub fn login(rows: &[Row], files: &[(Tool, PathBuf)], ci_name: &str, dry_run: bool) {
+    let verb = if dry_run {
+        "would log in to"
+    } else {
+        "logged in to"
+    };
+    let mut out = format!(
+        "crlogin: {verb} {} {} for {} ({ci_name})\n",
+        rows.len(),
+        plural(rows.len(), "registry", "registries"),
+        tool_names(files)
+    );
+    let width = rows
+        .iter()
+        .map(|r| r.host.len())
+        .max()
+        .unwrap_or(0)
+        .max("registry".len());
+    let user_width = rows
+        .iter()
+        .map(|r| r.username.len())
+        .max()
+        .unwrap_or(0)
+        .max("user".len());
+    let source_width = rows
+        .iter()
+        .map(|r| r.source.len())
+        .max()
+        .unwrap_or(0)
+        .max("source".len());
+    out.push_str(&format!(
+        "  {:width$}  {:user_width$}  {:source_width$}  expires\n",
+        "registry", "user", "source"
+    ));
+    for row in rows {
+        out.push_str(&format!(
+            "  {:width$}  {:user_width$}  {:source_width$}  {}\n",
+            row.host,
+            row.username,
+            row.source,
+            expiry(row.expires_at)
+        ));
+    }
+    for (tool, path) in files {
+        out.push_str(&format!("  {:7} {}\n", tool.name(), path.display()));
+    }
+    if dry_run {
+        out.push_str("  dry run: nothing was written\n");
+    }
+    eprint!("{out}");
+}
+
+/// Prints which hosts were logged out of, and from which files.
+pub fn logout(removed: &[String], asked: usize, files: &[(Tool, PathBuf)]) {
+    let mut out = format!(
+        "crlogin: logged out of {} of {asked} {} for {}\n",
+        removed.len(),
+        plural(asked, "registry", "registries"),
+        tool_names(files)
+    );
+    for host in removed {
+        out.push_str(&format!("  {host}\n"));
+    }
+    eprint!("{out}");
+}
+
+/// `export NAME='value'` lines for `eval "$(crlogin login --isolated)"`.
+pub fn export_lines(vars: &[(&str, PathBuf)]) -> String {
+    vars.iter()
+        .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
+        .collect()
+}
+
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
+}
+
+fn tool_names(files: &[(Tool, PathBuf)]) -> String {
+    files
+        .iter()
+        .map(|(t, _)| t.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn expiry(at: Option<SystemTime>) -> String {
+    at.map_or_else(
+        || "not known".to_string(),
+        |t| humantime::format_rfc3339_seconds(t).to_string(),
+    )
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_lines_are_shell_quoted() {
+        let lines = export_lines(&[("DOCKER_CONFIG", PathBuf::from("/tmp/it's"))]);
+        assert_eq!(lines, "export DOCKER_CONFIG='/tmp/it'\\''s'\n");
+    }
+}

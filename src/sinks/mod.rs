@@ -1,0 +1,273 @@
+//! Where credentials are written: each tool's auth file, found the way the tool itself finds it.
+//! All three tools read the docker `config.json` format, so one writer ([`auth_file`]) serves
+//! them; tools sharing a file (as with `--config-dir`) get one write.
+
+pub mod auth_file;
+mod docker_format;
+
+use crate::ci::Ci;
+use crate::env::Env;
+use crate::secrets::Secret;
+use anyhow::{Context, Result};
+use base64::Engine;
+use std::path::{Path, PathBuf};
+
+/// A client whose credentials crlogin writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tool {
+    /// The docker CLI (and buildx, compose).
+    Docker,
+    /// Helm's OCI registry support.
+    Helm,
+    /// podman, skopeo and buildah (containers/image).
+    Podman,
+}
+
+impl Tool {
+    /// The tool's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Docker => "docker",
+            Tool::Helm => "helm",
+            Tool::Podman => "podman",
+        }
+    }
+
+    /// The auth file the tool reads, from its own variables and defaults.
+    pub fn auth_file(self, env: &Env) -> Result<PathBuf> {
+        Ok(match self {
+            Tool::Docker => match env.path("DOCKER_CONFIG") {
+                Some(dir) => dir.join("config.json"),
+                None => env.home()?.join(".docker/config.json"),
+            },
+            Tool::Helm => match env.path("HELM_REGISTRY_CONFIG") {
+                Some(file) => file,
+                None => helm_config_home(env)?.join("registry/config.json"),
+            },
+            Tool::Podman => match (env.path("REGISTRY_AUTH_FILE"), env.path("XDG_RUNTIME_DIR")) {
+                (Some(file), _) => file,
+                (None, Some(runtime)) => runtime.join("containers/auth.json"),
+                (None, None) => env.home()?.join(".config/containers/auth.json"),
+            },
+        })
+    }
+
+    /// The variable to export so the tool reads `file` (docker's names the directory).
+    pub fn env_var(self, file: &Path) -> (&'static str, PathBuf) {
+        match self {
+            Tool::Docker => ("DOCKER_CONFIG", file.parent().unwrap_or(file).to_path_buf()),
+            Tool::Helm => ("HELM_REGISTRY_CONFIG", file.to_path_buf()),
+            Tool::Podman => ("REGISTRY_AUTH_FILE", file.to_path_buf()),
+        }
+    }
+
+    /// The `auths` key the tool looks a host up by: docker keeps Docker Hub under its legacy URL.
+    fn auth_key(self, host: &str) -> String {
+        let docker_hub = matches!(
+            host,
+            "docker.io" | "index.docker.io" | "registry-1.docker.io"
+        );
+        if self == Tool::Docker && docker_hub {
+            "https://index.docker.io/v1/".to_string()
+        } else {
+            host.to_string()
+        }
+    }
+
+    /// docker and helm obey a global `credsStore`; podman ignores it.
+    fn reads_creds_store(self) -> bool {
+        self != Tool::Podman
+    }
+}
+
+/// `$HELM_CONFIG_HOME`, else the XDG config home's `helm` (as Helm resolves it on Linux).
+fn helm_config_home(env: &Env) -> Result<PathBuf> {
+    if let Some(dir) = env.path("HELM_CONFIG_HOME") {
+        return Ok(dir);
+    }
+    let config = match env.path("XDG_CONFIG_HOME") {
+        Some(dir) => dir,
+        None if cfg!(target_os = "macos") => env.home()?.join("Library/Preferences"),
+        None => env.home()?.join(".config"),
+    };
+    Ok(config.join("helm"))
+}
+
+/// Each selected tool with the file it reads: under `config_dir`, one shared `config.json`.
+pub fn files(tools: &[Tool], env: &Env, config_dir: Option<&Path>) -> Result<Vec<(Tool, PathBuf)>> {
+    tools
+        .iter()
+        .map(|&tool| {
+            let path = match config_dir {
+                Some(dir) => dir.join("config.json"),
+                None => tool.auth_file(env)?,
+            };
+            Ok((tool, path))
+        })
+        .collect()
+}
+
+/// One registry login to write.
+pub struct Login<'a> {
+    /// The registry host (auth key).
+    pub host: &'a str,
+    /// The registry username.
+    pub username: &'a str,
+    /// The password or token.
+    pub secret: &'a Secret,
+}
+
+/// The base64 `user:secret` string docker stores, masked the moment it exists.
+fn auth_string(login: &Login, ci: &dyn Ci) -> Secret {
+    let plain = zeroize::Zeroizing::new(format!("{}:{}", login.username, login.secret.expose()));
+    let encoded = Secret::new(base64::engine::general_purpose::STANDARD.encode(plain.as_bytes()));
+    ci.mask(encoded.expose());
+    encoded
+}
+
+/// Writes every login into every tool's file. Every file is read first, so a corrupt one stops
+/// the run before anything is written. Returns warnings for the report.
+pub fn write_logins(
+    files: &[(Tool, PathBuf)],
+    logins: &[Login],
+    ci: &dyn Ci,
+) -> Result<Vec<String>> {
+    for (_, path) in files {
+        auth_file::read(path)?;
+    }
+    let auths: Vec<Secret> = logins.iter().map(|l| auth_string(l, ci)).collect();
+    let mut warnings = Vec::new();
+    for (path, tools) in group_by_file(files) {
+        let file_warnings = auth_file::update(&path, |doc| {
+            let mut changed = false;
+            let mut warnings = Vec::new();
+            for (login, auth) in logins.iter().zip(&auths) {
+                for tool in &tools {
+                    let key = tool.auth_key(login.host);
+                    changed |= docker_format::set_auth(doc, &key, auth.expose())?;
+                    if let Some(helper) = docker_format::remove_cred_helper(doc, &key) {
+                        changed = true;
+                        warnings.push(format!(
+                            "{}: removed the credHelpers entry for {key} (helper {helper:?}), which would have hidden this login",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            if let Some(store) = docker_format::creds_store(doc).filter(|_| tools.iter().any(|t| t.reads_creds_store())) {
+                warnings.push(creds_store_warning(&path, store));
+            }
+            Ok((warnings, changed))
+        })
+        .with_context(|| format!("cannot update {}", path.display()))?;
+        warnings.extend(file_warnings);
+    }
+    Ok(warnings)
+}
+
+fn creds_store_warning(path: &Path, store: &str) -> String {
+    let helper = format!("docker-credential-{store}");
+    let problem = if which::which(&helper).is_err() {
+        format!(
+            "names {helper}, which is not on PATH, so docker and helm will fail to read any login"
+        )
+    } else {
+        format!("makes docker and helm read logins from {helper}, not from this file")
+    };
+    format!(
+        "{}: \"credsStore\": {store:?} {problem}; remove \"credsStore\" from it, or use --isolated",
+        path.display()
+    )
+}
+
+/// Removes the hosts' entries from every tool's file that exists. Returns the hosts that had an
+/// entry in at least one file.
+pub fn remove_logins(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Result<Vec<String>> {
+    let mut removed: Vec<String> = Vec::new();
+    for (path, tools) in group_by_file(files) {
+        if !path.exists() {
+            continue;
+        }
+        let hits = auth_file::update(&path, |doc| {
+            let mut hits = Vec::new();
+            for host in hosts {
+                for tool in &tools {
+                    if docker_format::remove_auth(doc, &tool.auth_key(host))? {
+                        hits.push(host.to_string());
+                    }
+                }
+            }
+            let changed = !hits.is_empty();
+            Ok((hits, changed))
+        })
+        .with_context(|| format!("cannot update {}", path.display()))?;
+        for host in hits {
+            if !removed.contains(&host) {
+                removed.push(host);
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn group_by_file(files: &[(Tool, PathBuf)]) -> Vec<(PathBuf, Vec<Tool>)> {
+    let mut groups: Vec<(PathBuf, Vec<Tool>)> = Vec::new();
+    for (tool, path) in files {
+        match groups.iter_mut().find(|(p, _)| p == path) {
+            Some((_, tools)) => tools.push(*tool),
+            None => groups.push((path.clone(), vec![*tool])),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_paths_follow_each_tool() {
+        let env = Env::from_pairs(&[("HOME", "/h")]);
+        assert_eq!(
+            Tool::Docker.auth_file(&env).unwrap(),
+            Path::new("/h/.docker/config.json")
+        );
+        assert_eq!(
+            Tool::Podman.auth_file(&env).unwrap(),
+            Path::new("/h/.config/containers/auth.json")
+        );
+        let env = Env::from_pairs(&[
+            ("HOME", "/h"),
+            ("DOCKER_CONFIG", "/d"),
+            ("HELM_CONFIG_HOME", "/hc"),
+            ("XDG_RUNTIME_DIR", "/run/u"),
+        ]);
+        assert_eq!(
+            Tool::Docker.auth_file(&env).unwrap(),
+            Path::new("/d/config.json")
+        );
+        assert_eq!(
+            Tool::Helm.auth_file(&env).unwrap(),
+            Path::new("/hc/registry/config.json")
+        );
+        assert_eq!(
+            Tool::Podman.auth_file(&env).unwrap(),
+            Path::new("/run/u/containers/auth.json")
+        );
+        let env = Env::from_pairs(&[
+            ("HELM_REGISTRY_CONFIG", "/x.json"),
+            ("REGISTRY_AUTH_FILE", "/a.json"),
+        ]);
+        assert_eq!(Tool::Helm.auth_file(&env).unwrap(), Path::new("/x.json"));
+        assert_eq!(Tool::Podman.auth_file(&env).unwrap(), Path::new("/a.json"));
+    }
+
+    #[test]
+    fn docker_hub_uses_the_legacy_key_for_docker_only() {
+        assert_eq!(
+            Tool::Docker.auth_key("docker.io"),
+            "https://index.docker.io/v1/"
+        );
+        assert_eq!(Tool::Podman.auth_key("docker.io"), "docker.io");
+    }
+}

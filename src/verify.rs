@@ -1,0 +1,217 @@
+//! `--verify`: asks each registry whether it accepts the credential, the way docker login does
+//! (registry API v2): `GET /v2/`, then Basic auth, or the Bearer challenge's token realm with
+//! Basic auth and `/v2/` again with that token. All registries are checked at once.
+
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::{header::WWW_AUTHENTICATE, Client, Response, StatusCode};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// One registry to check, owning copies of what the request needs (zeroed on drop).
+pub struct Check {
+    /// The registry host.
+    pub host: String,
+    /// The username.
+    pub username: String,
+    /// The password or token.
+    pub secret: Zeroizing<String>,
+}
+
+/// Checks every registry concurrently; returns each host with its outcome, in input order.
+pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, Result<()>)>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let client = Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("crlogin/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client")?;
+    runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, check) in checks.into_iter().enumerate() {
+            let client = client.clone();
+            tasks.spawn(async move {
+                let outcome = verify_one(&client, &check).await;
+                (index, check.host, outcome)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            results.push(joined.context("a verify task failed")?);
+        }
+        results.sort_by_key(|(index, _, _)| *index);
+        Ok(results
+            .into_iter()
+            .map(|(_, host, outcome)| (host, outcome))
+            .collect())
+    })
+}
+
+async fn verify_one(client: &Client, check: &Check) -> Result<()> {
+    let (url, first) = ping(client, &check.host).await?;
+    if first.status().is_success() {
+        return Ok(()); // The registry allows anonymous access; there is nothing more to ask.
+    }
+    if first.status() != StatusCode::UNAUTHORIZED {
+        bail!(
+            "{url} answered HTTP {}, not 401 or 200: is this a container registry?",
+            first.status()
+        );
+    }
+    let challenge = first
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("Basic")
+        .to_string();
+    let answer = if challenge
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("bearer")
+    {
+        let token = bearer_token(client, &challenge, check).await?;
+        client.get(&url).bearer_auth(token.as_str()).send().await
+    } else {
+        client
+            .get(&url)
+            .basic_auth(&check.username, Some(check.secret.as_str()))
+            .send()
+            .await
+    }
+    .with_context(|| format!("cannot reach {url}"))?;
+    match answer.status() {
+        s if s.is_success() => Ok(()),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            bail!(
+                "the registry rejected the credential (HTTP {}): check the username and secret",
+                answer.status()
+            )
+        }
+        s => bail!("{url} answered HTTP {s} to the credential"),
+    }
+}
+
+/// `GET /v2/` over HTTPS; on this machine's loopback, over plain HTTP when HTTPS fails (as docker
+/// treats loopback registries as insecure).
+async fn ping(client: &Client, host: &str) -> Result<(String, Response)> {
+    let https = format!("https://{host}/v2/");
+    let first_error = match client.get(&https).send().await {
+        Ok(resp) => return Ok((https, resp)),
+        Err(e) => e,
+    };
+    if crate::registry::is_loopback(host) {
+        let http = format!("http://{host}/v2/");
+        if let Ok(resp) = client.get(&http).send().await {
+            return Ok((http, resp));
+        }
+    }
+    Err(anyhow!(first_error).context(format!("cannot reach {https}")))
+}
+
+/// Follows a Bearer challenge: asks its realm for a token with Basic auth.
+async fn bearer_token(
+    client: &Client,
+    challenge: &str,
+    check: &Check,
+) -> Result<Zeroizing<String>> {
+    let params = challenge_params(challenge);
+    let realm = params
+        .iter()
+        .find(|(k, _)| k == "realm")
+        .map(|(_, v)| v.clone())
+        .context("the registry's Bearer challenge has no realm")?;
+    let mut query: Vec<(&str, &str)> = vec![("account", check.username.as_str())];
+    if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
+        query.push(("service", service));
+    }
+    let resp = client
+        .get(&realm)
+        .query(&query)
+        .basic_auth(&check.username, Some(check.secret.as_str()))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the token service {realm}"))?;
+    if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
+        bail!("the registry's token service rejected the credential (HTTP {}): check the username and secret", resp.status());
+    }
+    if !resp.status().is_success() {
+        bail!("the token service {realm} answered HTTP {}", resp.status());
+    }
+    let body: serde_json::Value = resp
+        .json()
+        .await
+        .context("the token service answered something that is not JSON")?;
+    let token = body
+        .get("token")
+        .or_else(|| body.get("access_token"))
+        .and_then(|t| t.as_str())
+        .context("the token service answered no token")?;
+    Ok(Zeroizing::new(token.to_string()))
+}
+
+/// The `key="value"` pairs of a `WWW-Authenticate` challenge.
+fn challenge_params(challenge: &str) -> Vec<(String, String)> {
+    let rest = challenge
+        .trim_start()
+        .split_once(' ')
+        .map_or("", |(_, r)| r);
+    let mut params = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        let key: String = chars.by_ref().take_while(|&c| c != '=').collect::<String>();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            chars.by_ref().take_while(|&c| c != ',').for_each(drop);
+        } else {
+            value = chars
+                .by_ref()
+                .take_while(|&c| c != ',')
+                .collect::<String>()
+                .trim()
+                .to_string();
+        }
+        params.push((key, value));
+    }
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::challenge_params;
+
+    #[test]
+    fn parses_bearer_challenge() {
+        let p = challenge_params(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#,
+        );
+        assert_eq!(p[0], ("realm".into(), "https://auth.example/token".into()));
+        assert_eq!(p[1], ("service".into(), "registry.example".into()));
+        assert_eq!(p[2].0, "scope");
+        let p = challenge_params(r#"Bearer realm=https://a/t, service="s\"x""#);
+        assert_eq!(
+            p,
+            [
+                ("realm".into(), "https://a/t".into()),
+                ("service".into(), "s\"x".into())
+            ]
+        );
+    }
+}
