@@ -111,6 +111,7 @@ fn make_isolated_dir(base: &Path) -> Result<PathBuf> {
     sinks::auth_file::create_private_dir(base)?;
     let dir = tempfile::Builder::new()
         .prefix("crlogin-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(base)
         .with_context(|| format!("cannot create a directory in {}", base.display()))?;
     Ok(dir.keep())

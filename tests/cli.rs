@@ -1,0 +1,527 @@
+//! crlogin as a user runs it, without a registry: what it writes, what it refuses, what it
+//! prints. Each test runs the real binary from a cleared environment with its own HOME.
+
+use serde_json::{json, Value};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// One user's machine: a temp HOME and the variables a test sets.
+struct Machine {
+    home: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+/// What one crlogin run printed.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Machine {
+    fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+            vars: Vec::new(),
+        }
+    }
+
+    fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn docker_file(&self) -> PathBuf {
+        self.home().join(".docker/config.json")
+    }
+
+    fn helm_file(&self) -> PathBuf {
+        self.home().join(".config/helm/registry/config.json")
+    }
+
+    fn podman_file(&self) -> PathBuf {
+        self.home().join(".config/containers/auth.json")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crlogin"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("TMPDIR", self.home())
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let out: Output = self.command(args).output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Every file under HOME, with its content.
+    fn files(&self) -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push((
+                        path.clone(),
+                        String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned(),
+                    ));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.home(), &mut out);
+        out
+    }
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The secret (raw or base64 `user:secret`) is in no output but GitHub's `::add-mask::` lines
+/// (whose job is to carry it to the runner); the raw secret is in no file; the base64 form only in
+/// `allowed` files.
+fn assert_no_leak(m: &Machine, run: &Run, user: &str, secret: &str, allowed: &[PathBuf]) {
+    let encoded = b64(&format!("{user}:{secret}"));
+    for line in run.stdout.lines().chain(run.stderr.lines()) {
+        if line.starts_with("::add-mask::") {
+            continue;
+        }
+        assert!(!line.contains(secret), "secret in output: {line}");
+        assert!(!line.contains(&encoded), "encoded secret in output: {line}");
+    }
+    for (path, content) in m.files() {
+        assert!(
+            !content.contains(secret),
+            "raw secret in {}",
+            path.display()
+        );
+        if !allowed.contains(&path) {
+            assert!(
+                !content.contains(&encoded),
+                "encoded secret in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn dcr(secret: &str) -> Machine {
+    Machine::new()
+        .var("DCR_USERNAME", "alice")
+        .var("DCR_PASSWORD", secret)
+        .var("DCR_REGISTRY", "dcr.example.io/team")
+}
+
+#[test]
+fn login_writes_all_three_files_private_and_reports_without_secret() {
+    let secret = "canary-3files-9f2";
+    let m = dcr(secret);
+    let run = m.run(&["login"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let auth = b64(&format!("alice:{secret}"));
+    for file in [m.docker_file(), m.helm_file(), m.podman_file()] {
+        assert_eq!(
+            read_json(&file)["auths"]["dcr.example.io"]["auth"],
+            json!(auth),
+            "{}",
+            file.display()
+        );
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(file.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+    }
+    assert!(
+        run.stderr.contains("dcr.example.io  alice  DCR_*"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "", "nothing on stdout outside CI");
+    assert_no_leak(
+        &m,
+        &run,
+        "alice",
+        secret,
+        &[m.docker_file(), m.helm_file(), m.podman_file()],
+    );
+}
+
+#[test]
+fn github_masks_come_first_for_every_line_and_the_auth_string() {
+    let secret = "canary-gh-line1\ncanary-gh-line2";
+    let m = Machine::new()
+        .var("GITHUB_ACTIONS", "true")
+        .var("NEBIUS_STATIC_KEY", secret)
+        .var("NEBIUS_REGION", "eu-west1");
+    let run = m.run(&["login", "--for", "docker"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "::add-mask::canary-gh-line1",
+            "::add-mask::canary-gh-line2",
+            &format!("::add-mask::{}", b64(&format!("iam:{secret}"))),
+        ]
+    );
+    assert!(!run.stderr.contains("canary-gh"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cr.eu-west1.nebius.cloud"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn existing_config_keys_are_kept_and_a_shadowing_cred_helper_is_removed() {
+    let m = Machine::new()
+        .var("NEBIUS_IAM_TOKEN", "canary-keep-7")
+        .var("NEBIUS_REGION", "eu-north1");
+    let existing = json!({
+        "auths": {"other.example": {"auth": "b3RoZXI6cGFzcw=="}},
+        "credHelpers": {"cr.eu-north1.nebius.cloud": "nebius", "gcr.io": "gcloud"},
+        "proxies": {"default": {"httpProxy": "http://proxy:3128"}},
+        "psFormat": "table {{.ID}}"
+    });
+    fs::create_dir_all(m.docker_file().parent().unwrap()).unwrap();
+    fs::write(m.docker_file(), existing.to_string()).unwrap();
+    let run = m.run(&["login", "--for", "docker"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = read_json(&m.docker_file());
+    assert_eq!(
+        doc["auths"]["other.example"],
+        existing["auths"]["other.example"]
+    );
+    assert_eq!(doc["credHelpers"], json!({"gcr.io": "gcloud"}));
+    assert_eq!(doc["proxies"], existing["proxies"]);
+    assert_eq!(doc["psFormat"], existing["psFormat"]);
+    assert!(doc["auths"]["cr.eu-north1.nebius.cloud"]["auth"].is_string());
+    assert!(
+        run.stderr
+            .contains("removed the credHelpers entry for cr.eu-north1.nebius.cloud"),
+        "{}",
+        run.stderr
+    );
+
+    let logout = m.run(&["logout", "--for", "docker"]);
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    let doc = read_json(&m.docker_file());
+    assert_eq!(
+        doc["auths"],
+        json!({"other.example": {"auth": "b3RoZXI6cGFzcw=="}}),
+        "logout removes only ours"
+    );
+    assert_eq!(doc["proxies"], existing["proxies"]);
+}
+
+#[test]
+fn a_missing_creds_store_helper_is_warned_about() {
+    let m = dcr("canary-store-1");
+    fs::create_dir_all(m.docker_file().parent().unwrap()).unwrap();
+    fs::write(m.docker_file(), r#"{"credsStore": "crlogin-test-absent"}"#).unwrap();
+    let run = m.run(&["login", "--for", "docker"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("docker-credential-crlogin-test-absent, which is not on PATH"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        read_json(&m.docker_file())["credsStore"],
+        json!("crlogin-test-absent")
+    );
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_writes_nothing() {
+    let unreadable = "/nonexistent/crlogin/secret";
+    let cases: Vec<(Machine, Vec<&str>, &str)> = vec![
+        (Machine::new(), vec![], "no credentials found: set NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME"),
+        (dcr(" \n"), vec![], "DCR_PASSWORD is empty or blank"),
+        (
+            dcr("canary-bad-1").var("DCR_REGISTRY", "https://dcr.example.io"),
+            vec![],
+            "has a scheme (https://): give the host only",
+        ),
+        (dcr("canary-bad-2").var("DCR_REGISTRY", "bad_host!"), vec![], "is not a valid host name"),
+        (
+            Machine::new().var("NEBIUS_STATIC_KEY", "canary-bad-3"),
+            vec!["--region", "mars-1"],
+            "unknown Nebius region \"mars-1\": known regions are eu-north1, eu-north2, eu-west1, me-west1, uk-south1, us-central1",
+        ),
+        (
+            Machine::new().var("NEBIUS_STATIC_KEY_FILE", unreadable),
+            vec![],
+            "cannot read NEBIUS_STATIC_KEY_FILE (/nonexistent/crlogin/secret): entity not found",
+        ),
+        (
+            Machine::new().var("DCR_USERNAME", "alice").var("DCR_PASSWORD", "canary-bad-4"),
+            vec![],
+            "DCR_REGISTRY not set",
+        ),
+        (
+            dcr("canary-bad-5"),
+            vec!["--region", "eu-north1"],
+            "--region, --all-regions and --registry choose hosts for a Nebius credential",
+        ),
+    ];
+    for (m, extra, expected) in cases {
+        let mut args = vec!["login"];
+        args.extend(extra);
+        let run = m.run(&args);
+        assert_eq!(run.code, 1, "{expected}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected),
+            "expected {expected:?} in {:?}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {:?}", run.stderr);
+        assert!(!run.stderr.contains("canary-bad"), "{}", run.stderr);
+        assert!(
+            m.files().is_empty(),
+            "{expected}: nothing written, found {:?}",
+            m.files()
+        );
+    }
+}
+
+#[test]
+fn a_corrupt_config_is_refused_and_no_file_is_written() {
+    let m = dcr("canary-corrupt-1");
+    fs::create_dir_all(m.podman_file().parent().unwrap()).unwrap();
+    fs::write(m.podman_file(), "{\"auths\": {").unwrap();
+    let run = m.run(&["login"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("is not valid JSON"), "{}", run.stderr);
+    assert!(run.stderr.contains("fix or remove it"), "{}", run.stderr);
+    assert_eq!(
+        fs::read_to_string(m.podman_file()).unwrap(),
+        "{\"auths\": {"
+    );
+    assert!(
+        !m.docker_file().exists() && !m.helm_file().exists(),
+        "no file written when one is corrupt"
+    );
+}
+
+#[test]
+fn secrets_are_read_from_file_variables_and_mounted_paths() {
+    let m = Machine::new();
+    let key = m.home().join("static-key");
+    fs::write(&key, "canary-file-key\n").unwrap();
+    let pass = m.home().join("dcr-pass");
+    fs::write(&pass, "canary-mounted-pass\n").unwrap();
+    let m = m
+        .var("NEBIUS_STATIC_KEY_FILE", key.to_str().unwrap())
+        .var("NEBIUS_REGION", "uk-south1")
+        .var("GITLAB_CI", "true")
+        .var("CI_REGISTRY", "registry.gitlab.example")
+        .var("CI_REGISTRY_USER", "gitlab-ci-token")
+        .var("CI_REGISTRY_PASSWORD", pass.to_str().unwrap());
+    let run = m.run(&["login", "--for", "podman"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let auths = &read_json(&m.podman_file())["auths"];
+    assert_eq!(
+        auths["cr.uk-south1.nebius.cloud"]["auth"],
+        json!(b64("iam:canary-file-key"))
+    );
+    assert_eq!(
+        auths["registry.gitlab.example"]["auth"],
+        json!(b64("gitlab-ci-token:canary-mounted-pass"))
+    );
+    assert!(
+        run.stderr.contains("CI_REGISTRY (GitLab)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let m = dcr("canary-dry-1");
+    let run = m.run(&["login", "--dry-run", "--isolated"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("would log in to 1 registry"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("dry run: nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert!(m.files().is_empty());
+    assert!(
+        fs::read_dir(m.home()).unwrap().next().is_none(),
+        "no isolated dir created either"
+    );
+}
+
+#[test]
+fn isolated_login_exports_one_private_file_and_leaves_home_alone() {
+    let m = dcr("canary-iso-1");
+    let github_env = m.home().join("github_env");
+    fs::write(&github_env, "").unwrap();
+    let m = m
+        .var("GITHUB_ACTIONS", "true")
+        .var("GITHUB_ENV", github_env.to_str().unwrap());
+    let run = m.run(&["login", "--isolated"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let exports: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("export "))
+        .collect();
+    assert_eq!(exports.len(), 3, "{}", run.stdout);
+    let dir = exports[0]
+        .strip_prefix("export DOCKER_CONFIG='")
+        .unwrap()
+        .trim_end_matches('\'');
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.starts_with(m.home())
+            && dir
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("crlogin-")
+    );
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let file = dir.join("config.json");
+    assert_eq!(
+        exports[1],
+        format!("export HELM_REGISTRY_CONFIG='{}'", file.display())
+    );
+    assert_eq!(
+        exports[2],
+        format!("export REGISTRY_AUTH_FILE='{}'", file.display())
+    );
+    assert_eq!(
+        read_json(&file)["auths"]["dcr.example.io"]["auth"],
+        json!(b64("alice:canary-iso-1"))
+    );
+    assert!(!m.docker_file().exists() && !m.helm_file().exists() && !m.podman_file().exists());
+    let exported = fs::read_to_string(&github_env).unwrap();
+    assert!(
+        exported.contains(&format!("DOCKER_CONFIG={}\n", dir.display())),
+        "{exported}"
+    );
+    assert_no_leak(&m, &run, "alice", "canary-iso-1", &[file]);
+}
+
+#[test]
+fn concurrent_logins_into_one_file_lose_no_entry() {
+    let m = Machine::new();
+    let file = m.home().join("shared/config.json");
+    // A big file widens each writer's read-modify-write window, so lost updates would show.
+    let existing: serde_json::Map<String, Value> = (0..4000)
+        .map(|i| (format!("pre{i}.example.io"), json!({"auth": "eDp5"})))
+        .collect();
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, json!({ "auths": existing }).to_string()).unwrap();
+    let children: Vec<_> = (0..50)
+        .map(|i| {
+            let mut cmd = m.command(&["login", "--for", "docker"]);
+            cmd.env("DOCKER_CONFIG", file.parent().unwrap())
+                .env("DCR_USERNAME", format!("user{i}"))
+                .env("DCR_PASSWORD", format!("canary-conc-{i}"))
+                .env("DCR_REGISTRY", format!("r{i}.example.io"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let auths = read_json(&file)["auths"].as_object().unwrap().clone();
+    let ours = auths.keys().filter(|k| !k.starts_with("pre")).count();
+    assert_eq!(ours, 50, "every process's entry survived");
+    assert_eq!(auths.len(), 4050);
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let leftovers: Vec<_> = fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["config.json"], "no temp files left behind");
+}
+
+#[test]
+fn logout_of_named_regions_needs_no_credential() {
+    let login = Machine::new().var("NEBIUS_STATIC_KEY", "canary-lo-1");
+    assert_eq!(
+        login.run(&["login", "--all-regions", "--for", "helm"]).code,
+        0
+    );
+    let logout = Machine {
+        home: login.home,
+        vars: Vec::new(),
+    };
+    let run = logout.run(&[
+        "logout",
+        "--region",
+        "eu-north1,us-central1",
+        "--for",
+        "helm",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("logged out of 2 of 2 registries"),
+        "{}",
+        run.stderr
+    );
+    let auths = read_json(&logout.helm_file())["auths"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let mut left: Vec<&String> = auths.keys().collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "cr.eu-north2.nebius.cloud",
+            "cr.eu-west1.nebius.cloud",
+            "cr.me-west1.nebius.cloud",
+            "cr.uk-south1.nebius.cloud"
+        ]
+    );
+}
