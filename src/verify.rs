@@ -94,7 +94,8 @@ async fn verify_one(client: &Client, check: &Check) -> Result<()> {
 }
 
 /// `GET /v2/` over HTTPS; on this machine's loopback, over plain HTTP when HTTPS fails (as docker
-/// treats loopback registries as insecure).
+/// treats loopback registries as insecure) and HTTP answers like a registry. Otherwise the HTTPS
+/// error stands, since it names the real problem (an untrusted certificate, say).
 async fn ping(client: &Client, host: &str) -> Result<(String, Response)> {
     let https = format!("https://{host}/v2/");
     let first_error = match client.get(&https).send().await {
@@ -104,10 +105,14 @@ async fn ping(client: &Client, host: &str) -> Result<(String, Response)> {
     if crate::registry::is_loopback(host) {
         let http = format!("http://{host}/v2/");
         if let Ok(resp) = client.get(&http).send().await {
-            return Ok((http, resp));
+            if resp.status().is_success() || resp.status() == StatusCode::UNAUTHORIZED {
+                return Ok((http, resp));
+            }
         }
     }
-    Err(anyhow!(first_error).context(format!("cannot reach {https}")))
+    Err(anyhow!(first_error).context(format!(
+        "cannot reach {https} (for a private CA, set SSL_CERT_FILE to its PEM bundle)"
+    )))
 }
 
 /// Follows a Bearer challenge: asks its realm for a token with Basic auth.
