@@ -1,0 +1,302 @@
+//! End to end, as a CI job would use crlogin: secrets in the environment, `crlogin login`, then
+//! real clients (skopeo, the docker CLI, Helm 4) reading the files crlogin wrote, against the
+//! CNCF distribution registry on loopback. Each test has its own canary secret, checks it leaks
+//! nowhere, and proves the client fails with a wrong password, so the test can fail.
+
+mod harness;
+
+use harness::{assert_no_leak, oci_layout, require_tool, run, secret_forms, Auth, Env, Registry};
+use std::path::{Path, PathBuf};
+
+/// The Helm 4 client (PyPI helm-sdkpy in a venv made by scripts/install-helm-client.sh).
+fn helm_python() -> PathBuf {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/helm-venv/bin/python");
+    assert!(
+        py.exists(),
+        "the Helm test client is not installed: run `bash scripts/install-deps.sh` (or .ci/run)"
+    );
+    py
+}
+
+/// Runs tests/clients/helm_client.py with HELM_REGISTRY_CONFIG = `config`.
+fn helm(env: &Env, config: &Path, args: &[&str]) -> harness::Out {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/helm_client.py");
+    let mut cmd = env.command(helm_python());
+    cmd.arg(script)
+        .args(args)
+        .env("HELM_REGISTRY_CONFIG", config);
+    run(&mut cmd, None)
+}
+
+fn write_chart(dir: &Path) {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hello}\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn dcr_login_works_for_skopeo_docker_and_helm_from_their_default_files() {
+    let secret = "canary-e2e-dcr-4b1c";
+    let registry = Registry::start(Auth::user("alice", secret));
+    let mut env = Env::new();
+    env.set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", secret)
+        .set("DCR_REGISTRY", format!("{}/team", registry.host()));
+    let login = env.crlogin(["login", "--verify"]).run();
+    login.assert_success("crlogin login --verify");
+    assert!(
+        login
+            .stderr
+            .contains(&format!("verified {}", registry.host())),
+        "{login}"
+    );
+
+    // skopeo finds ~/.config/containers/auth.json by itself (no --authfile).
+    let image = oci_layout(&env.home().join("image"));
+    let push = registry.push(&env, &image, "team/app:v1", None);
+    push.assert_success("skopeo push with crlogin's podman file");
+    let pulled = format!("oci:{}:v1", env.home().join("pulled").display());
+    registry
+        .pull(&env, "team/app:v1", &pulled, None)
+        .assert_success("skopeo pull");
+
+    // The docker CLI reads ~/.docker/config.json (client-side; loopback is an insecure registry).
+    require_tool("docker");
+    let inspect = run(
+        env.command("docker").args([
+            "manifest",
+            "inspect",
+            "--insecure",
+            &format!("{}/team/app:v1", registry.host()),
+        ]),
+        None,
+    );
+    inspect.assert_success("docker manifest inspect with crlogin's docker file");
+    assert!(
+        inspect
+            .stdout
+            .contains("application/vnd.oci.image.manifest.v1+json"),
+        "{inspect}"
+    );
+
+    // Helm 4 reads the helm file.
+    let helm_file = env.home().join(".config/helm/registry/config.json");
+    write_chart(&env.home().join("chart"));
+    let chart = env.home().join("chart");
+    let oci = format!("oci://{}/charts", registry.host());
+    helm(
+        &env,
+        &helm_file,
+        &["push", chart.to_str().unwrap(), &oci, "--plain-http"],
+    )
+    .assert_success("helm push");
+    let dest = env.home().join("charts");
+    helm(
+        &env,
+        &helm_file,
+        &[
+            "pull",
+            &format!("{oci}/hello"),
+            "0.1.0",
+            dest.to_str().unwrap(),
+            "--plain-http",
+        ],
+    )
+    .assert_success("helm pull");
+    assert!(dest.join("hello-0.1.0.tgz").exists());
+
+    let files = [
+        env.home().join(".docker/config.json"),
+        helm_file.clone(),
+        env.home().join(".config/containers/auth.json"),
+    ];
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("alice")),
+        &[
+            &login.stdout,
+            &login.stderr,
+            &push.stdout,
+            &push.stderr,
+            &inspect.stderr,
+        ],
+        env.home(),
+        &files,
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused_by_every_client_and_by_verify() {
+    let registry = Registry::start(Auth::user("alice", "canary-e2e-right-77"));
+    let wrong = "canary-e2e-wrong-31";
+    let mut env = Env::new();
+    env.set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", wrong)
+        .set("DCR_REGISTRY", registry.host());
+    let login = env.crlogin(["login", "--verify"]).run();
+    login.assert_failure("login --verify with a wrong password");
+    assert!(
+        login
+            .stderr
+            .contains("the registry rejected the credential (HTTP 401"),
+        "{login}"
+    );
+    assert!(
+        login
+            .stderr
+            .contains("1 of 1 registries did not accept the credential"),
+        "{login}"
+    );
+
+    let image = oci_layout(&env.home().join("image"));
+    let push = registry.push(&env, &image, "team/app:v1", None);
+    push.assert_failure("skopeo push with a wrong password");
+    assert!(
+        push.stderr.contains("authentication required") || push.stderr.contains("unauthorized"),
+        "{push}"
+    );
+    let inspect = run(
+        env.command("docker").args([
+            "manifest",
+            "inspect",
+            "--insecure",
+            &format!("{}/team/app:v1", registry.host()),
+        ]),
+        None,
+    );
+    inspect.assert_failure("docker with a wrong password");
+    let chart = env.home().join("chart");
+    write_chart(&chart);
+    let helm_file = env.home().join(".config/helm/registry/config.json");
+    let oci = format!("oci://{}/charts", registry.host());
+    helm(
+        &env,
+        &helm_file,
+        &["push", chart.to_str().unwrap(), &oci, "--plain-http"],
+    )
+    .assert_failure("helm push with a wrong password");
+    assert_no_leak(
+        wrong,
+        &secret_forms(wrong, Some("alice")),
+        &[&login.stdout, &login.stderr],
+        env.home(),
+        &[
+            env.home().join(".docker/config.json"),
+            helm_file,
+            env.home().join(".config/containers/auth.json"),
+        ],
+    );
+}
+
+#[test]
+fn static_key_over_tls_with_a_private_ca() {
+    let key = "canary-e2e-static-key-9d";
+    let registry = Registry::start_tls(Auth::user("iam", key));
+    let mut env = Env::new();
+    env.set("NEBIUS_STATIC_KEY", key)
+        .set("SSL_CERT_FILE", registry.ca_pem_path().to_str().unwrap());
+    let login = env
+        .crlogin([
+            "login",
+            "--registry",
+            &registry.host(),
+            "--for",
+            "podman",
+            "--verify",
+        ])
+        .run();
+    login.assert_success("login with a static key to a TLS registry");
+    assert!(
+        login.stderr.contains("NEBIUS_STATIC_KEY"),
+        "the report names the source: {login}"
+    );
+
+    let image = oci_layout(&env.home().join("image"));
+    registry
+        .push(&env, &image, "demo/app:v1", None)
+        .assert_success("skopeo push over TLS");
+    let pulled = format!("oci:{}:v1", env.home().join("pulled").display());
+    registry
+        .pull(&env, "demo/app:v1", &pulled, None)
+        .assert_success("skopeo pull over TLS");
+
+    // Without the CA, verify fails and says how to fix it.
+    let untrusted = Env::new();
+    let out = untrusted
+        .crlogin([
+            "login",
+            "--registry",
+            &registry.host(),
+            "--for",
+            "podman",
+            "--verify",
+        ])
+        .env("NEBIUS_STATIC_KEY", key)
+        .run();
+    out.assert_failure("verify against an untrusted CA");
+    assert!(out.stderr.contains("set SSL_CERT_FILE"), "{out}");
+    assert_no_leak(
+        key,
+        &secret_forms(key, Some("iam")),
+        &[&login.stdout, &login.stderr, &out.stderr],
+        env.home(),
+        &[env.home().join(".config/containers/auth.json")],
+    );
+}
+
+#[test]
+fn isolated_login_then_logout_revokes_access() {
+    let secret = "canary-e2e-iso-52";
+    let registry = Registry::start(Auth::user("ci-bot", secret));
+    let mut env = Env::new();
+    env.set("HARBOR_USERNAME", "ci-bot")
+        .set("HARBOR_PASSWORD", secret)
+        .set("HARBOR_REGISTRY", registry.host());
+    let login = env
+        .crlogin(["login", "--from-env", "HARBOR", "--isolated"])
+        .run();
+    login.assert_success("isolated login");
+    let auth_file = login
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("export REGISTRY_AUTH_FILE='"))
+        .map(|v| PathBuf::from(v.trim_end_matches('\'')))
+        .expect("an export line for REGISTRY_AUTH_FILE");
+    assert!(
+        !env.home().join(".docker/config.json").exists(),
+        "the shared home is untouched"
+    );
+    env.set("REGISTRY_AUTH_FILE", auth_file.to_str().unwrap())
+        .set(
+            "DOCKER_CONFIG",
+            auth_file.parent().unwrap().to_str().unwrap(),
+        )
+        .set("HELM_REGISTRY_CONFIG", auth_file.to_str().unwrap());
+
+    let image = oci_layout(&env.home().join("image"));
+    registry
+        .push(&env, &image, "demo/app:v1", None)
+        .assert_success("push with the exported REGISTRY_AUTH_FILE");
+
+    let logout = env.crlogin(["logout", "--from-env", "HARBOR"]).run();
+    logout.assert_success("logout");
+    let pulled = format!("oci:{}:v1", env.home().join("pulled").display());
+    registry
+        .pull(&env, "demo/app:v1", &pulled, None)
+        .assert_failure("pull after logout");
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("ci-bot")),
+        &[&login.stdout, &login.stderr, &logout.stderr],
+        env.home(),
+        &[],
+    );
+}
