@@ -200,7 +200,103 @@ fn challenge_params(challenge: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::challenge_params;
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// A loopback registry speaking the token flow: `/v2/` answers a Bearer challenge, the realm
+    /// gives a token only for alice's password, and `/v2/` accepts only that token. Returns the
+    /// host and a handle that yields the `requests` request lines it saw.
+    fn token_registry(requests: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{host}/token");
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while seen.len() < requests {
+                let mut stream = listener.accept().unwrap().0;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                if reader.fill_buf().unwrap().first() == Some(&0x16) {
+                    // crlogin's HTTPS attempt (a TLS ClientHello): refuse it so it falls back.
+                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+                    continue;
+                }
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                let mut auth = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if line.to_ascii_lowercase().starts_with("authorization:") {
+                        auth = line[14..].trim().to_string();
+                    }
+                }
+                // Basic alice:pw-ok, as base64.
+                let (status, body, extra) =
+                    match (request.split(' ').nth(1).unwrap_or(""), auth.as_str()) {
+                        (path, "Basic YWxpY2U6cHctb2s=") if path.starts_with("/token?") => {
+                            ("200 OK", r#"{"token":"tok-1"}"#, String::new())
+                        }
+                        (path, _) if path.starts_with("/token?") => {
+                            ("401 Unauthorized", "{}", String::new())
+                        }
+                        ("/v2/", "Bearer tok-1") => ("200 OK", "{}", String::new()),
+                        _ => (
+                            "401 Unauthorized",
+                            "{}",
+                            format!(
+                                "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"test\"\r\n"
+                            ),
+                        ),
+                    };
+                write!(stream, "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+                seen.push(format!("{} {auth}", request.trim()));
+            }
+            seen
+        });
+        (host, handle)
+    }
+
+    fn check(host: &str, password: &str) -> Result<()> {
+        let check = Check {
+            host: host.to_string(),
+            username: "alice".into(),
+            secret: Zeroizing::new(password.into()),
+        };
+        verify_all(vec![check], Duration::from_secs(5))
+            .unwrap()
+            .pop()
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn follows_the_bearer_challenge_to_the_token_realm() {
+        let (host, server) = token_registry(3);
+        check(&host, "pw-ok").unwrap();
+        let seen = server.join().unwrap();
+        assert!(seen[0].starts_with("GET /v2/ "), "{seen:?}");
+        assert!(
+            seen[1].starts_with("GET /token?account=alice&service=test "),
+            "{seen:?}"
+        );
+        assert!(seen[2].ends_with("Bearer tok-1"), "{seen:?}");
+    }
+
+    #[test]
+    fn a_token_service_refusal_is_reported_without_the_secret() {
+        let (host, server) = token_registry(2);
+        let err = format!("{:#}", check(&host, "pw-wrong").unwrap_err());
+        assert!(
+            err.contains("token service rejected the credential (HTTP 401"),
+            "{err}"
+        );
+        assert!(!err.contains("pw-wrong"), "{err}");
+        assert!(server.join().unwrap()[1].starts_with("GET /token?"));
+    }
 
     #[test]
     fn parses_bearer_challenge() {
