@@ -1,6 +1,7 @@
 //! Command-line interface. Every flag that is not a secret has an environment fallback; secrets
 //! are read only from the environment and files (never flags, which show in `ps`).
 
+use crate::secrets::AuthSource;
 use crate::sinks::Tool;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -21,6 +22,56 @@ pub enum Command {
     Login(LoginArgs),
     /// Remove the entries `login` writes (same registry selection) from every tool's file.
     Logout(TargetArgs),
+    /// Undo exactly what this job's `login` added, from the state it saved (GitHub's post step,
+    /// or the state file in the config dir), and remove the directory `--isolated` made.
+    Cleanup(CleanupArgs),
+    /// Print a Nebius registry password (an IAM access token, or the static key) on stdout, for
+    /// `crlogin token | docker login -u iam --password-stdin cr.eu-north1.nebius.cloud`.
+    Token(TokenArgs),
+}
+
+/// How the Nebius credential is found and, for a service-account key, exchanged.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// Use only this Nebius credential source (default: the first one set, in this order).
+    #[arg(long = "auth", value_name = "SOURCE", value_enum, env = "CRLOGIN_AUTH")]
+    pub source: Option<AuthSource>,
+
+    /// Retries of the Nebius token exchange after network errors, timeouts, HTTP 429 and 5xx.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(0..=20),
+        env = "CRLOGIN_RETRIES"
+    )]
+    pub retries: u32,
+
+    /// Seconds the Nebius token exchange may take in all, retries included.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        env = "CRLOGIN_TIMEOUT"
+    )]
+    pub timeout: u64,
+
+    /// Neither reuse nor store exchanged tokens in the token cache (~/.cache/crlogin).
+    #[arg(
+        long,
+        env = "CRLOGIN_NO_CACHE",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub no_cache: bool,
+}
+
+/// Flags of `crlogin token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// Which registries and tools: shared by `login` and `logout`.
@@ -75,6 +126,14 @@ pub struct TargetArgs {
     pub config_dir: Option<PathBuf>,
 }
 
+/// Flags of `crlogin cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The directory login wrote into (default: $DOCKER_CONFIG, as login exported it).
+    #[arg(long, value_name = "DIR", env = "CRLOGIN_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
 /// Flags of `crlogin login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -82,9 +141,19 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// Like --config-dir, in a fresh private directory made for this job.
-    #[arg(long, conflicts_with = "config_dir", env = "CRLOGIN_ISOLATED")]
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// Like --config-dir, in a fresh private directory made for this job (the default on
+    /// Jenkins; CRLOGIN_ISOLATED=false turns that off).
+    #[arg(long, env = "CRLOGIN_ISOLATED")]
     pub isolated: bool,
+
+    /// On GitHub Actions, also export the Nebius token to later steps as NEBIUS_IAM_TOKEN
+    /// (masked), for tools that want the token itself.
+    #[arg(long, env = "CRLOGIN_EXPORT_ENV")]
+    pub export_env: bool,
 
     /// After writing, check that each registry accepts the credential.
     #[arg(long, env = "CRLOGIN_VERIFY")]

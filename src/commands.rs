@@ -1,25 +1,28 @@
-//! The `login` and `logout` pipelines: ci -> secrets -> auth -> registry -> sinks -> report.
+//! The `login`, `logout` and `token` pipelines: ci -> secrets -> auth -> registry -> sinks ->
+//! report.
 
 use crate::auth::{self, Scope};
-use crate::ci::Ci;
-use crate::cli::{LoginArgs, TargetArgs};
+use crate::ci::{Ci, Outcome};
+use crate::cli::{AuthArgs, CleanupArgs, LoginArgs, TargetArgs, TokenArgs};
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
 use crate::report;
 use crate::secrets::{self, LOOKED_FOR};
 use crate::sinks::{self, Login, Tool};
+use crate::state::{self, State};
 use crate::verify;
 use anyhow::{bail, Context, Result};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `crlogin login`.
 pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let inputs = secrets::gather(env, ci, &args.target.from_env)?;
+    let inputs = secrets::gather(env, ci, &args.target.from_env, args.auth.source)?;
     if inputs.is_empty() {
         bail!("no credentials found: set {LOOKED_FOR}");
     }
-    let credentials = auth::resolve(inputs);
+    let credentials = auth::resolve(inputs, env, ci, &auth_options(&args.auth, args.dry_run))?;
     let scopes: Vec<Scope> = credentials.iter().map(|c| c.scope.clone()).collect();
     let targets = registry::select(&scopes, &selection(&args.target, env)?)?;
     let rows: Vec<report::Row> = targets
@@ -35,22 +38,28 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         })
         .collect();
 
+    let isolated = isolation(args, env, ci)?;
     if args.dry_run {
-        let dir = if args.isolated {
+        let dir = if isolated {
             Some(ci.isolated_base(env).join("crlogin-XXXXXX"))
         } else {
             args.target.config_dir.clone()
         };
         let files = sinks::files(&args.target.tools, env, dir.as_deref())?;
-        report::login(&rows, &files, ci.name(), true);
+        ci.section(
+            "crlogin login",
+            &report::login(&rows, &files, ci.name(), true),
+        );
         return Ok(());
     }
 
-    let config_dir = match (&args.target.config_dir, args.isolated) {
-        (_, true) => Some(make_isolated_dir(&ci.isolated_base(env))?),
-        (Some(dir), false) => Some(dir.clone()),
-        (None, false) => None,
+    let isolated_dir = match isolated {
+        true => Some(make_isolated_dir(&ci.isolated_base(env))?),
+        false => None,
     };
+    let config_dir = isolated_dir
+        .clone()
+        .or_else(|| args.target.config_dir.clone());
     let files = sinks::files(&args.target.tools, env, config_dir.as_deref())?;
     let logins: Vec<Login> = targets
         .iter()
@@ -67,10 +76,29 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     for warning in &warnings {
         ci.warning(warning);
     }
-    if config_dir.is_some() {
+    let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
+    let state = State {
+        entries: sinks::keys_by_file(&files, &hosts)
+            .into_iter()
+            .map(|(file, keys)| state::Entry { file, keys })
+            .collect(),
+        isolated_dir,
+    };
+    if let Some(dir) = &config_dir {
+        state.save_in(dir)?;
         export_config_dir(&files, ci)?;
     }
-    report::login(&rows, &files, ci.name(), false);
+    if args.export_env {
+        let Some(nebius) = credentials.iter().find(|c| c.scope == Scope::Nebius) else {
+            bail!("--export-env exports the Nebius token, and no Nebius credential was found");
+        };
+        ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
+    }
+    ci.section(
+        "crlogin login",
+        &report::login(&rows, &files, ci.name(), false),
+    );
+    ci.publish(&outcome(&rows, &files, &state))?;
 
     if args.verify {
         verify_logins(&logins, Duration::from_secs(args.verify_timeout))?;
@@ -78,12 +106,13 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     Ok(())
 }
 
-/// `crlogin logout`: the same selection as `login`; named hosts need no credential.
+/// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
+/// no credential variables at all.
 pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let inputs = secrets::gather(env, ci, &args.from_env)?;
+    let (registries, nebius) = secrets::registries_only(env, ci, &args.from_env)?;
     let selection = selection(args, env)?;
-    let mut scopes = auth::scopes(&inputs);
-    if selection.names_hosts() && !scopes.contains(&Scope::Nebius) {
+    let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
+    if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
     }
     if scopes.is_empty() {
@@ -93,8 +122,121 @@ pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
     let files = sinks::files(&args.tools, env, args.config_dir.as_deref())?;
     let removed = sinks::remove_logins(&files, &hosts)?;
-    report::logout(&removed, hosts.len(), &files);
+    ci.section(
+        "crlogin logout",
+        &report::logout(&removed, hosts.len(), &files),
+    );
     Ok(())
+}
+
+/// `crlogin cleanup`: undoes this job's login from the state it saved.
+pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+    let dir = args
+        .config_dir
+        .clone()
+        .or_else(|| env.path("DOCKER_CONFIG"));
+    let state = match ci.saved_state(env) {
+        Some(json) => Some(State::from_json(&json)?),
+        None => match &dir {
+            Some(dir) => State::load_from(dir)?,
+            None => None,
+        },
+    };
+    let Some(state) = state else {
+        eprintln!("crlogin: nothing to clean up: no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)");
+        return Ok(());
+    };
+    let removed = state.undo(dir.as_deref())?;
+    let mut text = format!(
+        "crlogin: cleaned up {removed} {} in {} {}\n",
+        if removed == 1 { "entry" } else { "entries" },
+        state.entries.len(),
+        if state.entries.len() == 1 {
+            "file"
+        } else {
+            "files"
+        }
+    );
+    if let Some(dir) = &state.isolated_dir {
+        text.push_str(&format!("  removed {}\n", dir.display()));
+    }
+    ci.section("crlogin cleanup", &text);
+    Ok(())
+}
+
+/// Whether this login writes into a fresh directory: `--isolated`, or the CI's default when no
+/// `--config-dir` is named and `CRLOGIN_ISOLATED=false` does not turn it off.
+fn isolation(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<bool> {
+    let turned_off = env
+        .get("CRLOGIN_ISOLATED")?
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    match (args.isolated, &args.target.config_dir) {
+        (true, Some(_)) => {
+            bail!("--isolated and --config-dir both choose where to write: keep one")
+        }
+        (true, None) => Ok(true),
+        (false, Some(_)) => Ok(false),
+        (false, None) => Ok(ci.isolates_by_default() && !turned_off),
+    }
+}
+
+/// The outcome the CI publishes: rows, usernames, earliest expiry and the state.
+fn outcome(rows: &[report::Row], files: &[(Tool, PathBuf)], state: &State) -> Outcome {
+    let tools = report::tool_names(files);
+    let mut usernames: Vec<String> = Vec::new();
+    for row in rows {
+        if !usernames.iter().any(|u| u == row.username) {
+            usernames.push(row.username.to_string());
+        }
+    }
+    Outcome {
+        rows: rows
+            .iter()
+            .map(|r| {
+                [
+                    r.host.to_string(),
+                    r.username.to_string(),
+                    tools.clone(),
+                    report::expiry(r.expires_at),
+                ]
+            })
+            .collect(),
+        usernames,
+        expires_at: rows
+            .iter()
+            .filter_map(|r| r.expires_at)
+            .min()
+            .map(|t| report::expiry(Some(t))),
+        state: state.to_json(),
+    }
+}
+
+/// `crlogin token`: the Nebius registry password alone on stdout, for `--password-stdin`.
+pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+    let Some(input) = secrets::gather_nebius(env, ci, args.auth.source)? else {
+        bail!("no Nebius credential found: set NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, NEBIUS_SA_CREDENTIALS, NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, or a service-account profile in ~/.nebius/config.yaml");
+    };
+    let credential = auth::resolve_nebius(input, env, ci, &auth_options(&args.auth, false))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", credential.secret.expose())
+        .and_then(|()| out.flush())
+        .context("cannot write the token to stdout")?;
+    eprintln!(
+        "crlogin: printed a Nebius registry password from {}; expires {}",
+        credential.source,
+        report::expiry(credential.expires_at)
+    );
+    Ok(())
+}
+
+/// The exchange settings from the flags.
+fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
+    auth::Options {
+        retries: args.retries,
+        timeout: Duration::from_secs(args.timeout),
+        cache: !args.no_cache,
+        dry_run,
+    }
 }
 
 fn selection(args: &TargetArgs, env: &Env) -> Result<Selection> {

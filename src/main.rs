@@ -10,18 +10,26 @@ mod registry;
 mod report;
 mod secrets;
 mod sinks;
+mod state;
 mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    drop_empty_settings();
     let cli = cli::Cli::parse();
     let env = env::Env::from_process();
-    let ci = ci::detect(&env);
+    // `token`'s stdout is the token alone, so CI commands (masks, errors) go to stderr there.
+    let ci = match cli.command {
+        cli::Command::Token(_) => ci::detect_keeping_stdout(&env),
+        _ => ci::detect(&env),
+    };
     let result = match &cli.command {
         cli::Command::Login(args) => commands::login(args, &env, ci.as_ref()),
         cli::Command::Logout(args) => commands::logout(args, &env, ci.as_ref()),
+        cli::Command::Cleanup(args) => commands::cleanup(args, &env, ci.as_ref()),
+        cli::Command::Token(args) => commands::token(args, &env, ci.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,5 +37,22 @@ fn main() -> ExitCode {
             ci.error(&format!("{e:#}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// CI systems often define a variable as empty to mean "not set" (GitLab does for unset
+/// inputs); clap would read an empty `CRLOGIN_*` value as an invalid setting.
+fn drop_empty_settings() {
+    let empty: Vec<_> = std::env::vars_os()
+        .filter(|(name, value)| {
+            value.is_empty()
+                && name
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("CRLOGIN_") || n == "NEBIUS_REGIONS")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        std::env::remove_var(name);
     }
 }

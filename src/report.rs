@@ -17,8 +17,8 @@ pub struct Row<'a> {
     pub expires_at: Option<SystemTime>,
 }
 
-/// Prints what was written (or, with `dry_run`, what would be) to stderr.
-pub fn login(rows: &[Row], files: &[(Tool, PathBuf)], ci_name: &str, dry_run: bool) {
+/// What was written (or, with `dry_run`, what would be), for stderr.
+pub fn login(rows: &[Row], files: &[(Tool, PathBuf)], ci_name: &str, dry_run: bool) -> String {
     let verb = if dry_run {
         "would log in to"
     } else {
@@ -67,11 +67,11 @@ pub fn login(rows: &[Row], files: &[(Tool, PathBuf)], ci_name: &str, dry_run: bo
     if dry_run {
         out.push_str("  dry run: nothing was written\n");
     }
-    eprint!("{out}");
+    out
 }
 
-/// Prints which hosts were logged out of, and from which files.
-pub fn logout(removed: &[String], asked: usize, files: &[(Tool, PathBuf)]) {
+/// Which hosts were logged out of, and from which files, for stderr.
+pub fn logout(removed: &[String], asked: usize, files: &[(Tool, PathBuf)]) -> String {
     let mut out = format!(
         "crlogin: logged out of {} of {asked} {} for {}\n",
         removed.len(),
@@ -81,7 +81,7 @@ pub fn logout(removed: &[String], asked: usize, files: &[(Tool, PathBuf)]) {
     for host in removed {
         out.push_str(&format!("  {host}\n"));
     }
-    eprint!("{out}");
+    out
 }
 
 /// `export NAME='value'` lines for `eval "$(crlogin login --isolated)"`.
@@ -95,7 +95,8 @@ fn shell_quote(path: &Path) -> String {
     format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
 }
 
-fn tool_names(files: &[(Tool, PathBuf)]) -> String {
+/// The tools' names, comma-separated.
+pub fn tool_names(files: &[(Tool, PathBuf)]) -> String {
     files
         .iter()
         .map(|(t, _)| t.name())
@@ -103,7 +104,8 @@ fn tool_names(files: &[(Tool, PathBuf)]) -> String {
         .join(", ")
 }
 
-fn expiry(at: Option<SystemTime>) -> String {
+/// An expiry time as RFC 3339, or "not known".
+pub fn expiry(at: Option<SystemTime>) -> String {
     at.map_or_else(
         || "not known".to_string(),
         |t| humantime::format_rfc3339_seconds(t).to_string(),

@@ -2,7 +2,11 @@
 //! path to a file the CI mounted), plain registry logins by prefix, and Nebius credentials.
 //!
 //! Every secret becomes a [`Secret`] the moment it is read and is handed to [`Ci::mask`] then.
+//! A service-account key is parsed and validated here too, and its private key masked as it is
+//! parsed (the JSON around it is not masked whole: see `Reader::sa_credentials`).
 
+use crate::auth::authorized_key::{self, AuthorizedKey};
+use crate::auth::profile;
 use crate::ci::Ci;
 use crate::env::Env;
 use anyhow::{bail, Context, Result};
@@ -57,6 +61,50 @@ pub enum NebiusInput {
     IamToken(Secret),
     /// `NEBIUS_STATIC_KEY`: a Container Registry static key.
     StaticKey(Secret),
+    /// A service-account authorized key, to exchange for an IAM access token.
+    AuthorizedKey {
+        /// Where it came from, for the report ("NEBIUS_SA_CREDENTIALS", "profile ci", ...).
+        source: String,
+        /// The validated key.
+        key: AuthorizedKey,
+    },
+}
+
+/// The Nebius credential sources, in the order they are tried (first found wins); `--auth`
+/// picks one and ignores the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthSource {
+    /// `NEBIUS_IAM_TOKEN`.
+    IamToken,
+    /// `NEBIUS_STATIC_KEY`.
+    StaticKey,
+    /// `NEBIUS_SA_CREDENTIALS` (or `_FILE`): the authorized key's credentials JSON.
+    SaCredentials,
+    /// `NEBIUS_SERVICE_ACCOUNT_ID`, `NEBIUS_PUBLIC_KEY_ID` and `NEBIUS_PRIVATE_KEY`.
+    SaKey,
+    /// A service-account profile in `~/.nebius/config.yaml`.
+    Profile,
+}
+
+impl AuthSource {
+    const ALL: [AuthSource; 5] = [
+        AuthSource::IamToken,
+        AuthSource::StaticKey,
+        AuthSource::SaCredentials,
+        AuthSource::SaKey,
+        AuthSource::Profile,
+    ];
+
+    /// The variables this source reads, for "not set" errors.
+    fn needs(self) -> &'static str {
+        match self {
+            AuthSource::IamToken => "NEBIUS_IAM_TOKEN",
+            AuthSource::StaticKey => "NEBIUS_STATIC_KEY",
+            AuthSource::SaCredentials => "NEBIUS_SA_CREDENTIALS (or NEBIUS_SA_CREDENTIALS_FILE)",
+            AuthSource::SaKey => "NEBIUS_SERVICE_ACCOUNT_ID, NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY (or NEBIUS_PRIVATE_KEY_FILE)",
+            AuthSource::Profile => "a service-account profile in ~/.nebius/config.yaml",
+        }
+    }
 }
 
 /// Everything crlogin found to log in with.
@@ -77,13 +125,34 @@ impl Inputs {
 
 /// The variables crlogin looks at when none is found, for the error message.
 pub const LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, \
-     CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab), or PREFIX_* with --from-env PREFIX";
+     CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab), PREFIX_* with --from-env PREFIX, \
+     or a Nebius service-account key: NEBIUS_SA_CREDENTIALS, \
+     NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, or a service-account profile in ~/.nebius/config.yaml";
 
 /// Reads every input crlogin supports from `env`, masking each secret with `ci` as it is read.
-pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Inputs> {
+/// `auth` restricts the Nebius credential to one source.
+pub fn gather(
+    env: &Env,
+    ci: &dyn Ci,
+    from_env: &[String],
+    auth: Option<AuthSource>,
+) -> Result<Inputs> {
     let reader = Reader { env, ci };
     let mut inputs = Inputs::default();
 
+    for prefix in &prefixes(&reader, from_env)? {
+        inputs.plain.push(reader.prefixed_login(prefix)?);
+    }
+    if env.is_true("GITLAB_CI") && reader.gitlab_registry_set() {
+        inputs.plain.push(reader.gitlab_login()?);
+    }
+
+    inputs.nebius = gather_nebius(env, ci, auth)?;
+    Ok(inputs)
+}
+
+/// The prefixes to read: `--from-env` ones (checked), then `DCR` when any `DCR_*` is set.
+fn prefixes(reader: &Reader, from_env: &[String]) -> Result<Vec<String>> {
     let mut prefixes: Vec<String> = Vec::new();
     for prefix in from_env {
         let prefix = prefix.trim().trim_end_matches('_').to_string();
@@ -101,21 +170,66 @@ pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Inputs> {
     if !prefixes.iter().any(|p| p == "DCR") && reader.any_part_set("DCR") {
         prefixes.push("DCR".to_string());
     }
-    for prefix in &prefixes {
-        inputs.plain.push(reader.prefixed_login(prefix)?);
-    }
-    if env.is_true("GITLAB_CI") && reader.gitlab_registry_set() {
-        inputs.plain.push(reader.gitlab_login()?);
-    }
+    Ok(prefixes)
+}
 
-    let token = reader.secret("NEBIUS_IAM_TOKEN")?;
-    let static_key = reader.secret("NEBIUS_STATIC_KEY")?;
-    inputs.nebius = match (token, static_key) {
-        (Some(token), _) => Some(NebiusInput::IamToken(token)),
-        (None, Some(key)) => Some(NebiusInput::StaticKey(key)),
-        (None, None) => None,
+/// The Nebius variables whose presence means a Nebius credential is configured.
+const NEBIUS_VARIABLES: &[&str] = &[
+    "NEBIUS_IAM_TOKEN",
+    "NEBIUS_STATIC_KEY",
+    "NEBIUS_SA_CREDENTIALS",
+    "NEBIUS_SERVICE_ACCOUNT_ID",
+    "NEBIUS_PRIVATE_KEY",
+];
+
+/// What `logout` needs, read without touching a secret: the registries of the username/password
+/// logins (each prefix's `PREFIX_REGISTRY`, GitLab's `CI_REGISTRY`), and whether a Nebius
+/// credential is configured.
+pub fn registries_only(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<(Vec<String>, bool)> {
+    let reader = Reader { env, ci };
+    let mut registries = Vec::new();
+    for prefix in prefixes(&reader, from_env)? {
+        let var = format!("{prefix}_REGISTRY");
+        match reader.plain(&var)? {
+            Some(registry) => registries.push(registry),
+            None => bail!("{var} is not set: logout needs the registry login used"),
+        }
+    }
+    if env.is_true("GITLAB_CI") {
+        registries.extend(reader.plain("CI_REGISTRY")?);
+    }
+    let nebius = NEBIUS_VARIABLES
+        .iter()
+        .any(|name| env.is_set(name) || env.is_set(&format!("{name}_FILE")));
+    Ok((registries, nebius))
+}
+
+/// The Nebius credential: the first source found, in [`AuthSource`] order, or only `auth` (then
+/// its absence is an error). Keys are validated and their secrets masked here.
+pub fn gather_nebius(
+    env: &Env,
+    ci: &dyn Ci,
+    auth: Option<AuthSource>,
+) -> Result<Option<NebiusInput>> {
+    let reader = Reader { env, ci };
+    let sources = match auth {
+        Some(source) => vec![source],
+        None => AuthSource::ALL.to_vec(),
     };
-    Ok(inputs)
+    for source in sources {
+        if let Some(input) = reader.nebius(source, auth.is_some())? {
+            return Ok(Some(input));
+        }
+    }
+    match auth {
+        Some(source) => bail!(
+            "--auth {} was chosen, but nothing is set for it: set {}, or choose another source",
+            clap::ValueEnum::to_possible_value(&source)
+                .map_or_else(String::new, |v| v.get_name().to_string()),
+            source.needs()
+        ),
+        None => Ok(None),
+    }
 }
 
 struct Reader<'a> {
@@ -124,6 +238,120 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// One Nebius source, or `None` when it is not set. `forced` makes a profile that cannot be
+    /// used an error instead of "not set".
+    fn nebius(&self, source: AuthSource, forced: bool) -> Result<Option<NebiusInput>> {
+        Ok(match source {
+            AuthSource::IamToken => self.secret("NEBIUS_IAM_TOKEN")?.map(NebiusInput::IamToken),
+            AuthSource::StaticKey => self
+                .secret("NEBIUS_STATIC_KEY")?
+                .map(NebiusInput::StaticKey),
+            AuthSource::SaCredentials => self.sa_credentials()?,
+            AuthSource::SaKey => self.sa_key_parts(forced)?,
+            AuthSource::Profile => profile::read(self.env, self.ci, forced)?
+                .map(|(source, key)| NebiusInput::AuthorizedKey { source, key }),
+        })
+    }
+
+    /// `NEBIUS_SA_CREDENTIALS`: the credentials JSON, or a path to it (also `_FILE`).
+    fn sa_credentials(&self) -> Result<Option<NebiusInput>> {
+        const NAME: &str = "NEBIUS_SA_CREDENTIALS";
+        let Some(json) = self.inline_or_file(
+            NAME,
+            |v| v.trim_start().starts_with('{'),
+            "credentials JSON",
+        )?
+        else {
+            return Ok(None);
+        };
+        let source = self.origin(NAME);
+        // The JSON is not masked whole (GitHub masks line by line, and a pretty-printed file's
+        // `{` lines would hide every brace in the log): its secret, the private key, is.
+        let key = AuthorizedKey::from_json(&json, &source, self.ci)?;
+        Ok(Some(NebiusInput::AuthorizedKey { source, key }))
+    }
+
+    /// `NEBIUS_SERVICE_ACCOUNT_ID`, `NEBIUS_PUBLIC_KEY_ID` and `NEBIUS_PRIVATE_KEY` (PEM, or a
+    /// path to it; also `_FILE`): all three, or neither of the last two (unless `forced`).
+    fn sa_key_parts(&self, forced: bool) -> Result<Option<NebiusInput>> {
+        const SA: &str = "NEBIUS_SERVICE_ACCOUNT_ID";
+        const KID: &str = "NEBIUS_PUBLIC_KEY_ID";
+        const KEY: &str = "NEBIUS_PRIVATE_KEY";
+        let service_account_id = self.plain(SA)?;
+        let public_key_id = self.plain(KID)?;
+        let private_key =
+            self.inline_or_file(KEY, authorized_key::looks_like_pem, "PEM private key")?;
+        let missing: Vec<&str> = [
+            (service_account_id.is_none(), SA),
+            (public_key_id.is_none(), KID),
+            (private_key.is_none(), KEY),
+        ]
+        .into_iter()
+        .filter_map(|(absent, name)| absent.then_some(name))
+        .collect();
+        match (service_account_id, public_key_id, private_key) {
+            (None, None, None) => Ok(None),
+            // A service-account id alone is no key (keyless federation also names one).
+            (_, None, None) if !forced => Ok(None),
+            (Some(sa), Some(kid), Some(pem)) => {
+                let origins = [SA.to_string(), KID.to_string(), self.origin(KEY)];
+                let key = AuthorizedKey::from_parts(
+                    sa.trim(),
+                    kid.trim(),
+                    &pem,
+                    [&origins[0], &origins[1], &origins[2]],
+                    self.ci,
+                )?;
+                Ok(Some(NebiusInput::AuthorizedKey {
+                    source: format!("{SA}+{KID}"),
+                    key,
+                }))
+            }
+            _ => bail!(
+                "{} not set: a service-account key in parts needs {SA}, {KID} and {KEY} (or {KEY}_FILE)",
+                missing.join(" and ")
+            ),
+        }
+    }
+
+    /// `NAME` (or `NAME_FILE`) as read; `NAME_FILE` when that is the one set, for messages.
+    fn origin(&self, name: &str) -> String {
+        let file_var = format!("{name}_FILE");
+        if self.env.is_set(&file_var) {
+            file_var
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// A secret that is given inline (`is_inline`) or as a path, relative or absolute, to a file
+    /// holding it. Not masked here: the caller masks the secret part once it has parsed it.
+    fn inline_or_file(
+        &self,
+        name: &str,
+        is_inline: fn(&str) -> bool,
+        what: &str,
+    ) -> Result<Option<Zeroizing<String>>> {
+        let Some(value) = self.read(name)? else {
+            return Ok(None);
+        };
+        if is_inline(&value) {
+            return Ok(Some(value));
+        }
+        let one_word = !value.trim().contains(char::is_whitespace);
+        let path = Path::new(value.trim());
+        if one_word && path.is_file() {
+            let text =
+                read_file(path).with_context(|| format!("cannot read the file {name} names"))?;
+            return Ok(Some(text));
+        }
+        if one_word && value.len() < 4096 && value.contains(['/', '.']) {
+            bail!("{name} is neither a {what} nor the path of an existing file: set it to the {what}, or to its path");
+        }
+        // Anything else is a damaged value: the parser says what is wrong with it.
+        Ok(Some(value))
+    }
+
     fn any_part_set(&self, prefix: &str) -> bool {
         ["USERNAME", "PASSWORD", "REGISTRY"].iter().any(|part| {
             let name = format!("{prefix}_{part}");
@@ -223,7 +451,8 @@ fn looks_like_mounted_file(value: &str) -> bool {
     value.starts_with('/') && !value.contains('\n') && Path::new(value).is_file()
 }
 
-fn read_file(path: &Path) -> Result<Zeroizing<String>> {
+/// Reads a small UTF-8 secret file (at most 1 MiB); errors name the problem, never the content.
+pub(crate) fn read_file(path: &Path) -> Result<Zeroizing<String>> {
     let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
     let mut bytes = Zeroizing::new(Vec::new());
     file.take(MAX_SECRET_FILE + 1)
@@ -255,7 +484,7 @@ mod tests {
         let env = Env::from_pairs(pairs);
         let ci = detect(&Env::default());
         let from_env: Vec<String> = from_env.iter().map(|s| s.to_string()).collect();
-        gather(&env, ci.as_ref(), &from_env)
+        gather(&env, ci.as_ref(), &from_env, None)
     }
 
     #[test]
@@ -320,6 +549,32 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(inputs.nebius, Some(NebiusInput::IamToken(_))));
+    }
+
+    #[test]
+    fn a_service_account_id_alone_is_not_a_key() {
+        let inputs =
+            gather_from(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")], &[]).unwrap();
+        assert!(inputs.nebius.is_none());
+        let err = gather_from(
+            &[
+                ("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1"),
+                ("NEBIUS_PUBLIC_KEY_ID", "publickey-1"),
+            ],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("NEBIUS_PRIVATE_KEY not set"), "{err}");
+        let env = Env::from_pairs(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")]);
+        let ci = detect(&Env::default());
+        let err = gather_nebius(&env, ci.as_ref(), Some(AuthSource::SaKey))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY not set"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,8 +1,18 @@
 //! Turning inputs into registry credentials. Static keys, ready tokens and plain passwords are
-//! used as they are; sources that need an exchange plug in here as further [`NebiusInput`] arms.
+//! used as they are; a service-account authorized key is exchanged for an IAM access token
+//! (through the token cache). One file per credential source or exchange: further ones (gRPC
+//! exchange, OIDC federation, the metadata service) plug in as further [`NebiusInput`] arms.
 
+pub mod authorized_key;
+mod cache;
+pub mod exchange_http;
+pub mod profile;
+
+use crate::ci::Ci;
+use crate::env::Env;
 use crate::secrets::{Inputs, NebiusInput, Secret};
-use std::time::SystemTime;
+use anyhow::Result;
+use std::time::{Duration, SystemTime};
 
 /// The username Nebius Container Registry expects with an IAM token or a static key.
 pub const NEBIUS_USERNAME: &str = "iam";
@@ -31,21 +41,27 @@ pub struct Credential {
     pub expires_at: Option<SystemTime>,
 }
 
-/// The scopes `inputs` cover, without touching any secret (what `logout` needs).
-pub fn scopes(inputs: &Inputs) -> Vec<Scope> {
-    let mut scopes: Vec<Scope> = inputs
-        .plain
-        .iter()
-        .map(|p| Scope::Registry(p.registry.clone()))
-        .collect();
-    if inputs.nebius.is_some() {
-        scopes.push(Scope::Nebius);
-    }
-    scopes
+/// How patiently to exchange, and whether to use the token cache.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Retries of the exchange after the first attempt.
+    pub retries: u32,
+    /// The deadline for the whole exchange.
+    pub timeout: Duration,
+    /// Whether to read and write the token cache.
+    pub cache: bool,
+    /// Exchange nothing and write nothing (a cached token is still used): for `--dry-run`.
+    pub dry_run: bool,
 }
 
-/// Resolves every input into a credential.
-pub fn resolve(inputs: Inputs) -> Vec<Credential> {
+/// Resolves every input into a credential. A Nebius authorized key costs at most one token
+/// exchange, however many registries it is written for.
+pub fn resolve(
+    inputs: Inputs,
+    env: &Env,
+    ci: &dyn Ci,
+    options: &Options,
+) -> Result<Vec<Credential>> {
     let mut credentials: Vec<Credential> = inputs
         .plain
         .into_iter()
@@ -58,17 +74,90 @@ pub fn resolve(inputs: Inputs) -> Vec<Credential> {
         })
         .collect();
     if let Some(nebius) = inputs.nebius {
-        let (source, secret) = match nebius {
-            NebiusInput::IamToken(token) => ("NEBIUS_IAM_TOKEN", token),
-            NebiusInput::StaticKey(key) => ("NEBIUS_STATIC_KEY", key),
-        };
-        credentials.push(Credential {
-            scope: Scope::Nebius,
-            source: source.to_string(),
-            username: NEBIUS_USERNAME.to_string(),
-            secret,
-            expires_at: None,
-        });
+        credentials.push(resolve_nebius(nebius, env, ci, options)?);
     }
-    credentials
+    Ok(credentials)
 }
+
+/// Resolves the Nebius credential: a token or static key as it is; an authorized key through
+/// the cache, else one token exchange.
+pub fn resolve_nebius(
+    input: NebiusInput,
+    env: &Env,
+    ci: &dyn Ci,
+    options: &Options,
+) -> Result<Credential> {
+    let credential = |source: String, secret: Secret, expires_at: Option<SystemTime>| Credential {
+        scope: Scope::Nebius,
+        source,
+        username: NEBIUS_USERNAME.to_string(),
+        secret,
+        expires_at,
+    };
+    let (source, key) = match input {
+        NebiusInput::IamToken(token) => {
+            return Ok(credential("NEBIUS_IAM_TOKEN".into(), token, None))
+        }
+        NebiusInput::StaticKey(key) => {
+            return Ok(credential("NEBIUS_STATIC_KEY".into(), key, None))
+        }
+        NebiusInput::AuthorizedKey { source, key } => (source, key),
+    };
+    let exchange = exchange_http::Options {
+        endpoint: exchange_http::parse_endpoint(env.get("NEBIUS_AUTH_ENDPOINT")?.as_deref())?,
+        retries: options.retries,
+        timeout: options.timeout,
+    };
+    let identity = cache::Identity {
+        service_account_id: &key.service_account_id,
+        public_key_id: &key.public_key_id,
+        endpoint: exchange.endpoint.as_str(),
+    };
+    let cache_dir = if options.cache {
+        cache::dir(env).ok()
+    } else {
+        None
+    };
+    if let Some(dir) = &cache_dir {
+        if let Some(cached) = cache::load(dir, &identity, SystemTime::now()) {
+            ci.mask(cached.access_token.expose());
+            return Ok(credential(
+                format!("{source}, cached token"),
+                cached.access_token,
+                Some(cached.expires_at),
+            ));
+        }
+    }
+    if options.dry_run {
+        return Ok(credential(
+            format!("{source}, would exchange"),
+            Secret::new(String::new()),
+            None,
+        ));
+    }
+    let token = exchange_http::exchange(&key, &exchange, ci)?;
+    let expires_at = token.issued_at + token.lifetime;
+    if let Some(dir) = &cache_dir {
+        if cache::is_fresh(token.issued_at, expires_at, token.issued_at) {
+            if let Err(e) = cache::store(
+                dir,
+                &identity,
+                &token.access_token,
+                token.issued_at,
+                expires_at,
+            ) {
+                ci.warning(&format!(
+                    "{e:#}; the token was not cached (--no-cache turns the cache off)"
+                ));
+            }
+        }
+    }
+    Ok(credential(
+        format!("{source}, exchanged"),
+        token.access_token,
+        Some(expires_at),
+    ))
+}
+
+pub mod exchange_grpc;
+pub mod oidc;

@@ -1,7 +1,9 @@
-//! GitHub Actions: workflow commands on stdout (`::add-mask::`, `::error::`, `::warning::`) and
-//! the `$GITHUB_ENV` file for variables later steps should see.
+//! GitHub Actions: workflow commands on stdout (`::add-mask::`, `::error::`, `::warning::`,
+//! `::group::`), and the runner's files: `$GITHUB_ENV` (variables for later steps),
+//! `$GITHUB_OUTPUT` (step outputs), `$GITHUB_STATE` (for the post step) and
+//! `$GITHUB_STEP_SUMMARY` (the job summary).
 
-use super::Ci;
+use super::{Ci, Outcome};
 use crate::env::Env;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
@@ -10,17 +12,76 @@ use std::path::{Path, PathBuf};
 /// GitHub Actions (`GITHUB_ACTIONS=true`).
 pub struct GitHub {
     env_file: Option<PathBuf>,
+    output_file: Option<PathBuf>,
+    state_file: Option<PathBuf>,
+    summary_file: Option<PathBuf>,
     runner_temp: Option<PathBuf>,
+    to_stderr: bool,
 }
 
+/// The name under which login's state reaches the post step (as `$STATE_crlogin_state`).
+const STATE_NAME: &str = "crlogin_state";
+
 impl GitHub {
-    /// Reads the runner's file locations from the environment.
-    pub fn new(env: &Env) -> Self {
+    /// Reads the runner's file locations from the environment. With `to_stderr`, workflow
+    /// commands are written to stderr (the runner processes both streams), keeping stdout for data.
+    pub fn new(env: &Env, to_stderr: bool) -> Self {
         Self {
             env_file: env.path("GITHUB_ENV"),
+            output_file: env.path("GITHUB_OUTPUT"),
+            state_file: env.path("GITHUB_STATE"),
+            summary_file: env.path("GITHUB_STEP_SUMMARY"),
             runner_temp: env.path("RUNNER_TEMP"),
+            to_stderr,
         }
     }
+
+    /// Writes workflow command lines to the chosen stream.
+    fn command(&self, lines: &[String]) {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        if self.to_stderr {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
+            let _ = err.flush();
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+/// Appends `text` to one of the runner's files; a file the runner did not name is skipped.
+fn append(file: &Option<PathBuf>, what: &str, text: &str) -> Result<()> {
+    let Some(file) = file else {
+        return Ok(());
+    };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot append to the {what} file {}", file.display()))
+}
+
+/// `name<<DELIM\nvalue\nDELIM\n`, the runner's form for any value, with a random delimiter
+/// that the value does not contain (so a value cannot end the block early).
+fn heredoc(name: &str, value: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let delimiter = loop {
+        let random =
+            RandomState::new().hash_one(value) ^ RandomState::new().hash_one(name).rotate_left(17);
+        let candidate = format!("ghadelimiter_{random:016x}");
+        if !value.contains(&candidate) {
+            break candidate;
+        }
+    };
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+/// A Markdown table cell: no line breaks, no column separators.
+fn cell(value: &str) -> String {
+    value.replace(['\r', '\n'], " ").replace('|', "\\|")
 }
 
 /// Escapes a workflow command's data the way the runner unescapes it.
@@ -38,34 +99,71 @@ impl Ci for GitHub {
 
     /// One `::add-mask::` per line: the runner masks a multi-line value only line by line.
     fn mask(&self, value: &str) {
-        let mut out = std::io::stdout().lock();
-        for line in value.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-            let _ = writeln!(out, "::add-mask::{}", escape_data(line));
-        }
-        let _ = out.flush();
+        let lines: Vec<String> = value
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .map(|line| format!("::add-mask::{}", escape_data(line)))
+            .collect();
+        self.command(&lines);
     }
 
     fn error(&self, message: &str) {
-        println!("::error title=crlogin::{}", escape_data(message));
+        self.command(&[format!("::error title=crlogin::{}", escape_data(message))]);
     }
 
     fn warning(&self, message: &str) {
-        println!("::warning title=crlogin::{}", escape_data(message));
+        self.command(&[format!("::warning title=crlogin::{}", escape_data(message))]);
     }
 
     fn export_var(&self, name: &str, value: &Path) -> Result<()> {
-        let Some(file) = &self.env_file else {
-            return Ok(());
-        };
         let Some(value) = value.to_str().filter(|v| !v.contains(['\n', '\r'])) else {
             bail!("cannot export {name}: its path is not one line of UTF-8");
         };
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(file)
-            .with_context(|| format!("cannot append to GITHUB_ENV file {}", file.display()))?;
-        writeln!(f, "{name}={value}")?;
-        Ok(())
+        append(&self.env_file, "GITHUB_ENV", &format!("{name}={value}\n"))
+    }
+
+    fn export_secret(&self, name: &str, value: &str) -> Result<()> {
+        if self.env_file.is_none() {
+            bail!("--export-env needs $GITHUB_ENV, which the runner sets in every step");
+        }
+        self.mask(value);
+        append(&self.env_file, "GITHUB_ENV", &heredoc(name, value))
+    }
+
+    fn section(&self, title: &str, text: &str) {
+        eprint!("::group::{}\n{text}::endgroup::\n", escape_data(title));
+    }
+
+    fn publish(&self, outcome: &Outcome) -> Result<()> {
+        let registries: Vec<&str> = outcome.rows.iter().map(|r| r[0].as_str()).collect();
+        let outputs = heredoc("registries", &registries.join("\n"))
+            + &heredoc("username", &outcome.usernames.join(","))
+            + &heredoc("expires-at", outcome.expires_at.as_deref().unwrap_or(""));
+        append(&self.output_file, "GITHUB_OUTPUT", &outputs)?;
+        append(
+            &self.state_file,
+            "GITHUB_STATE",
+            &heredoc(STATE_NAME, &outcome.state),
+        )?;
+        let mut summary = String::from(
+            "### crlogin\n\n| registry | tools | user | expires |\n|---|---|---|---|\n",
+        );
+        for [host, user, tools, expiry] in &outcome.rows {
+            summary.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                cell(host),
+                cell(tools),
+                cell(user),
+                cell(expiry)
+            ));
+        }
+        summary.push('\n');
+        append(&self.summary_file, "GITHUB_STEP_SUMMARY", &summary)
+    }
+
+    fn saved_state(&self, env: &Env) -> Option<String> {
+        env.get(&format!("STATE_{STATE_NAME}")).ok().flatten()
     }
 
     fn isolated_base(&self, env: &Env) -> PathBuf {
@@ -78,7 +176,21 @@ impl Ci for GitHub {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_data;
+    use super::*;
+
+    #[test]
+    fn heredoc_delimiter_is_random_and_not_in_the_value() {
+        let a = heredoc("x", "v");
+        let b = heredoc("x", "v");
+        assert_ne!(a, b, "two delimiters differ");
+        let delimiter = a.strip_prefix("x<<").unwrap().lines().next().unwrap();
+        assert_eq!(a, format!("x<<{delimiter}\nv\n{delimiter}\n"));
+    }
+
+    #[test]
+    fn table_cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
 
     #[test]
     fn escapes_workflow_command_data() {

@@ -12,4 +12,14 @@ impl Ci for GitLab {
     }
 
     fn mask(&self, _value: &str) {}
+
+    /// GitLab's collapsible section markers (escape lines the job log folds).
+    fn section(&self, title: &str, text: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        eprint!(
+            "\x1b[0Ksection_start:{now}:crlogin[collapsed=true]\r\x1b[0K{title}\n{text}\x1b[0Ksection_end:{now}:crlogin\r\x1b[0K\n"
+        );
+    }
 }

@@ -15,6 +15,11 @@ impl Ci for Jenkins {
 
     fn mask(&self, _value: &str) {}
 
+    /// Agents are shared between jobs: credentials must not stay in the agent user's home.
+    fn isolates_by_default(&self) -> bool {
+        true
+    }
+
     /// `$WORKSPACE@tmp` is the per-build scratch directory Jenkins itself uses for secrets files.
     fn isolated_base(&self, env: &Env) -> PathBuf {
         match env.path("WORKSPACE") {

@@ -40,12 +40,63 @@ pub trait Ci {
     fn isolated_base(&self, env: &Env) -> PathBuf {
         env.path("TMPDIR").unwrap_or_else(std::env::temp_dir)
     }
+
+    /// Whether `login` isolates its files unless told otherwise (shared build agents).
+    fn isolates_by_default(&self) -> bool {
+        false
+    }
+
+    /// Prints `text` (the report, on stderr) inside a collapsible log section where the CI has them.
+    fn section(&self, _title: &str, text: &str) {
+        eprint!("{text}");
+    }
+
+    /// Hands the login's outcome to later steps (outputs, summary, saved state) where the CI
+    /// has such channels.
+    fn publish(&self, _outcome: &Outcome) -> Result<()> {
+        Ok(())
+    }
+
+    /// The state a login earlier in this job saved with [`Ci::publish`], if the CI carries it.
+    fn saved_state(&self, _env: &Env) -> Option<String> {
+        None
+    }
+
+    /// Makes a secret visible to later steps as `name` (`--export-env`); masked first.
+    fn export_secret(&self, name: &str, _value: &str) -> Result<()> {
+        anyhow::bail!(
+            "--export-env exports {name} to later steps only on GitHub Actions: elsewhere run `crlogin token` where the token is needed"
+        )
+    }
+}
+
+/// What a login did, for the CI's outputs and summary. Holds no secret.
+pub struct Outcome {
+    /// One row per registry: host, user, tools, expiry (RFC 3339 or "not known").
+    pub rows: Vec<[String; 4]>,
+    /// The distinct usernames written.
+    pub usernames: Vec<String>,
+    /// The earliest expiry of the credentials written, RFC 3339, where known.
+    pub expires_at: Option<String>,
+    /// The state `cleanup` needs, as one line of JSON.
+    pub state: String,
 }
 
 /// Detects the CI this process runs in from its environment.
 pub fn detect(env: &Env) -> Box<dyn Ci> {
+    detect_with(env, false)
+}
+
+/// Like [`detect`], but CI commands that would go to stdout (GitHub's `::add-mask::`,
+/// `::error::`) go to stderr, which the runner reads for them too: for a command whose stdout
+/// is data, such as `crlogin token`.
+pub fn detect_keeping_stdout(env: &Env) -> Box<dyn Ci> {
+    detect_with(env, true)
+}
+
+fn detect_with(env: &Env, keep_stdout: bool) -> Box<dyn Ci> {
     if env.is_true("GITHUB_ACTIONS") {
-        Box::new(github::GitHub::new(env))
+        Box::new(github::GitHub::new(env, keep_stdout))
     } else if env.is_true("GITLAB_CI") {
         Box::new(gitlab::GitLab)
     } else if env.is_set("JENKINS_URL") || (env.is_set("JENKINS_HOME") && env.is_set("BUILD_ID")) {

@@ -63,7 +63,7 @@ pub fn update<T>(
 }
 
 /// Writes `bytes` to a 0600 temp file beside `path`, syncs it and renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent(path);
     let fail = || format!("cannot write {}", path.display());
     let mut tmp = tempfile::Builder::new()

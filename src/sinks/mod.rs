@@ -180,34 +180,61 @@ fn creds_store_warning(path: &Path, store: &str) -> String {
     )
 }
 
-/// Removes the hosts' entries from every tool's file that exists. Returns the hosts that had an
-/// entry in at least one file.
-pub fn remove_logins(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Result<Vec<String>> {
-    let mut removed: Vec<String> = Vec::new();
-    for (path, tools) in group_by_file(files) {
-        if !path.exists() {
-            continue;
-        }
-        let hits = auth_file::update(&path, |doc| {
-            let mut hits = Vec::new();
+/// The `auths` keys written for `hosts`, per distinct file: what a login adds and a logout or
+/// cleanup removes.
+pub fn keys_by_file(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Vec<(PathBuf, Vec<String>)> {
+    group_by_file(files)
+        .into_iter()
+        .map(|(path, tools)| {
+            let mut keys: Vec<String> = Vec::new();
             for host in hosts {
                 for tool in &tools {
-                    if docker_format::remove_auth(doc, &tool.auth_key(host))? {
-                        hits.push(host.to_string());
+                    let key = tool.auth_key(host);
+                    if !keys.contains(&key) {
+                        keys.push(key);
                     }
                 }
             }
-            let changed = !hits.is_empty();
-            Ok((hits, changed))
+            (path, keys)
         })
-        .with_context(|| format!("cannot update {}", path.display()))?;
-        for host in hits {
-            if !removed.contains(&host) {
-                removed.push(host);
+        .collect()
+}
+
+/// Removes `keys` from the `auths` of the file at `path`, if it exists. Returns the keys that
+/// were there.
+pub fn remove_keys(path: &Path, keys: &[String]) -> Result<Vec<String>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    auth_file::update(path, |doc| {
+        let mut removed = Vec::new();
+        for key in keys {
+            if docker_format::remove_auth(doc, key)? {
+                removed.push(key.clone());
             }
         }
+        let changed = !removed.is_empty();
+        Ok((removed, changed))
+    })
+    .with_context(|| format!("cannot update {}", path.display()))
+}
+
+/// Removes the hosts' entries from every tool's file that exists. Returns the hosts that had an
+/// entry in at least one file.
+pub fn remove_logins(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Result<Vec<String>> {
+    let mut removed_keys: Vec<String> = Vec::new();
+    for (path, keys) in keys_by_file(files, hosts) {
+        removed_keys.extend(remove_keys(&path, &keys)?);
     }
-    Ok(removed)
+    Ok(hosts
+        .iter()
+        .filter(|host| {
+            [Tool::Docker, Tool::Podman]
+                .iter()
+                .any(|tool| removed_keys.contains(&tool.auth_key(host)))
+        })
+        .map(|host| host.to_string())
+        .collect())
 }
 
 fn group_by_file(files: &[(Tool, PathBuf)]) -> Vec<(PathBuf, Vec<Tool>)> {

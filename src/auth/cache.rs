@@ -1,0 +1,224 @@
+//! A small on-disk cache of exchanged access tokens, so jobs that run crlogin often do not mint a
+//! token each time: `$XDG_CACHE_HOME/crlogin` (else `~/.cache/crlogin`), one 0600 file per
+//! credential identity, named by a hash of the service account, the key id and the endpoint
+//! (never of the private key), replaced atomically.
+
+use crate::env::Env;
+use crate::secrets::Secret;
+use crate::sinks::auth_file::create_private_dir;
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A cached token is used only while this much of its life remains.
+const MIN_REMAINING: Duration = Duration::from_secs(5 * 60);
+/// ... and only until this share of its life has passed (the Nebius SDKs refresh there).
+const REFRESH_AT: f64 = 0.9;
+/// Larger files are not ours.
+const MAX_FILE: u64 = 64 * 1024;
+
+/// Who a token belongs to: what the cache file is named by.
+pub struct Identity<'a> {
+    /// The service account id.
+    pub service_account_id: &'a str,
+    /// The public key id.
+    pub public_key_id: &'a str,
+    /// The token endpoint, as a URL.
+    pub endpoint: &'a str,
+}
+
+impl Identity<'_> {
+    fn file_name(&self) -> String {
+        let mut hash = Sha256::new();
+        for part in [
+            "crlogin-token-cache-v1",
+            self.service_account_id,
+            self.public_key_id,
+            self.endpoint,
+        ] {
+            hash.update(part.as_bytes());
+            hash.update([0u8]);
+        }
+        let hex: String = hash.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("token-{hex}.json")
+    }
+}
+
+/// A token read from the cache.
+#[derive(Debug)]
+pub struct Cached {
+    /// The access token (the caller masks it).
+    pub access_token: Secret,
+    /// When it expires.
+    pub expires_at: SystemTime,
+}
+
+/// The cache directory: `$XDG_CACHE_HOME/crlogin`, else `$HOME/.cache/crlogin`.
+pub fn dir(env: &Env) -> Result<PathBuf> {
+    let base = match env.path("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
+        Some(dir) => dir,
+        None => env
+            .home()
+            .context("no place for the token cache")?
+            .join(".cache"),
+    };
+    Ok(base.join("crlogin"))
+}
+
+/// Whether a token issued at `issued_at` and expiring at `expires_at` may still be handed out at
+/// `now`: before 0.9 of its life and more than five minutes before it expires.
+pub fn is_fresh(issued_at: SystemTime, expires_at: SystemTime, now: SystemTime) -> bool {
+    let Ok(lifetime) = expires_at.duration_since(issued_at) else {
+        return false;
+    };
+    let refresh = issued_at + lifetime.mul_f64(REFRESH_AT);
+    // A token "issued" in the future means the clock moved back: do not trust the entry.
+    issued_at <= now + Duration::from_secs(60) && now < refresh && now + MIN_REMAINING < expires_at
+}
+
+/// The cached token for `identity` if there is a fresh one. A missing, foreign, stale or broken
+/// file is simply no token (and is replaced by the next [`store`]).
+pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> {
+    let path = dir.join(identity.file_name());
+    let meta = fs::metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE || meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let text = zeroize::Zeroizing::new(fs::read_to_string(&path).ok()?);
+    let doc: Value = serde_json::from_str(&text).ok()?;
+    let text_field = |name: &str| doc.get(name).and_then(Value::as_str);
+    let time_field = |name: &str| {
+        doc.get(name)
+            .and_then(Value::as_u64)
+            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    };
+    let matches = doc.get("version").and_then(Value::as_u64) == Some(1)
+        && text_field("service_account_id") == Some(identity.service_account_id)
+        && text_field("public_key_id") == Some(identity.public_key_id)
+        && text_field("endpoint") == Some(identity.endpoint);
+    let token = text_field("access_token").filter(|t| !t.is_empty())?;
+    let issued_at = time_field("issued_at")?;
+    let expires_at = time_field("expires_at")?;
+    if !matches || !is_fresh(issued_at, expires_at, now) {
+        return None;
+    }
+    Some(Cached {
+        access_token: Secret::new(token.to_string()),
+        expires_at,
+    })
+}
+
+/// Stores a token for `identity`: a 0600 temp file in the 0700 cache directory, synced and
+/// renamed over the old file.
+pub fn store(
+    dir: &Path,
+    identity: &Identity,
+    access_token: &Secret,
+    issued_at: SystemTime,
+    expires_at: SystemTime,
+) -> Result<()> {
+    let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let doc = json!({
+        "version": 1,
+        "service_account_id": identity.service_account_id,
+        "public_key_id": identity.public_key_id,
+        "endpoint": identity.endpoint,
+        "issued_at": unix(issued_at),
+        "expires_at": unix(expires_at),
+        "access_token": access_token.expose(),
+    });
+    let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&doc)?);
+    drop(doc);
+    create_private_dir(dir)?;
+    let path = dir.join(identity.file_name());
+    let fail = || format!("cannot write the token cache {}", path.display());
+    if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+        bail!("{} is not a regular file: remove it", path.display());
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".crlogin-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .with_context(fail)?;
+    tmp.write_all(&bytes).with_context(fail)?;
+    tmp.as_file().sync_all().with_context(fail)?;
+    tmp.persist(&path).map_err(|e| e.error).with_context(fail)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn freshness_follows_the_nine_tenths_and_five_minute_rules() {
+        let issued = 1_000_000;
+        let twelve_hours = issued + 12 * 3600;
+        assert!(is_fresh(at(issued), at(twelve_hours), at(issued + 1)));
+        // 0.9 of 12 h is 38,880 s.
+        assert!(is_fresh(at(issued), at(twelve_hours), at(issued + 38_879)));
+        assert!(!is_fresh(at(issued), at(twelve_hours), at(issued + 38_880)));
+        // A ten-minute token is never reused past five minutes before its end.
+        let ten_minutes = issued + 600;
+        assert!(is_fresh(at(issued), at(ten_minutes), at(issued + 299)));
+        assert!(!is_fresh(at(issued), at(ten_minutes), at(issued + 300)));
+        // A four-minute token is never reused at all.
+        assert!(!is_fresh(at(issued), at(issued + 240), at(issued)));
+        // Issued in the future, or expiring before it was issued: not trusted.
+        assert!(!is_fresh(at(issued + 3600), at(twelve_hours), at(issued)));
+        assert!(!is_fresh(at(issued), at(issued - 1), at(issued)));
+    }
+
+    #[test]
+    fn store_then_load_round_trips_privately() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("crlogin");
+        let id = Identity {
+            service_account_id: "serviceaccount-a",
+            public_key_id: "publickey-b",
+            endpoint: "https://auth.example/",
+        };
+        let now = SystemTime::now();
+        let token = Secret::new("v1.cached".into());
+        store(&dir, &id, &token, now, now + Duration::from_secs(3600)).unwrap();
+        let files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap()).collect();
+        assert_eq!(files.len(), 1, "no temp file is left behind");
+        assert_eq!(
+            files[0].metadata().unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let name = files[0].file_name().into_string().unwrap();
+        assert!(!name.contains("serviceaccount"), "{name}");
+        let cached = load(&dir, &id, now).unwrap();
+        assert_eq!(cached.access_token.expose(), "v1.cached");
+        let other = Identity {
+            endpoint: "https://other.example/",
+            ..id
+        };
+        assert!(load(&dir, &other, now).is_none());
+        let id = Identity {
+            endpoint: "https://auth.example/",
+            ..other
+        };
+        assert!(load(&dir, &id, now + Duration::from_secs(3300)).is_none());
+        fs::write(dir.join(id.file_name()), "{broken").unwrap();
+        assert!(load(&dir, &id, now).is_none());
+    }
+}

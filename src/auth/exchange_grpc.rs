@@ -1,0 +1,662 @@
+//! The gRPC token exchange: `nebius.iam.v1.TokenExchangeService/Exchange` (RFC 8693 over gRPC),
+//! called without authorization. The messages are written by hand with `prost` and sent through
+//! tonic's generic client, so no `.proto` file or `protoc` is needed.
+//!
+//! Errors say whether trying again may help ([`ExchangeError::is_retryable`], [`is_retryable`]);
+//! they carry the server's message, never the request or a token.
+#![cfg_attr(not(test), allow(dead_code))] // Until commands.rs calls oidc::federated_token.
+
+use crate::ci::one_line;
+use crate::env::Env;
+use crate::secrets::Secret;
+use anyhow::{bail, Context, Result};
+use http::uri::{PathAndQuery, Uri};
+use std::fmt;
+use std::time::Duration;
+use tonic::transport::{ClientTlsConfig, Endpoint};
+use tonic::Code;
+use zeroize::Zeroize;
+
+/// The variable that overrides [`DEFAULT_ENDPOINT`].
+pub const ENDPOINT_VAR: &str = "NEBIUS_TOKEN_EXCHANGE_GRPC";
+
+/// Nebius's token exchange service.
+pub const DEFAULT_ENDPOINT: &str = "https://tokens.iam.api.nebius.cloud:443";
+
+/// `grant_type` of every exchange.
+pub const GRANT_TYPE_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// `requested_token_type`: an IAM access token.
+pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// A token type: a signed JWT.
+pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// A token type: the plain id of an IAM subject (the service account a federated JWT acts as).
+pub const TOKEN_TYPE_SUBJECT_IDENTIFIER: &str =
+    "urn:nebius:params:oauth:token-type:subject_identifier";
+
+/// The method's gRPC path.
+const EXCHANGE_PATH: &str = "/nebius.iam.v1.TokenExchangeService/Exchange";
+
+/// The longest piece of a server message an error repeats.
+const MAX_SERVER_MESSAGE: usize = 300;
+
+/// `nebius.iam.v1.ExchangeTokenRequest`. Its tokens are zeroed on drop and hidden by `Debug`.
+#[derive(Clone, PartialEq, prost::Message)]
+#[prost(skip_debug)]
+pub struct ExchangeTokenRequest {
+    /// Always [`GRANT_TYPE_TOKEN_EXCHANGE`].
+    #[prost(string, tag = "1")]
+    pub grant_type: String,
+    /// Always [`TOKEN_TYPE_ACCESS_TOKEN`].
+    #[prost(string, tag = "2")]
+    pub requested_token_type: String,
+    /// The token (or, for federation, the service-account id) being exchanged.
+    #[prost(string, tag = "3")]
+    pub subject_token: String,
+    /// What `subject_token` is.
+    #[prost(string, tag = "4")]
+    pub subject_token_type: String,
+    /// Requested scopes (crlogin sends none).
+    #[prost(string, repeated, tag = "5")]
+    pub scopes: Vec<String>,
+    /// Target audience (crlogin sends none).
+    #[prost(string, tag = "6")]
+    pub audience: String,
+    /// The token proving who acts (for federation: the CI's OIDC JWT).
+    #[prost(string, tag = "7")]
+    pub actor_token: String,
+    /// What `actor_token` is.
+    #[prost(string, tag = "8")]
+    pub actor_token_type: String,
+    /// Target resources (crlogin sends none).
+    #[prost(string, repeated, tag = "9")]
+    pub resource: Vec<String>,
+}
+
+impl Drop for ExchangeTokenRequest {
+    fn drop(&mut self) {
+        self.subject_token.zeroize();
+        self.actor_token.zeroize();
+    }
+}
+
+impl fmt::Debug for ExchangeTokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExchangeTokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("requested_token_type", &self.requested_token_type)
+            .field("subject_token", &"***")
+            .field("subject_token_type", &self.subject_token_type)
+            .field("actor_token", &"***")
+            .field("actor_token_type", &self.actor_token_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `nebius.iam.v1.CreateTokenResponse`. Its token is zeroed on drop and hidden by `Debug`.
+#[derive(Clone, PartialEq, prost::Message)]
+#[prost(skip_debug)]
+pub struct CreateTokenResponse {
+    /// The IAM access token.
+    #[prost(string, tag = "1")]
+    pub access_token: String,
+    /// What `access_token` is.
+    #[prost(string, tag = "2")]
+    pub issued_token_type: String,
+    /// How to present it: `Bearer`.
+    #[prost(string, tag = "3")]
+    pub token_type: String,
+    /// Seconds until it expires.
+    #[prost(int64, tag = "4")]
+    pub expires_in: i64,
+    /// Granted scopes.
+    #[prost(string, repeated, tag = "5")]
+    pub scopes: Vec<String>,
+}
+
+impl Drop for CreateTokenResponse {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+    }
+}
+
+impl fmt::Debug for CreateTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateTokenResponse")
+            .field("access_token", &"***")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful exchange. The caller masks `access_token` with its CI at once.
+#[derive(Debug)]
+pub struct TokenResponse {
+    /// The IAM access token.
+    pub access_token: Secret,
+    /// How long it lives, counted from when the request was sent.
+    pub expires_in: Duration,
+    /// The server's `issued_token_type` (informational).
+    pub issued_token_type: String,
+}
+
+/// Why an exchange (or fetching what it needs) failed.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// Network error, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED: trying again later may
+    /// succeed.
+    Transient(String),
+    /// UNAUTHENTICATED or PERMISSION_DENIED: the credential is not accepted for this subject.
+    Denied {
+        /// The status code and the server's (cleaned) message, e.g. `UNAUTHENTICATED: ...`.
+        status: String,
+        /// The whole error message.
+        message: String,
+    },
+    /// Any other refusal (INVALID_ARGUMENT, UNIMPLEMENTED, ...): the same request fails again.
+    Rejected(String),
+    /// The server answered with something crlogin cannot use (not a Bearer token, no token).
+    BadResponse(String),
+}
+
+impl ExchangeError {
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Transient(m) | Self::Rejected(m) | Self::BadResponse(m) => f.write_str(m),
+            Self::Denied { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ExchangeError {}
+
+/// Whether `err` (or any error it wraps) is a retryable [`ExchangeError`]: what a retry loop
+/// around [`exchange`] or `oidc::federated_token` asks.
+pub fn is_retryable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<ExchangeError>())
+        .any(ExchangeError::is_retryable)
+}
+
+/// The endpoint to call: `NEBIUS_TOKEN_EXCHANGE_GRPC`, else [`DEFAULT_ENDPOINT`].
+pub fn endpoint(env: &Env) -> Result<String> {
+    Ok(env
+        .get(ENDPOINT_VAR)?
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string()))
+}
+
+/// Calls `Exchange` at `endpoint` (`https://host:port`, or `http://` to a loopback address) and
+/// checks the answer is a Bearer token. `timeout` bounds the whole call, connecting included.
+pub async fn exchange(
+    endpoint: &str,
+    request: ExchangeTokenRequest,
+    timeout: Duration,
+) -> Result<TokenResponse> {
+    let target = connect_target(endpoint, timeout)?;
+    let redact = Redactor::new(&request);
+    let call = async {
+        let channel = target.connect().await.map_err(|e| {
+            ExchangeError::Transient(format!(
+                "cannot connect to the token exchange at {endpoint}: {}: check the network, or {ENDPOINT_VAR}",
+                redact.clean(&causes(&e))
+            ))
+        })?;
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.map_err(|e| {
+            ExchangeError::Transient(format!(
+                "the token exchange at {endpoint} is not ready: {}",
+                redact.clean(&e.to_string())
+            ))
+        })?;
+        let mut request = tonic::Request::new(request);
+        request.set_timeout(timeout);
+        grpc.unary(
+            request,
+            PathAndQuery::from_static(EXCHANGE_PATH),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .map_err(|status| status_error(endpoint, &status, &redact))
+    };
+    let mut response = match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(response)) => response.into_inner(),
+        Ok(Err(error)) => return Err(error.into()),
+        Err(_) => {
+            return Err(ExchangeError::Transient(format!(
+                "the token exchange at {endpoint} did not answer within {}: retry, or raise the timeout",
+                humantime::format_duration(Duration::from_millis(timeout.as_millis() as u64))
+            ))
+            .into())
+        }
+    };
+    check_response(endpoint, &mut response)
+}
+
+/// Turns a server answer into a [`TokenResponse`], or says why it is unusable.
+fn check_response(endpoint: &str, response: &mut CreateTokenResponse) -> Result<TokenResponse> {
+    if !response.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(ExchangeError::BadResponse(format!(
+            "the token exchange at {endpoint} returned token_type {:?}, not Bearer: crlogin can use only Bearer tokens; check {ENDPOINT_VAR}",
+            one_line(&response.token_type).chars().take(40).collect::<String>()
+        ))
+        .into());
+    }
+    if response.access_token.trim().is_empty() {
+        return Err(ExchangeError::BadResponse(format!(
+            "the token exchange at {endpoint} returned no access token: check {ENDPOINT_VAR}"
+        ))
+        .into());
+    }
+    let Ok(seconds @ 1..) = u64::try_from(response.expires_in) else {
+        return Err(ExchangeError::BadResponse(format!(
+            "the token exchange at {endpoint} returned a token that expires in {} s: check {ENDPOINT_VAR}",
+            response.expires_in
+        ))
+        .into());
+    };
+    Ok(TokenResponse {
+        access_token: Secret::new(std::mem::take(&mut response.access_token)),
+        expires_in: Duration::from_secs(seconds),
+        issued_token_type: std::mem::take(&mut response.issued_token_type),
+    })
+}
+
+/// Validates `endpoint` and prepares (without connecting) a channel to it. Plain `http://` is
+/// allowed only to a loopback address, so a token never crosses a network in the clear.
+fn connect_target(endpoint: &str, timeout: Duration) -> Result<Endpoint> {
+    let uri: Uri = endpoint.parse().with_context(|| {
+        format!("{ENDPOINT_VAR} {endpoint:?} is not a URL: use https://host:port, e.g. {DEFAULT_ENDPOINT}")
+    })?;
+    let host = uri.host().unwrap_or_default();
+    let loopback = is_loopback_host(host);
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") if loopback => false,
+        Some("http") => bail!(
+            "{ENDPOINT_VAR} {endpoint:?} is plain http to a host that is not loopback, which would send a token in the clear: use https://"
+        ),
+        _ => bail!("{ENDPOINT_VAR} {endpoint:?} has no https:// scheme: use https://host:port, e.g. {DEFAULT_ENDPOINT}"),
+    };
+    if host.is_empty() {
+        bail!("{ENDPOINT_VAR} {endpoint:?} names no host: use https://host:port, e.g. {DEFAULT_ENDPOINT}");
+    }
+    let mut target = Endpoint::from_shared(endpoint.to_string())
+        .with_context(|| {
+            format!("{ENDPOINT_VAR} {endpoint:?} is not a usable URL: use https://host:port")
+        })?
+        .connect_timeout(timeout)
+        .user_agent(concat!("crlogin/", env!("CARGO_PKG_VERSION")))
+        .context("cannot set the gRPC user agent")?;
+    if tls {
+        target = target
+            .tls_config(ClientTlsConfig::new().with_native_roots())
+            .with_context(|| format!("cannot set up TLS for {endpoint}"))?;
+    }
+    Ok(target)
+}
+
+/// Whether `host` (a name, an IP address, or an IPv6 address in brackets) is this machine.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Maps a gRPC status to an error carrying the server's (cleaned) message.
+fn status_error(endpoint: &str, status: &tonic::Status, redact: &Redactor) -> ExchangeError {
+    let code = status.code();
+    let message = redact.clean(status.message());
+    let said = if message.is_empty() {
+        code_name(code).to_string()
+    } else {
+        format!("{}: {message}", code_name(code))
+    };
+    match code {
+        Code::Unavailable | Code::ResourceExhausted => ExchangeError::Transient(format!(
+            "the token exchange at {endpoint} is unavailable ({said}): retry later"
+        )),
+        // CANCELLED: tonic's own enforcement of the deadline this client sent.
+        Code::DeadlineExceeded | Code::Cancelled => ExchangeError::Transient(format!(
+            "the token exchange at {endpoint} did not answer in time ({said}): retry, or raise the timeout"
+        )),
+        Code::Unauthenticated => ExchangeError::Denied {
+            message: format!(
+                "Nebius IAM did not accept the credential ({said}): check that it is valid, unexpired and from a trusted issuer"
+            ),
+            status: said,
+        },
+        Code::PermissionDenied => ExchangeError::Denied {
+            message: format!(
+                "Nebius IAM refused the exchange ({said}): check the service account id and what it trusts"
+            ),
+            status: said,
+        },
+        Code::InvalidArgument => ExchangeError::Rejected(format!(
+            "Nebius IAM rejected the request ({said}): check the service account id and the credential's format"
+        )),
+        _ => ExchangeError::Rejected(format!(
+            "the token exchange at {endpoint} failed ({said}): check {ENDPOINT_VAR}"
+        )),
+    }
+}
+
+/// An error and its causes, joined by `: `, without tonic's bare "transport error" and without
+/// a cause repeated by the next.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if text != "transport error" && parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The canonical name of a gRPC status code, as in the gRPC documentation.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Keeps the request's tokens out of anything the server says back.
+struct Redactor {
+    secrets: Vec<zeroize::Zeroizing<String>>,
+}
+
+impl Redactor {
+    fn new(request: &ExchangeTokenRequest) -> Self {
+        let secrets = [&request.subject_token, &request.actor_token]
+            .into_iter()
+            .filter(|s| s.len() >= 8)
+            .map(|s| zeroize::Zeroizing::new(s.clone()))
+            .collect();
+        Self { secrets }
+    }
+
+    /// One line, at most [`MAX_SERVER_MESSAGE`] characters, every token replaced by `***`.
+    fn clean(&self, message: &str) -> String {
+        let mut message = one_line(message);
+        for secret in &self.secrets {
+            message = message.replace(secret.as_str(), "***");
+        }
+        let message = message.trim();
+        match message.char_indices().nth(MAX_SERVER_MESSAGE) {
+            Some((cut, _)) => format!("{}...", &message[..cut]),
+            None => message.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "../../tests/iam_grpc/mod.rs"]
+pub(crate) mod test_server;
+
+#[cfg(test)]
+mod tests {
+    use super::test_server::{Expect, IamServer, Reply, TestIssuer};
+    use super::*;
+    use std::time::Instant;
+
+    const SA: &str = "serviceaccount-e00test";
+    const SUB: &str = "repo:acme/app:ref:refs/heads/main";
+    const AUD: &str = "test-audience";
+
+    fn server(issuer: &TestIssuer) -> IamServer {
+        IamServer::start(Expect {
+            service_account_id: SA.into(),
+            issuer: issuer.issuer.clone(),
+            audience: AUD.into(),
+            subject: SUB.into(),
+            jwks: issuer.jwks(),
+        })
+    }
+
+    fn request(jwt: &str) -> ExchangeTokenRequest {
+        ExchangeTokenRequest {
+            grant_type: GRANT_TYPE_TOKEN_EXCHANGE.into(),
+            requested_token_type: TOKEN_TYPE_ACCESS_TOKEN.into(),
+            subject_token: SA.into(),
+            subject_token_type: TOKEN_TYPE_SUBJECT_IDENTIFIER.into(),
+            scopes: Vec::new(),
+            audience: String::new(),
+            actor_token: jwt.into(),
+            actor_token_type: TOKEN_TYPE_JWT.into(),
+            resource: Vec::new(),
+        }
+    }
+
+    const T: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn exchanges_a_federated_jwt() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let started = Instant::now();
+        let token = exchange(&server.url(), request(&issuer.token(SUB, AUD, 300)), T)
+            .await
+            .unwrap();
+        eprintln!("gRPC exchange round trip: {:?}", started.elapsed());
+        assert_eq!(
+            server.issued(),
+            vec![token.access_token.expose().to_string()]
+        );
+        assert_eq!(token.expires_in, Duration::from_secs(12 * 3600));
+        assert_eq!(token.issued_token_type, TOKEN_TYPE_ACCESS_TOKEN);
+        assert_eq!(server.calls(), 1);
+        assert!(!server.saw_authorization());
+    }
+
+    #[tokio::test]
+    async fn unavailable_is_retryable_then_succeeds() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        server.fail_unavailable(2);
+        let jwt = issuer.token(SUB, AUD, 300);
+        for _ in 0..2 {
+            let err = exchange(&server.url(), request(&jwt), T).await.unwrap_err();
+            assert!(is_retryable(&err), "{err:#}");
+            assert!(format!("{err:#}").contains("UNAVAILABLE"), "{err:#}");
+        }
+        exchange(&server.url(), request(&jwt), T).await.unwrap();
+        assert_eq!(server.calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn resource_exhausted_and_deadline_are_retryable() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        server.script([
+            Reply::Status(Code::ResourceExhausted, "slow down".into()),
+            Reply::Status(Code::DeadlineExceeded, "too slow".into()),
+        ]);
+        let jwt = issuer.token(SUB, AUD, 300);
+        for expected in [
+            "RESOURCE_EXHAUSTED: slow down",
+            "DEADLINE_EXCEEDED: too slow",
+        ] {
+            let err = exchange(&server.url(), request(&jwt), T).await.unwrap_err();
+            assert!(is_retryable(&err), "{err:#}");
+            assert!(format!("{err:#}").contains(expected), "{err:#}");
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_audience_is_unauthenticated_with_the_server_message() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let jwt = issuer.token(SUB, "someone-else", 300);
+        let err = exchange(&server.url(), request(&jwt), T).await.unwrap_err();
+        let text = format!("{err:#}");
+        assert!(!is_retryable(&err), "{text}");
+        assert!(text.contains("UNAUTHENTICATED"), "{text}");
+        assert!(text.contains("InvalidAudience"), "{text}");
+        assert!(!text.contains(&jwt), "{text}");
+        assert_eq!(server.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn forged_signature_and_expiry_are_rejected() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let other = TestIssuer::new_with(&issuer.issuer, &issuer.kid);
+        let forged = other.token(SUB, AUD, 300);
+        let err = exchange(&server.url(), request(&forged), T)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("InvalidSignature"), "{err:#}");
+        let expired = issuer.token(SUB, AUD, -120);
+        let err = exchange(&server.url(), request(&expired), T)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("ExpiredSignature"), "{err:#}");
+    }
+
+    #[tokio::test]
+    async fn other_service_account_is_permission_denied() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let mut req = request(&issuer.token(SUB, AUD, 300));
+        req.subject_token = "serviceaccount-other".into();
+        let err = exchange(&server.url(), req, T).await.unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("PERMISSION_DENIED"), "{text}");
+        assert!(!is_retryable(&err));
+    }
+
+    #[tokio::test]
+    async fn wrong_token_type_is_invalid_argument() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let mut req = request(&issuer.token(SUB, AUD, 300));
+        req.actor_token_type = TOKEN_TYPE_ACCESS_TOKEN.into();
+        let err = exchange(&server.url(), req, T).await.unwrap_err();
+        assert!(format!("{err:#}").contains("INVALID_ARGUMENT"), "{err:#}");
+        assert!(!is_retryable(&err));
+    }
+
+    #[tokio::test]
+    async fn server_echo_of_the_jwt_is_redacted() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let jwt = issuer.token(SUB, AUD, 300);
+        server.script([Reply::Status(
+            Code::Unauthenticated,
+            format!("bad token {jwt}\nsecond line"),
+        )]);
+        let text = format!(
+            "{:#}",
+            exchange(&server.url(), request(&jwt), T).await.unwrap_err()
+        );
+        assert!(text.contains("bad token *** second line"), "{text}");
+        assert!(!text.contains(&jwt));
+    }
+
+    #[tokio::test]
+    async fn non_bearer_token_type_is_refused() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        server.script([
+            Reply::TokenType("bEaReR".into()),
+            Reply::TokenType("MAC".into()),
+        ]);
+        let jwt = issuer.token(SUB, AUD, 300);
+        exchange(&server.url(), request(&jwt), T).await.unwrap();
+        let err = exchange(&server.url(), request(&jwt), T).await.unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("token_type \"MAC\", not Bearer"), "{text}");
+        assert!(!is_retryable(&err));
+        assert!(!text.contains("v1."), "{text}");
+    }
+
+    #[tokio::test]
+    async fn hanging_server_times_out_as_retryable() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        server.script([Reply::Hang]);
+        let timeout = Duration::from_millis(300);
+        let started = Instant::now();
+        let err = exchange(
+            &server.url(),
+            request(&issuer.token(SUB, AUD, 300)),
+            timeout,
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(is_retryable(&err), "{err:#}");
+        assert_eq!(server.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_retryable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(); // Closed again: nothing listens there now.
+        let err = exchange(&format!("http://127.0.0.1:{port}"), request("x.y.z"), T)
+            .await
+            .unwrap_err();
+        assert!(is_retryable(&err), "{err:#}");
+        assert!(format!("{err:#}").contains("cannot connect"), "{err:#}");
+    }
+
+    #[test]
+    fn endpoint_must_be_https_unless_loopback() {
+        let t = Duration::from_secs(1);
+        assert!(connect_target(DEFAULT_ENDPOINT, t).is_ok());
+        assert!(connect_target("http://127.0.0.1:1234", t).is_ok());
+        assert!(connect_target("http://[::1]:1234", t).is_ok());
+        assert!(connect_target("http://localhost:1234", t).is_ok());
+        let err = connect_target("http://tokens.example:80", t).unwrap_err();
+        assert!(err.to_string().contains("in the clear"), "{err}");
+        let err = connect_target("tokens.example:443", t).unwrap_err();
+        assert!(err.to_string().contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn endpoint_comes_from_the_environment() {
+        assert_eq!(endpoint(&Env::default()).unwrap(), DEFAULT_ENDPOINT);
+        let env = Env::from_pairs(&[(ENDPOINT_VAR, "http://127.0.0.1:9")]);
+        assert_eq!(endpoint(&env).unwrap(), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn debug_hides_tokens() {
+        let text = format!("{:?}", request("header.payload.signature"));
+        assert!(!text.contains("payload"), "{text}");
+        assert!(!text.contains(SA), "{text}");
+    }
+}

@@ -1,0 +1,111 @@
+//! What one `login` added, so that `cleanup` undoes exactly that: the `auths` keys it wrote in
+//! each file, and the isolated directory it created. On GitHub Actions the record travels in the
+//! step's state (the post step gets it back); elsewhere it sits beside the files in the config dir.
+
+use crate::sinks::{self, auth_file};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The state file's name inside a `--config-dir` / `--isolated` directory.
+pub const FILE_NAME: &str = "crlogin-state.json";
+
+/// One login's additions. Holds no secret: file paths and registry hosts only.
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    /// The `auths` keys written, per file.
+    pub entries: Vec<Entry>,
+    /// The directory `--isolated` created, removed whole by cleanup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolated_dir: Option<PathBuf>,
+}
+
+/// The keys written into one auth file.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// The auth file.
+    pub file: PathBuf,
+    /// The `auths` keys crlogin wrote there.
+    pub keys: Vec<String>,
+}
+
+impl State {
+    /// One line of JSON (GitHub's state file takes `name=value` lines).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("state serialises")
+    }
+
+    /// Parses a saved state.
+    pub fn from_json(text: &str) -> Result<State> {
+        serde_json::from_str(text).context("the saved crlogin state is not valid: run `crlogin logout` with the login's settings instead")
+    }
+
+    /// Saves the state in `dir` (mode 0600, atomically).
+    pub fn save_in(&self, dir: &Path) -> Result<()> {
+        auth_file::write_atomic(&dir.join(FILE_NAME), self.to_json().as_bytes())
+    }
+
+    /// Reads the state saved in `dir`, if there is one.
+    pub fn load_from(dir: &Path) -> Result<Option<State>> {
+        let path = dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(State::from_json(&text)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => bail!("cannot read {}: {}", path.display(), e.kind()),
+        }
+    }
+
+    /// Undoes the login: removes its keys from each file, then the isolated directory it made
+    /// (or, in a directory the user named, just the state file in it). Returns how many entries
+    /// were removed.
+    pub fn undo(&self, state_dir: Option<&Path>) -> Result<usize> {
+        let mut removed = 0;
+        for entry in &self.entries {
+            removed += sinks::remove_keys(&entry.file, &entry.keys)?.len();
+        }
+        if let Some(dir) = &self.isolated_dir {
+            // Only a directory crlogin itself named; never whatever a tampered state points at.
+            let ours = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("crlogin-"));
+            if ours && dir.exists() {
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("cannot remove {}", dir.display()))?;
+            }
+        } else if let Some(dir) = state_dir {
+            let _ = std::fs::remove_file(dir.join(FILE_NAME));
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_as_one_line() {
+        let state = State {
+            entries: vec![Entry {
+                file: "/a/config.json".into(),
+                keys: vec!["r.io".into()],
+            }],
+            isolated_dir: Some("/tmp/crlogin-x\ny".into()),
+        };
+        let json = state.to_json();
+        assert!(!json.contains('\n'));
+        assert_eq!(State::from_json(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn undo_leaves_a_directory_not_named_by_crlogin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = State {
+            entries: Vec::new(),
+            isolated_dir: Some(tmp.path().to_path_buf()),
+        };
+        state.undo(None).unwrap();
+        assert!(tmp.path().exists());
+    }
+}
