@@ -1,0 +1,100 @@
+// crlogin step: logs docker, helm and podman into container registries for the block, then removes
+// the credentials (help: crlogin.txt).
+//
+//   crlogin(credentialsId: 'nebius-sa', regions: ['eu-north1']) { sh 'docker push ...' }
+//
+// Secrets are bound with withCredentials for the login alone and reach crlogin only as environment
+// variables: every sh script here is a single-quoted literal, never Groovy-interpolated. Settings
+// go in with withEnv. The block runs with DOCKER_CONFIG, HELM_REGISTRY_CONFIG and REGISTRY_AUTH_FILE
+// pointing at a per-build directory under ${WORKSPACE}@tmp, without the secret variables.
+
+import groovy.transform.Field
+
+@Field static final List<String> PARAMETERS = ['credentialsId', 'kind', 'type', 'regions', 'registry',
+                                               'registries', 'tools', 'verify', 'binary']
+
+@Field static final String LOGIN = '''\
+command -v "${CRLOGIN_BIN:-crlogin}" >/dev/null || { echo "crlogin: error: ${CRLOGIN_BIN:-crlogin} not found: put crlogin on the agent's PATH or pass binary: '/path/to/crlogin'" >&2; exit 127; }
+unset CRLOGIN_ISOLATED
+"${CRLOGIN_BIN:-crlogin}" login --config-dir "$CRLOGIN_CONFIG_DIR"
+'''
+
+@Field static final String CLEANUP = '''\
+if "${CRLOGIN_BIN:-crlogin}" cleanup --help >/dev/null 2>&1; then "${CRLOGIN_BIN:-crlogin}" cleanup --config-dir "$CRLOGIN_CONFIG_DIR" || true; fi
+rm -rf "$CRLOGIN_CONFIG_DIR"
+'''
+
+def call(Map args = [:], Closure body) {
+    List unknown = args.keySet().findAll { !(it in PARAMETERS) } as List
+    if (unknown) {
+        error "crlogin: unknown parameter ${unknown.join(', ')}: use ${PARAMETERS.join(', ')}"
+    }
+    String id = args.credentialsId
+    if (!id) {
+        error "crlogin: credentialsId is required, e.g. crlogin(credentialsId: 'nebius-sa') { ... }"
+    }
+    String kind = args.kind ?: args.type ?: 'file'
+    List credentials
+    switch (kind) {
+        case 'file':    // a Nebius authorized-key JSON (Secret file)
+            credentials = [file(credentialsId: id, variable: 'NEBIUS_SA_CREDENTIALS_FILE')]
+            break
+        case 'string':  // a Nebius Container Registry static key (Secret text)
+            credentials = [string(credentialsId: id, variable: 'NEBIUS_STATIC_KEY')]
+            break
+        case 'usernamePassword':
+            if (!args.registry) {
+                error "crlogin: kind 'usernamePassword' needs registry: 'host[/path]'"
+            }
+            credentials = [usernamePassword(credentialsId: id, usernameVariable: 'DCR_USERNAME',
+                                            passwordVariable: 'DCR_PASSWORD')]
+            break
+        default:
+            error "crlogin: kind must be 'file', 'string' or 'usernamePassword', not '${kind}'"
+    }
+
+    String dir = "${pwd(tmp: true)}/crlogin-${env.BUILD_NUMBER}-${UUID.randomUUID()}"
+    List<String> settings = ["CRLOGIN_CONFIG_DIR=${dir}".toString(), "CRLOGIN_BIN=${args.binary ?: 'crlogin'}".toString()]
+    addList(settings, 'NEBIUS_REGIONS', args.regions)
+    addList(settings, 'CRLOGIN_REGISTRIES', args.registries)
+    addList(settings, 'CRLOGIN_FOR', args.tools)
+    addList(settings, 'DCR_REGISTRY', args.registry)
+    if (args.verify) {
+        settings << 'CRLOGIN_VERIFY=true'
+    }
+
+    withEnv(settings) {
+        try {
+            String exports = ''
+            withCredentials(credentials) {
+                exports = sh(script: LOGIN, returnStdout: true)
+            }
+            withEnv(exportedEnv(exports)) {
+                body()
+            }
+        } finally {
+            sh CLEANUP
+        }
+    }
+}
+
+// Adds NAME=a,b for a list or a string value; nothing for null or empty.
+void addList(List<String> settings, String name, value) {
+    String joined = value instanceof Collection ? value.join(',') : (value ?: '').toString()
+    if (joined) {
+        settings << "${name}=${joined}".toString()
+    }
+}
+
+// crlogin's stdout is only `export NAME='value'` lines (the CI contract): keep the three we expect.
+@NonCPS
+List<String> exportedEnv(String stdout) {
+    List<String> vars = []
+    stdout.eachLine { String line ->
+        def m = line =~ /^export (DOCKER_CONFIG|HELM_REGISTRY_CONFIG|REGISTRY_AUTH_FILE)='((?:[^']|'\\'')*)'$/
+        if (m.matches()) {
+            vars << "${m.group(1)}=${m.group(2).replace("'\\''", "'")}".toString()
+        }
+    }
+    vars
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# GitLab wrapper checks: schema-validate both templates and the examples, check the two templates
+# share one shell, then run the test pipelines with gitlab-ci-local (shell executor) against a
+# loopback registry and the debug crlogin binary. Needs: check-jsonschema, gitlab-ci-local
+# (GCL=path, default gitlab-ci-local on PATH), rsync, git, docker-registry, htpasswd, skopeo, curl.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+. "$here/../lib.sh"
+trap 'stop_registry; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+gcl=${GCL:-gitlab-ci-local}
+cd "$repo"
+
+echo "== schema: check-jsonschema --builtin-schema vendor.gitlab-ci =="
+python3 "$here/templates.py" "$repo" "$work/schema"
+for f in examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _)"; done
+check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$work"/schema/*.yml
+
+echo "== gitlab-ci-local =="
+mkdir -p "$work/bin" "$work/home" "$work/project"
+cp target/debug/crlogin "$work/bin/"
+cp -r gitlab "$here"/*.gitlab-ci.yml "$work/project/"
+python3 scripts/make-oci-image.py "$work/image" v1
+u_ci=gitlab-ci-token p_ci=$(canary) p_iam=$(canary) u_dcr=alice p_dcr=$(canary)
+start_registry "$u_ci=$p_ci" "iam=$p_iam" "$u_dcr=$p_dcr"
+# The secrets, as a GitLab project's CI/CD variables would be (files outside the state dir we check).
+printf 'CI_REGISTRY: localhost:%s\nCI_REGISTRY_USER: %s\nCI_REGISTRY_PASSWORD: %s\nMY_CR_KEY: %s\n' \
+  "$port" "$u_ci" "$p_ci" "$p_iam" > "$work/component.vars.yml"
+printf 'DCR_USERNAME: %s\nDCR_PASSWORD: %s\n' "$u_dcr" "$p_dcr" > "$work/plain.vars.yml"
+(cd "$work/project" && git init -q -b main && git config user.name test && git config user.email test@example.com &&
+  git remote add origin https://gitlab.example.com/group/project.git && git add -A && git commit -qm test &&
+  git update-ref refs/remotes/origin/main HEAD && git symbolic-ref refs/remotes/origin/HEAD refs/remotes/origin/main)
+
+# gcl FILE PATH JOB... (a clean environment: no XDG_RUNTIME_DIR, HOME is a scratch dir)
+gcl() {
+  local file=$1 path=$2; shift 2
+  (cd "$work/project" && env -i PATH="$path" HOME="$work/home" LANG=C.UTF-8 \
+    "$gcl" --file "$file" --variables-file "../${file%%.gitlab-ci.yml}.vars.yml" --no-color \
+      --ignore-predefined-vars CI_REGISTRY,GITLAB_CI \
+      --variable GITLAB_CI=true --variable "REGISTRY=127.0.0.1:$port" --variable "IMAGE=oci:$work/image:v1" "$@")
+}
+host_path=$work/bin:$PATH
+time_start=$SECONDS
+gcl component.gitlab-ci.yml "$host_path" push > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
+grep -q "PASS.*push" "$work/out-component.txt" || fail "component job did not pass"
+grep -q "crlogin dir removed" "$work/out-component.txt" || { cat "$work/out-component.txt"; fail "component cleanup"; }
+if ! target/debug/crlogin cleanup --help >/dev/null 2>&1; then   # until the binary has cleanup
+  grep -q "logged out of 2 of 2 registries" "$work/out-component.txt" || fail "component: the logout fallback did not run"
+fi
+echo "component pipeline: PASS ($((SECONDS - time_start)) s)"
+
+time_start=$SECONDS
+gcl plain.gitlab-ci.yml "$host_path" push shared-home > "$work/out-plain.txt" 2>&1 || { cat "$work/out-plain.txt"; fail "plain pipeline"; }
+grep -q "PASS.*shared-home" "$work/out-plain.txt" || fail "shared-home job did not pass"
+for f in "$work/home/.docker/config.json" "$work/home/.config/containers/auth.json" "$work/home/.config/helm/registry/config.json"; do
+  jq -e '(.auths // {}) | length == 0' "$f" >/dev/null || fail "shared-home: $f still has credentials after cleanup"
+done
+echo "plain pipeline: PASS ($((SECONDS - time_start)) s)"
+
+# Download path: crlogin is not on PATH; a file:// URL stands in for the release.
+! command -v crlogin >/dev/null || fail "crlogin is on PATH; the download checks need it not to be"
+time_start=$SECONDS
+sum=$(sha256sum target/debug/crlogin | cut -d' ' -f1)
+url=file://$repo/target/debug/crlogin
+ver=$(target/debug/crlogin --version | cut -d' ' -f2)
+gcl plain.gitlab-ci.yml "$PATH" download --variable "CRLOGIN_DOWNLOAD_URL=$url" --variable "CRLOGIN_SHA256=$sum" \
+  --variable "CRLOGIN_VERSION=$ver" > "$work/out-download.txt" 2>&1 || { cat "$work/out-download.txt"; fail "download"; }
+if gcl plain.gitlab-ci.yml "$PATH" download --variable "CRLOGIN_DOWNLOAD_URL=$url" \
+  --variable "CRLOGIN_SHA256=$(printf '%064d' 0)" > "$work/out-badsum.txt" 2>&1; then fail "a wrong checksum was accepted"; fi
+grep -q "the download does not match CRLOGIN_SHA256" "$work/out-badsum.txt" || { cat "$work/out-badsum.txt"; fail "no checksum failure shown"; }
+if gcl plain.gitlab-ci.yml "$PATH" download > "$work/out-nobin.txt" 2>&1; then fail "ran without a binary"; fi
+grep -q "crlogin is not on PATH and CRLOGIN_DOWNLOAD_URL/CRLOGIN_SHA256 are not both set" "$work/out-nobin.txt" || { cat "$work/out-nobin.txt"; fail "no clear error without a binary"; }
+echo "download (good, wrong checksum, none): PASS ($((SECONDS - time_start)) s)"
+
+echo "== after cleanup: no per-job directory is left; no canary in any output or log =="
+left=$(find "$work/project.tmp" -maxdepth 1 -name 'crlogin-*' 2>/dev/null)
+[ -z "$left" ] || fail "left behind: $left"
+no_leak "$u_ci=$p_ci" "iam=$p_iam" "$u_dcr=$p_dcr" -- "$work"/out-*.txt "$work/project" "$work/project.tmp" "$work/home"
+echo "checked $(cat "$work"/out-*.txt | wc -l) output lines and $(find "$work/project/.gitlab-ci-local" -type f | wc -l) gitlab-ci-local files"
+echo "gitlab: OK"

@@ -1,0 +1,203 @@
+// Runs jenkins/vars/crlogin.groovy outside Jenkins: stub steps record every withEnv,
+// withCredentials and sh call; the step's sh scripts must be the exact single-quoted literals below,
+// and are then run for real (sh -xe, as Jenkins does) with the recorded environment, the bound
+// canary secrets and the real crlogin binary against a loopback registry.
+// Also compiles examples/jenkins/Jenkinsfile. Environment: REPO, WORK, REGISTRY (127.0.0.1:port),
+// IMAGE (oci:DIR:TAG), CRLOGIN_PATH (a dir with crlogin), U_DCR, P_DCR, P_IAM, P_WRONG.
+// Output of every sh goes to $WORK/transcript.txt (the leak check reads it).
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+
+final String LOGIN = '''\
+command -v "${CRLOGIN_BIN:-crlogin}" >/dev/null || { echo "crlogin: error: ${CRLOGIN_BIN:-crlogin} not found: put crlogin on the agent's PATH or pass binary: '/path/to/crlogin'" >&2; exit 127; }
+unset CRLOGIN_ISOLATED
+"${CRLOGIN_BIN:-crlogin}" login --config-dir "$CRLOGIN_CONFIG_DIR"
+'''
+final String CLEANUP = '''\
+if "${CRLOGIN_BIN:-crlogin}" cleanup --help >/dev/null 2>&1; then "${CRLOGIN_BIN:-crlogin}" cleanup --config-dir "$CRLOGIN_CONFIG_DIR" || true; fi
+rm -rf "$CRLOGIN_CONFIG_DIR"
+'''
+final List<String> SECRET_VARS = ['DCR_USERNAME', 'DCR_PASSWORD', 'NEBIUS_STATIC_KEY', 'NEBIUS_SA_CREDENTIALS_FILE']
+
+class Fake {
+    String workspace
+    Map<String, String> baseEnv
+    Map<String, Map> credentials
+    File transcript
+    boolean execute = true
+    List<Map<String, String>> stack = []
+    List<Map> calls = []
+
+    Map<String, String> currentEnv() {
+        Map<String, String> e = new LinkedHashMap(baseEnv)
+        stack.each { e.putAll(it) }
+        e
+    }
+
+    def push(Map<String, String> vars, Closure body) {
+        stack << vars
+        try { body() } finally { stack.remove(stack.size() - 1) }
+    }
+
+    def withEnv(List vars, Closure body) {
+        vars.each { assert it instanceof String: "withEnv got a ${it.getClass()}: $it" }
+        calls << [step: 'withEnv', vars: vars]
+        push(vars.collectEntries { String v -> [(v.substring(0, v.indexOf('='))): v.substring(v.indexOf('=') + 1)] }, body)
+    }
+
+    def withCredentials(List bindings, Closure body) {
+        calls << [step: 'withCredentials', bindings: bindings]
+        Map<String, String> bound = [:]
+        List<File> files = []
+        bindings.each { Map b ->
+            Map c = credentials[b.credentialsId]
+            assert c != null: "no credential ${b.credentialsId}"
+            switch (b.type) {
+                case 'string': bound[b.variable] = c.secret; break
+                case 'file':
+                    File f = new File("${workspace}@tmp/secretFiles/${UUID.randomUUID()}/key.json")
+                    f.parentFile.mkdirs(); f.text = c.secret; files << f
+                    bound[b.variable] = f.path; break
+                case 'usernamePassword':
+                    bound[b.usernameVariable] = c.username; bound[b.passwordVariable] = c.password; break
+                default: assert false: "binding type ${b.type}"
+            }
+        }
+        try { push(bound, body) } finally {
+            files.each { it.parentFile.deleteDir() }
+            new File("${workspace}@tmp/secretFiles").delete()   // when empty
+        }
+    }
+
+    def sh(String from, arg) {
+        Map a = arg instanceof Map ? arg : [script: arg]
+        assert a.script instanceof String: "sh got a ${a.script.getClass()} (Groovy-interpolated?): ${a.script}"
+        Map<String, String> env = currentEnv()
+        calls << [step: 'sh', from: from, script: a.script, env: env]
+        if (!execute) return a.returnStdout ? '' : null
+        ProcessBuilder pb = new ProcessBuilder('/bin/sh', '-xe', '-c', a.script).directory(new File(workspace))
+        pb.environment().clear()
+        env.each { k, v -> pb.environment().put(k.toString(), v.toString()) }
+        Process p = pb.start()
+        def out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream()
+        p.waitForProcessOutput(out, err)
+        int rc = p.exitValue()
+        transcript << "--- sh (${from}), exit ${rc}\n${err}${out}"
+        if (rc != 0) throw new IllegalStateException("script returned exit code ${rc}")
+        a.returnStdout ? out.toString() : null
+    }
+}
+
+class EnvProxy {   // `env.NAME` sees withEnv, as in Jenkins
+    Fake j
+    def propertyMissing(String name) { j.currentEnv()[name] }
+}
+
+def cfg = System.getenv()
+String work = cfg.WORK, registry = cfg.REGISTRY
+String workspace = "${work}/ws"
+new File(workspace).mkdirs()
+Fake j = new Fake(workspace: workspace, transcript: new File(work, 'transcript.txt'),
+    baseEnv: [PATH: "${cfg.CRLOGIN_PATH}:/usr/local/bin:/usr/bin:/bin", HOME: "${work}/home", LANG: 'C.UTF-8',
+              WORKSPACE: workspace, JENKINS_URL: 'http://jenkins.invalid/', BUILD_ID: '7', BUILD_NUMBER: '7',
+              REGISTRY: registry, IMAGE: cfg.IMAGE],
+    credentials: ['dcr': [username: cfg.U_DCR, password: cfg.P_DCR],
+                  'dcr-wrong': [username: cfg.U_DCR, password: cfg.P_WRONG],
+                  'cr-key': [secret: cfg.P_IAM],
+                  'nebius-sa': [secret: '{"not": "used"}']])
+
+def loader = new GroovyClassLoader(this.class.classLoader)
+loader.parseClass('package com.cloudbees.groovy.cps; @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME) @interface NonCPS {}')
+loader.parseClass('package org.jenkinsci.plugins.workflow.libs; @interface Library { String[] value() }')
+def compiler = new CompilerConfiguration()
+compiler.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS', 'org.jenkinsci.plugins.workflow.libs.Library'))
+def binding = new Binding()
+binding.with {
+    setVariable('withEnv', j.&withEnv)
+    setVariable('withCredentials', j.&withCredentials)
+    setVariable('sh', { arg -> j.sh('step', arg) })
+    setVariable('file', { Map m -> [type: 'file'] + m })
+    setVariable('string', { Map m -> [type: 'string'] + m })
+    setVariable('usernamePassword', { Map m -> [type: 'usernamePassword'] + m })
+    setVariable('error', { String msg -> j.calls << [step: 'error', message: msg]; throw new IllegalStateException(msg) })
+    setVariable('pwd', { Map m -> m.tmp ? "${workspace}@tmp" : workspace })
+    setVariable('env', new EnvProxy(j: j))
+}
+def shell = new GroovyShell(loader, binding, compiler)
+shell.parse(new File(cfg.REPO, 'examples/jenkins/Jenkinsfile'))
+println 'parsed: examples/jenkins/Jenkinsfile'
+Script crlogin = shell.parse(new File(cfg.REPO, 'jenkins/vars/crlogin.groovy'))
+crlogin.binding = binding
+println 'parsed: jenkins/vars/crlogin.groovy'
+
+int cases = 0
+// run(name, args, body): runs the step, checks the calls common to every run; returns the sh calls.
+def run = { String name, Map args, Closure body, boolean fails = false ->
+    j.calls.clear()
+    Throwable thrown = null
+    try { crlogin.call(args, body) } catch (Throwable t) { thrown = t }
+    assert (thrown != null) == fails: "${name}: ${thrown ?: 'no failure'}"
+    List<Map> shs = j.calls.findAll { it.step == 'sh' }
+    List<Map> own = shs.findAll { it.from == 'step' }
+    assert own.size() in [1, 2] && own[0].script == LOGIN && own[-1].script == CLEANUP: "${name}: sh scripts ${own*.script}"
+    String dir = own[0].env.CRLOGIN_CONFIG_DIR
+    assert dir.startsWith("${workspace}@tmp/crlogin-7-"): "${name}: ${dir}"
+    assert !new File(dir).exists(): "${name}: ${dir} is still there after cleanup"
+    ([own[-1]] + shs.findAll { it.from == 'body' }).each { call ->
+        assert !call.env.keySet().any { it in SECRET_VARS }: "${name}: a secret is bound outside the login: ${call.script}"
+    }
+    cases++
+    println "ok: ${name}"
+    shs
+}
+def body = { Map expect -> return { ->
+    Map e = j.currentEnv()
+    expect.each { k, v -> assert e[k] == (v instanceof Closure ? v(e) : v): "body env ${k}=${e[k]}" }
+    j.sh('body', 'skopeo copy -q --dest-tls-verify=false "$IMAGE" "docker://$REGISTRY/jenkins/hello:v1"')
+    j.sh('body', 'skopeo inspect --tls-verify=false --format "{{.Digest}}" "docker://$REGISTRY/jenkins/hello:v1"')
+} }
+
+def shs = run('usernamePassword: DCR_* login, skopeo push with the written files, cleanup',
+    [credentialsId: 'dcr', kind: 'usernamePassword', registry: "${registry}/jenkins", verify: true],
+    body(DOCKER_CONFIG: { it.CRLOGIN_CONFIG_DIR }, HELM_REGISTRY_CONFIG: { it.CRLOGIN_CONFIG_DIR + '/config.json' },
+         REGISTRY_AUTH_FILE: { it.CRLOGIN_CONFIG_DIR + '/config.json' }))
+assert shs[0].env.subMap(['DCR_USERNAME', 'DCR_PASSWORD', 'DCR_REGISTRY', 'CRLOGIN_VERIFY']) ==
+    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true']
+
+shs = run('string: static key (user iam) for one host, podman only',
+    [credentialsId: 'cr-key', type: 'string', registries: [registry], tools: ['podman']],
+    body(DOCKER_CONFIG: null, HELM_REGISTRY_CONFIG: null, REGISTRY_AUTH_FILE: { it.CRLOGIN_CONFIG_DIR + '/config.json' }))
+assert shs[0].env.subMap(['NEBIUS_STATIC_KEY', 'CRLOGIN_REGISTRIES', 'CRLOGIN_FOR']) ==
+    [NEBIUS_STATIC_KEY: cfg.P_IAM, CRLOGIN_REGISTRIES: registry, CRLOGIN_FOR: 'podman']
+
+run('a failing block still cleans up', [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry],
+    { -> j.sh('body', 'test -s "$DOCKER_CONFIG/config.json"; exit 3') }, true)
+
+shs = run('a rejected password (verify) fails before the block, and cleans up',
+    [credentialsId: 'dcr-wrong', kind: 'usernamePassword', registry: registry, verify: true], { -> assert false }, true)
+assert shs.size() == 2
+
+shs = run('a missing binary is a clear error', [credentialsId: 'cr-key', kind: 'string', binary: '/nonexistent/crlogin'],
+    { -> assert false }, true)
+assert j.transcript.text.contains('crlogin: error: /nonexistent/crlogin not found')
+
+j.execute = false  // the authorized-key exchange needs Nebius IAM: check the binding and settings only
+shs = run('file (default kind): authorized key as NEBIUS_SA_CREDENTIALS_FILE',
+    [credentialsId: 'nebius-sa', regions: ['eu-north1', 'eu-west1']], { -> })
+assert j.calls.find { it.step == 'withCredentials' }.bindings ==
+    [[type: 'file', credentialsId: 'nebius-sa', variable: 'NEBIUS_SA_CREDENTIALS_FILE']]
+assert shs[0].env.NEBIUS_REGIONS == 'eu-north1,eu-west1' && shs[0].env.NEBIUS_SA_CREDENTIALS_FILE.endsWith('key.json')
+
+[[[kind: 'usernamePassword', credentialsId: 'dcr'], "needs registry"],
+ [[kind: 'token', credentialsId: 'dcr'], "kind must be"],
+ [[regions: ['eu-north1']], 'credentialsId is required'],
+ [[credentialsId: 'dcr', region: 'eu-north1'], 'unknown parameter region']].each { args, message ->
+    j.calls.clear()
+    try { crlogin.call(args) { -> }; assert false: "no error for ${args}" } catch (IllegalStateException e) {
+        assert e.message.contains(message): e.message
+    }
+    assert !j.calls.any { it.step in ['sh', 'withCredentials'] }
+    cases++
+    println "ok: error for ${args}: ${message}"
+}
+println "jenkins harness: ${cases} cases passed"

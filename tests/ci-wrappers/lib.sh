@@ -1,0 +1,56 @@
+# Shared by the wrapper checks: a loopback registry (CNCF distribution, htpasswd auth) with one
+# random canary password per user, and a leak check. Source it; needs $work (a scratch dir).
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+registry_pid=""
+
+canary() { printf 'canary-%s' "$(head -c 18 /dev/urandom | base64 | tr -dc A-Za-z0-9)"; }
+
+# start_registry USER=PASSWORD...: sets $port; stop with stop_registry.
+start_registry() {
+  local pair
+  : > "$work/htpasswd"
+  for pair in "$@"; do
+    printf '%s' "${pair#*=}" | htpasswd -iBn "${pair%%=*}" >> "$work/htpasswd" 2>/dev/null
+  done
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat > "$work/registry.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $work/registry-data}}
+http: {addr: 127.0.0.1:$port}
+auth: {htpasswd: {realm: test, path: $work/htpasswd}}
+YAML
+  docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+  registry_pid=$!
+  local i
+  for i in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && return 0
+    sleep 0.1
+  done
+  echo "the registry did not start; see $work/registry.log" >&2
+  return 1
+}
+
+stop_registry() {
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
+  registry_pid=""
+}
+
+# no_leak USER=PASSWORD... -- PATH...: fails if a password, or base64(user:password), is in any file.
+no_leak() {
+  local pats=() pair
+  while [ "$1" != -- ]; do
+    pair=$1; shift
+    pats+=(-e "${pair#*=}" -e "$(printf '%s' "$pair" | sed 's/=/:/' | tr -d '\n' | base64 -w0)")
+  done
+  shift
+  local rc=0
+  grep -rlF "${pats[@]}" "$@" || rc=$?
+  case $rc in
+    0) echo "FAIL: a canary secret leaked into the files above" >&2; return 1 ;;
+    1) return 0 ;;
+    *) echo "FAIL: the leak check could not read every file" >&2; return 1 ;;
+  esac
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
