@@ -68,6 +68,11 @@ pub enum NebiusInput {
         /// The validated key.
         key: AuthorizedKey,
     },
+    /// Keyless OIDC federation: the CI's OIDC token exchanged for this service account's token.
+    Federated {
+        /// The service account (`NEBIUS_SERVICE_ACCOUNT_ID`).
+        service_account_id: String,
+    },
 }
 
 /// The Nebius credential sources, in the order they are tried (first found wins); `--auth`
@@ -82,16 +87,19 @@ pub enum AuthSource {
     SaCredentials,
     /// `NEBIUS_SERVICE_ACCOUNT_ID`, `NEBIUS_PUBLIC_KEY_ID` and `NEBIUS_PRIVATE_KEY`.
     SaKey,
+    /// Keyless OIDC federation for `NEBIUS_SERVICE_ACCOUNT_ID`.
+    Oidc,
     /// A service-account profile in `~/.nebius/config.yaml`.
     Profile,
 }
 
 impl AuthSource {
-    const ALL: [AuthSource; 5] = [
+    const ALL: [AuthSource; 6] = [
         AuthSource::IamToken,
         AuthSource::StaticKey,
         AuthSource::SaCredentials,
         AuthSource::SaKey,
+        AuthSource::Oidc,
         AuthSource::Profile,
     ];
 
@@ -102,6 +110,7 @@ impl AuthSource {
             AuthSource::StaticKey => "NEBIUS_STATIC_KEY",
             AuthSource::SaCredentials => "NEBIUS_SA_CREDENTIALS (or NEBIUS_SA_CREDENTIALS_FILE)",
             AuthSource::SaKey => "NEBIUS_SERVICE_ACCOUNT_ID, NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY (or NEBIUS_PRIVATE_KEY_FILE)",
+            AuthSource::Oidc => "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN)",
             AuthSource::Profile => "a service-account profile in ~/.nebius/config.yaml",
         }
     }
@@ -248,12 +257,26 @@ impl Reader<'_> {
                 .map(NebiusInput::StaticKey),
             AuthSource::SaCredentials => self.sa_credentials()?,
             AuthSource::SaKey => self.sa_key_parts(forced)?,
+            AuthSource::Oidc => self.federation(forced)?,
             AuthSource::Profile => profile::read(self.env, self.ci, forced)?
                 .map(|(source, key)| NebiusInput::AuthorizedKey { source, key }),
         })
     }
 
     /// `NEBIUS_SA_CREDENTIALS`: the credentials JSON, or a path to it (also `_FILE`).
+    /// OIDC federation applies when a service account is named without key parts and the CI
+    /// offers an OIDC token (or when `--auth oidc` forces it, so a missing token is explained).
+    fn federation(&self, forced: bool) -> Result<Option<NebiusInput>> {
+        let Some(service_account_id) = self.plain("NEBIUS_SERVICE_ACCOUNT_ID")? else {
+            return Ok(None);
+        };
+        if forced || crate::auth::oidc::oidc_available(self.env) {
+            Ok(Some(NebiusInput::Federated { service_account_id }))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn sa_credentials(&self) -> Result<Option<NebiusInput>> {
         const NAME: &str = "NEBIUS_SA_CREDENTIALS";
         let Some(json) = self.inline_or_file(

@@ -338,6 +338,11 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(secs).min(MAX_DELAY * 2))
 }
 
+/// The wait before retry number `retry` (1-based), with jitter: the policy every exchange uses.
+pub(crate) fn retry_wait(retry: u32) -> Duration {
+    backoff(retry, jitter())
+}
+
 /// The wait before retry number `retry` (1-based): `BASE_DELAY` doubled per retry, capped at
 /// `MAX_DELAY`, then scaled by `jitter` in [0.5, 1] ("equal jitter"), so parallel jobs spread out.
 fn backoff(retry: u32, jitter: f64) -> Duration {

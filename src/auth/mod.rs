@@ -5,7 +5,9 @@
 
 pub mod authorized_key;
 mod cache;
+pub mod exchange_grpc;
 pub mod exchange_http;
+pub mod oidc;
 pub mod profile;
 
 use crate::ci::Ci;
@@ -94,24 +96,39 @@ pub fn resolve_nebius(
         secret,
         expires_at,
     };
-    let (source, key) = match input {
+    let (source, exchange) = match input {
         NebiusInput::IamToken(token) => {
             return Ok(credential("NEBIUS_IAM_TOKEN".into(), token, None))
         }
         NebiusInput::StaticKey(key) => {
             return Ok(credential("NEBIUS_STATIC_KEY".into(), key, None))
         }
-        NebiusInput::AuthorizedKey { source, key } => (source, key),
+        NebiusInput::AuthorizedKey { source, key } => (source, Exchange::Key(key)),
+        NebiusInput::Federated { service_account_id } => (
+            "OIDC federation".to_string(),
+            Exchange::Federated(service_account_id),
+        ),
     };
-    let exchange = exchange_http::Options {
-        endpoint: exchange_http::parse_endpoint(env.get("NEBIUS_AUTH_ENDPOINT")?.as_deref())?,
-        retries: options.retries,
-        timeout: options.timeout,
-    };
-    let identity = cache::Identity {
-        service_account_id: &key.service_account_id,
-        public_key_id: &key.public_key_id,
-        endpoint: exchange.endpoint.as_str(),
+    let http_endpoint;
+    let grpc_endpoint;
+    let identity = match &exchange {
+        Exchange::Key(key) => {
+            http_endpoint =
+                exchange_http::parse_endpoint(env.get("NEBIUS_AUTH_ENDPOINT")?.as_deref())?;
+            cache::Identity {
+                service_account_id: &key.service_account_id,
+                public_key_id: &key.public_key_id,
+                endpoint: http_endpoint.as_str(),
+            }
+        }
+        Exchange::Federated(service_account_id) => {
+            grpc_endpoint = exchange_grpc::endpoint(env)?;
+            cache::Identity {
+                service_account_id,
+                public_key_id: "oidc",
+                endpoint: &grpc_endpoint,
+            }
+        }
     };
     let cache_dir = if options.cache {
         cache::dir(env).ok()
@@ -135,17 +152,30 @@ pub fn resolve_nebius(
             None,
         ));
     }
-    let token = exchange_http::exchange(&key, &exchange, ci)?;
-    let expires_at = token.issued_at + token.lifetime;
-    if let Some(dir) = &cache_dir {
-        if cache::is_fresh(token.issued_at, expires_at, token.issued_at) {
-            if let Err(e) = cache::store(
-                dir,
-                &identity,
-                &token.access_token,
+    let (access_token, issued_at, expires_at) = match &exchange {
+        Exchange::Key(key) => {
+            let options = exchange_http::Options {
+                endpoint: exchange_http::parse_endpoint(Some(identity.endpoint))?,
+                retries: options.retries,
+                timeout: options.timeout,
+            };
+            let token = exchange_http::exchange(key, &options, ci)?;
+            (
+                token.access_token,
                 token.issued_at,
-                expires_at,
-            ) {
+                token.issued_at + token.lifetime,
+            )
+        }
+        Exchange::Federated(service_account_id) => {
+            let issued_at = SystemTime::now();
+            let (token, expires_at) =
+                oidc::federated_token_with_retries(env, ci, service_account_id, options)?;
+            (token, issued_at, expires_at)
+        }
+    };
+    if let Some(dir) = &cache_dir {
+        if cache::is_fresh(issued_at, expires_at, issued_at) {
+            if let Err(e) = cache::store(dir, &identity, &access_token, issued_at, expires_at) {
                 ci.warning(&format!(
                     "{e:#}; the token was not cached (--no-cache turns the cache off)"
                 ));
@@ -154,10 +184,15 @@ pub fn resolve_nebius(
     }
     Ok(credential(
         format!("{source}, exchanged"),
-        token.access_token,
+        access_token,
         Some(expires_at),
     ))
 }
 
-pub mod exchange_grpc;
-pub mod oidc;
+/// How a Nebius credential becomes an access token.
+enum Exchange {
+    /// Sign a JWT with the authorized key; HTTP token exchange.
+    Key(authorized_key::AuthorizedKey),
+    /// The CI's OIDC token for this service account; gRPC token exchange.
+    Federated(String),
+}

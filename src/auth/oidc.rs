@@ -8,7 +8,6 @@
 //!
 //! The `aud` Nebius requires of the JWT is not documented: it is `NEBIUS_OIDC_AUDIENCE`, by
 //! default [`DEFAULT_AUDIENCE`] (a guess: the audience of Nebius's own service-account JWTs).
-#![cfg_attr(not(test), allow(dead_code))] // Until commands.rs calls federated_token.
 
 use super::exchange_grpc::{
     self, ExchangeError, ExchangeTokenRequest, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN,
@@ -93,6 +92,42 @@ pub fn oidc_available(env: &Env) -> bool {
 /// returns the token with its expiry. Both tokens are masked with `ci` as soon as they exist.
 /// `timeout` bounds the whole; errors that [`exchange_grpc::is_retryable`] accepts may succeed
 /// on another try. Runs its own async runtime: call it outside one.
+/// [`federated_token`] with the exchange policy of `options`: retryable failures (network,
+/// UNAVAILABLE, RESOURCE_EXHAUSTED, timeouts) are retried with backoff, bounded by the retry
+/// count and the overall deadline; anything else fails at once.
+pub fn federated_token_with_retries(
+    env: &Env,
+    ci: &dyn Ci,
+    service_account_id: &str,
+    options: &crate::auth::Options,
+) -> Result<(Secret, SystemTime)> {
+    let deadline = std::time::Instant::now() + options.timeout;
+    let attempts = options.retries.saturating_add(1);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let error = match federated_token(env, ci, service_account_id, left) {
+            Ok(token) => return Ok(token),
+            Err(e) if !exchange_grpc::is_retryable(&e) => return Err(e),
+            Err(e) => e,
+        };
+        let wait = crate::auth::exchange_http::retry_wait(attempt);
+        if attempt >= attempts || std::time::Instant::now() + wait >= deadline {
+            return Err(error.context(format!(
+                "OIDC federation failed after {attempt} attempt(s): allow more with --retries/CRLOGIN_RETRIES and --timeout/CRLOGIN_TIMEOUT"
+            )));
+        }
+        eprintln!(
+            "crlogin: OIDC federation attempt {attempt} of {attempts} failed ({}); retrying in {:.1} s",
+            crate::ci::one_line(&format!("{error:#}")),
+            wait.as_secs_f64()
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// Fetches the CI's OIDC token and exchanges it once for `service_account_id`'s access token.
 pub fn federated_token(
     env: &Env,
     ci: &dyn Ci,
