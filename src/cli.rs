@@ -147,16 +147,16 @@ pub struct LoginArgs {
 
     /// Like --config-dir, in a fresh private directory made for this job (the default on
     /// Jenkins; CRLOGIN_ISOLATED=false turns that off).
-    #[arg(long, env = "CRLOGIN_ISOLATED")]
+    #[arg(long, env = "CRLOGIN_ISOLATED", value_parser = clap::builder::BoolishValueParser::new())]
     pub isolated: bool,
 
     /// On GitHub Actions, also export the Nebius token to later steps as NEBIUS_IAM_TOKEN
     /// (masked), for tools that want the token itself.
-    #[arg(long, env = "CRLOGIN_EXPORT_ENV")]
+    #[arg(long, env = "CRLOGIN_EXPORT_ENV", value_parser = clap::builder::BoolishValueParser::new())]
     pub export_env: bool,
 
     /// After writing, check that each registry accepts the credential.
-    #[arg(long, env = "CRLOGIN_VERIFY")]
+    #[arg(long, env = "CRLOGIN_VERIFY", value_parser = clap::builder::BoolishValueParser::new())]
     pub verify: bool,
 
     /// Seconds each registry check may take.

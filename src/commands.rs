@@ -92,6 +92,9 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         let Some(nebius) = credentials.iter().find(|c| c.scope == Scope::Nebius) else {
             bail!("--export-env exports the Nebius token, and no Nebius credential was found");
         };
+        if nebius.source == "NEBIUS_STATIC_KEY" {
+            bail!("--export-env exports an IAM token as NEBIUS_IAM_TOKEN, and a static key is not one: drop --export-env, or use a service-account key");
+        }
         ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
     }
     ci.section(
@@ -214,7 +217,10 @@ fn outcome(rows: &[report::Row], files: &[(Tool, PathBuf)], state: &State) -> Ou
 /// `crlogin token`: the Nebius registry password alone on stdout, for `--password-stdin`.
 pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let Some(input) = secrets::gather_nebius(env, ci, args.auth.source)? else {
-        bail!("no Nebius credential found: set NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, NEBIUS_SA_CREDENTIALS, NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, or a service-account profile in ~/.nebius/config.yaml");
+        bail!(
+            "no Nebius credential found: set one of {}",
+            secrets::NEBIUS_LOOKED_FOR
+        );
     };
     let credential = auth::resolve_nebius(input, env, ci, &auth_options(&args.auth, false))?;
     let mut out = std::io::stdout().lock();

@@ -20,11 +20,7 @@ fn main() -> ExitCode {
     drop_empty_settings();
     let cli = cli::Cli::parse();
     let env = env::Env::from_process();
-    // `token`'s stdout is the token alone, so CI commands (masks, errors) go to stderr there.
-    let ci = match cli.command {
-        cli::Command::Token(_) => ci::detect_keeping_stdout(&env),
-        _ => ci::detect(&env),
-    };
+    let ci = ci::detect(&env);
     let result = match &cli.command {
         cli::Command::Login(args) => commands::login(args, &env, ci.as_ref()),
         cli::Command::Logout(args) => commands::logout(args, &env, ci.as_ref()),

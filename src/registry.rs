@@ -63,7 +63,8 @@ pub fn select(scopes: &[Scope], selection: &Selection) -> Result<Vec<Target>> {
     if nebius.is_none() && selection.names_hosts() {
         bail!(
             "--region, --all-regions and --registry choose hosts for a Nebius credential, and none was found: \
-             set NEBIUS_IAM_TOKEN or NEBIUS_STATIC_KEY"
+             set one of {}",
+            crate::secrets::NEBIUS_LOOKED_FOR
         );
     }
     let mut targets: Vec<Target> = Vec::new();

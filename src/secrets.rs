@@ -136,7 +136,13 @@ impl Inputs {
 pub const LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, \
      CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab), PREFIX_* with --from-env PREFIX, \
      or a Nebius service-account key: NEBIUS_SA_CREDENTIALS, \
-     NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, or a service-account profile in ~/.nebius/config.yaml";
+     NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, NEBIUS_SERVICE_ACCOUNT_ID with a CI OIDC token, \
+     or a service-account profile in ~/.nebius/config.yaml";
+
+/// The Nebius sources alone, for errors where only a Nebius credential fits.
+pub const NEBIUS_LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, NEBIUS_SA_CREDENTIALS, \
+     NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, NEBIUS_SERVICE_ACCOUNT_ID with a CI OIDC token, \
+     or a service-account profile in ~/.nebius/config.yaml";
 
 /// Reads every input crlogin supports from `env`, masking each secret with `ci` as it is read.
 /// `auth` restricts the Nebius credential to one source.

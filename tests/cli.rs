@@ -185,7 +185,9 @@ fn github_masks_come_first_for_every_line_and_the_auth_string() {
         .var("NEBIUS_REGION", "eu-west1");
     let run = m.run(&["login", "--for", "docker"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    // Workflow commands go to stderr (the runner reads both streams), leaving stdout for data.
+    assert_eq!(run.stdout, "");
+    let lines: Vec<&str> = run.stderr.lines().take(3).collect();
     assert_eq!(
         lines,
         [
@@ -194,7 +196,13 @@ fn github_masks_come_first_for_every_line_and_the_auth_string() {
             &format!("::add-mask::{}", b64(&format!("iam:{secret}"))),
         ]
     );
-    assert!(!run.stderr.contains("canary-gh"), "{}", run.stderr);
+    let rest: Vec<&str> = run.stderr.lines().skip(3).collect();
+    assert!(
+        rest.iter()
+            .all(|l| !l.contains("canary-gh") && !l.starts_with("::add-mask::")),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains("cr.eu-west1.nebius.cloud"),
         "{}",

@@ -797,7 +797,7 @@ fn login_on_github_masks_the_jwt_and_the_token() {
         &job.server.tokens()[0],
     );
     let masks: Vec<&str> = run
-        .stdout
+        .stderr
         .lines()
         .filter_map(|l| l.strip_prefix("::add-mask::"))
         .collect();

@@ -132,15 +132,16 @@ function postEnv(job, inputs = {}, extra = {}) {
 
 const MASK = '::add-mask::';
 
-// Every ::add-mask:: line comes before any other stdout line, and every secret-derived string
-// is masked.
-function assertMasksFirst(stdout, secrets) {
-  const lines = stdout.split(/\r?\n/).filter(Boolean);
+// Every ::add-mask:: line comes before any other line the binary prints (the launcher's own
+// "crlogin action:" lines, which carry no secret, may come first), and every secret-derived
+// string is masked. The binary writes workflow commands to stderr.
+function assertMasksFirst(stderr, secrets) {
+  const lines = stderr.split(/\r?\n/).filter((l) => l && !l.startsWith('crlogin action: '));
   const firstOther = lines.findIndex((l) => !l.startsWith(MASK));
   const lastMask = lines.map((l) => l.startsWith(MASK)).lastIndexOf(true);
   assert.ok(
     firstOther === -1 || lastMask < firstOther,
-    `an ::add-mask:: line comes after other output on stdout:\n${stdout}`,
+    `an ::add-mask:: line comes after other output on stderr:\n${stderr}`,
   );
   const masked = new Set(lines.filter((l) => l.startsWith(MASK)).map((l) => l.slice(MASK.length)));
   for (const s of secrets) assert.ok(masked.has(s), `no ::add-mask:: for a secret-derived value (${s.length} chars)`);

@@ -22,7 +22,7 @@ async function login(t, inputs, { host, user, secret }) {
 
   await t.test('login exits 0', () => assert.equal(main.status, 0, `stderr:\n${main.stderr}\nstdout:\n${main.stdout}`));
   await t.test('::add-mask:: lines come first and cover every secret-derived value', () =>
-    h.assertMasksFirst(main.stdout, secrets));
+    h.assertMasksFirst(main.stderr, secrets));
   await t.test('no secret in stdout, stderr or the file-command files', () => h.assertNoLeak(where, secrets));
   await t.test('GITHUB_STATE has crlogin_bin', () =>
     assert.equal(h.parseFileCommands(files.GITHUB_STATE).crlogin_bin, path.join(job.binDir, 'crlogin')));
@@ -132,7 +132,7 @@ test('a failed login fails the step with the binary exit code and leaks nothing'
   // A password without username or registry is an error, reported by the binary.
   const r = await h.runNode(h.MAIN, h.stepEnv(job, { password: secret }));
   assert.equal(r.status, 1, r.stderr + r.stdout);
-  assert.match(r.stdout, /^::error /m);
+  assert.match(r.stderr, /^::error /m); // the binary writes workflow commands to stderr
   h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr, GITHUB_OUTPUT: job.read('GITHUB_OUTPUT') }, [secret]);
   assert.ok(!fs.existsSync(path.join(job.home, '.docker')), 'something was written');
 });

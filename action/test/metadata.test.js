@@ -29,8 +29,8 @@ test('the launcher reads every input of action.yml, and no other', () => {
   assert.deepEqual([...new Set(read_)].sort(), inputs);
 });
 
-test('docs/github-action.md documents every input and output', () => {
-  const doc = read('docs', 'github-action.md');
+test('the README documents every input and output', () => {
+  const doc = read('README.md');
   for (const name of [...inputs, ...outputs]) assert.match(doc, new RegExp(`^\\| \`${name}\` \\|`, 'm'), name);
 });
 

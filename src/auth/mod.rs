@@ -130,7 +130,10 @@ pub fn resolve_nebius(
             }
         }
     };
-    let cache_dir = if options.cache {
+    // A federated token is not cached: the cache is keyed by service account, so another job
+    // sharing this HOME would get the token without presenting an OIDC token of its own.
+    let cacheable = matches!(exchange, Exchange::Key(_));
+    let cache_dir = if options.cache && cacheable {
         cache::dir(env).ok()
     } else {
         None

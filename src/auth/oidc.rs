@@ -38,7 +38,7 @@ pub const DEFAULT_TOKEN_VAR: &str = "NEBIUS_ID_TOKEN";
 
 const GITHUB_URL_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 const GITHUB_TOKEN_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
-const DOCS: &str = "see docs/nebius-oidc.md";
+const DOCS: &str = "see \"Keyless: OIDC federation\" in crlogin's README";
 
 /// The settings of one federated exchange.
 #[derive(Debug, Clone)]

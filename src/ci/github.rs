@@ -1,5 +1,5 @@
-//! GitHub Actions: workflow commands on stdout (`::add-mask::`, `::error::`, `::warning::`,
-//! `::group::`), and the runner's files: `$GITHUB_ENV` (variables for later steps),
+//! GitHub Actions: workflow commands (`::add-mask::`, `::error::`, `::warning::`, `::group::`)
+//! on stderr, and the runner's files: `$GITHUB_ENV` (variables for later steps),
 //! `$GITHUB_OUTPUT` (step outputs), `$GITHUB_STATE` (for the post step) and
 //! `$GITHUB_STEP_SUMMARY` (the job summary).
 
@@ -16,38 +16,31 @@ pub struct GitHub {
     state_file: Option<PathBuf>,
     summary_file: Option<PathBuf>,
     runner_temp: Option<PathBuf>,
-    to_stderr: bool,
 }
 
 /// The name under which login's state reaches the post step (as `$STATE_crlogin_state`).
 const STATE_NAME: &str = "crlogin_state";
 
 impl GitHub {
-    /// Reads the runner's file locations from the environment. With `to_stderr`, workflow
-    /// commands are written to stderr (the runner processes both streams), keeping stdout for data.
-    pub fn new(env: &Env, to_stderr: bool) -> Self {
+    /// Reads the runner's file locations from the environment.
+    pub fn new(env: &Env) -> Self {
         Self {
             env_file: env.path("GITHUB_ENV"),
             output_file: env.path("GITHUB_OUTPUT"),
             state_file: env.path("GITHUB_STATE"),
             summary_file: env.path("GITHUB_STEP_SUMMARY"),
             runner_temp: env.path("RUNNER_TEMP"),
-            to_stderr,
         }
     }
 
-    /// Writes workflow command lines to the chosen stream.
+    /// Writes workflow command lines to stderr. The runner reads commands from both streams;
+    /// stderr keeps stdout for data (`crlogin token`, and the `export` lines a job may `eval`,
+    /// which would otherwise swallow the masks and echo them back as "command not found").
     fn command(&self, lines: &[String]) {
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        if self.to_stderr {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(text.as_bytes());
-            let _ = err.flush();
-        } else {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
-        }
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
     }
 }
 

@@ -84,19 +84,8 @@ pub struct Outcome {
 
 /// Detects the CI this process runs in from its environment.
 pub fn detect(env: &Env) -> Box<dyn Ci> {
-    detect_with(env, false)
-}
-
-/// Like [`detect`], but CI commands that would go to stdout (GitHub's `::add-mask::`,
-/// `::error::`) go to stderr, which the runner reads for them too: for a command whose stdout
-/// is data, such as `crlogin token`.
-pub fn detect_keeping_stdout(env: &Env) -> Box<dyn Ci> {
-    detect_with(env, true)
-}
-
-fn detect_with(env: &Env, keep_stdout: bool) -> Box<dyn Ci> {
     if env.is_true("GITHUB_ACTIONS") {
-        Box::new(github::GitHub::new(env, keep_stdout))
+        Box::new(github::GitHub::new(env))
     } else if env.is_true("GITLAB_CI") {
         Box::new(gitlab::GitLab)
     } else if env.is_set("JENKINS_URL") || (env.is_set("JENKINS_HOME") && env.is_set("BUILD_ID")) {
