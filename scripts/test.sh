@@ -1,9 +1,45 @@
 #!/usr/bin/env bash
 # Runs every check crlogin has: installs the test dependencies, then format, lints and the whole
-# test suite (unit tests and end-to-end tests against a real registry and real clients).
+# test suite (unit tests and end-to-end tests against a real registry and real clients), then the
+# wrapper suites: the GitHub Action (action/test/run.sh) and the GitLab and Jenkins wrappers
+# (tests/ci-wrappers/run.sh). Exits non-zero if any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+phase() { echo; echo "==== $* [at $((SECONDS)) s] ===="; }
+
+phase "install-deps"
 bash scripts/install-deps.sh
+phase "cargo fmt --check"
 cargo fmt --check
+phase "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+phase "cargo test"
 cargo test --locked
+# The binary both wrapper suites run (a dev-profile build: cargo test's copy is not reused).
+phase "cargo build"
+cargo build --locked
+
+# The wrapper suites use the tools install-deps.sh put under target/ (not whatever is on this
+# machine's PATH). Both run even if the first fails.
+tools_path="$PWD/target/ci-tools-venv/bin:$PATH"
+export ACTIONLINT_PREFIX="$PWD/target/action-lint"
+export GCL="$PWD/target/ci-tools/node_modules/.bin/gitlab-ci-local"
+failed=()
+suite() {
+  local name=$1 start=$SECONDS; shift
+  phase "suite: $name"
+  if PATH="$tools_path" "$@"; then
+    echo "==== suite: $name: PASS ($((SECONDS - start)) s) ===="
+  else
+    echo "==== suite: $name: FAIL ($((SECONDS - start)) s) ===="
+    failed+=("$name")
+  fi
+}
+suite "GitHub Action (action/test/run.sh)" bash action/test/run.sh
+suite "GitLab and Jenkins wrappers (tests/ci-wrappers/run.sh)" bash tests/ci-wrappers/run.sh
+if ((${#failed[@]})); then
+  echo "FAILED after $SECONDS s: ${failed[*]}" >&2
+  exit 1
+fi
+echo "all checks passed in $SECONDS s"

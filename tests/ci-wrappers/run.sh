@@ -2,7 +2,7 @@
 # Checks the GitLab (gitlab/) and Jenkins (jenkins/) wrappers end to end on this machine, against a
 # loopback registry with the debug crlogin binary. The tools must be installed already:
 #   apt-get install -y --no-install-recommends docker-registry apache2-utils skopeo curl jq git rsync groovy
-#   pip install check-jsonschema==0.39.0
+#   pip install check-jsonschema==0.39.0 pyyaml   (scripts/install-deps.sh does all of this)
 #   npm install gitlab-ci-local@4.70.0      (then GCL=node_modules/.bin/gitlab-ci-local, or put it on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
