@@ -90,7 +90,10 @@ fn github_oidc_token_is_federated_and_never_cached() {
     // job sharing this HOME cannot reuse it without the CI's proof.
     let again = login(&env);
     again.assert_success("second login");
-    assert!(again.stderr.contains("OIDC federation, exchanged"), "{again}");
+    assert!(
+        again.stderr.contains("OIDC federation, exchanged"),
+        "{again}"
+    );
     assert_eq!(iam.calls(), 2);
     assert_eq!(github.calls(), 2);
     let cache = env.home().join(".cache/crlogin");
