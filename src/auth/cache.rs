@@ -5,12 +5,11 @@
 
 use crate::env::Env;
 use crate::secrets::Secret;
-use crate::sinks::auth_file::create_private_dir;
+use crate::sinks::auth_file::{create_private_dir, write_atomic};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -139,19 +138,10 @@ pub fn store(
     drop(doc);
     create_private_dir(dir)?;
     let path = dir.join(identity.file_name());
-    let fail = || format!("cannot write the token cache {}", path.display());
     if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
         bail!("{} is not a regular file: remove it", path.display());
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".crlogin-")
-        .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .with_context(fail)?;
-    tmp.write_all(&bytes).with_context(fail)?;
-    tmp.as_file().sync_all().with_context(fail)?;
-    tmp.persist(&path).map_err(|e| e.error).with_context(fail)?;
+    write_atomic(&path, &bytes).context("cannot write the token cache")?;
     Ok(())
 }
 
