@@ -28,6 +28,18 @@ pub enum Command {
     /// Print a Nebius registry password (an IAM access token, or the static key) on stdout, for
     /// `crlogin token | docker login -u iam --password-stdin cr.eu-north1.nebius.cloud`.
     Token(TokenArgs),
+    /// Speak the docker credential-helper protocol (`get`, `list`, `store`, `erase`, `version`)
+    /// for the Nebius registries; also run as `docker-credential-crlogin`.
+    CredentialHelper(CredentialHelperArgs),
+    /// Make docker, helm and podman ask crlogin for Nebius credentials on every pull and push
+    /// (`credHelpers` entries and a `docker-credential-crlogin` link); `--remove` undoes it.
+    ConfigureHelper(ConfigureHelperArgs),
+    /// Answer a kubelet CredentialProviderRequest on stdin for a Nebius image; also run as
+    /// `crlogin-credential-provider`.
+    KubeletCredentialProvider(ProviderArgs),
+    /// Print a `kubernetes.io/dockerconfigjson` Secret for the Nebius registries, for
+    /// `crlogin k8s-secret --name pull | kubectl apply -f -`.
+    K8sSecret(K8sSecretArgs),
 }
 
 /// How the Nebius credential is found and, for a service-account key, exchanged.
@@ -171,4 +183,129 @@ pub struct LoginArgs {
     /// Show what would be written, without writing anything.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Flags of `crlogin credential-helper` (the docker credential-helper protocol).
+#[derive(Debug, Args)]
+pub struct CredentialHelperArgs {
+    /// The protocol action: get, list, store, erase or version.
+    #[arg(value_name = "ACTION")]
+    pub action: Option<String>,
+
+    /// Nebius registries besides cr.<region>.nebius.cloud (repeatable, or comma-separated).
+    #[arg(
+        long = "registry",
+        value_name = "HOST",
+        value_delimiter = ',',
+        env = "CRLOGIN_REGISTRIES"
+    )]
+    pub registries: Vec<String>,
+
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Flags of `crlogin kubelet-credential-provider`.
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// Nebius registries besides cr.<region>.nebius.cloud (repeatable, or comma-separated).
+    #[arg(
+        long = "registry",
+        value_name = "HOST",
+        value_delimiter = ',',
+        env = "CRLOGIN_REGISTRIES"
+    )]
+    pub registries: Vec<String>,
+
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Which Nebius registries: regions and extra hosts, as `login` selects them.
+#[derive(Debug, Args)]
+pub struct NebiusTargetArgs {
+    /// Nebius region (repeatable, or comma-separated; default: NEBIUS_REGION, else every region).
+    #[arg(
+        long = "region",
+        value_name = "REGION",
+        value_delimiter = ',',
+        env = "NEBIUS_REGIONS"
+    )]
+    pub regions: Vec<String>,
+
+    /// Every Nebius region.
+    #[arg(long)]
+    pub all_regions: bool,
+
+    /// Also this registry host, served with the Nebius credential (repeatable).
+    #[arg(
+        long = "registry",
+        value_name = "HOST",
+        value_delimiter = ',',
+        env = "CRLOGIN_REGISTRIES"
+    )]
+    pub registries: Vec<String>,
+}
+
+/// Flags of `crlogin configure-helper`.
+#[derive(Debug, Args)]
+pub struct ConfigureHelperArgs {
+    /// Registries.
+    #[command(flatten)]
+    pub target: NebiusTargetArgs,
+
+    /// Which tools' files get the `credHelpers` entries.
+    #[arg(
+        long = "for",
+        value_name = "TOOLS",
+        value_enum,
+        value_delimiter = ',',
+        env = "CRLOGIN_FOR",
+        default_value = "docker,helm,podman"
+    )]
+    pub tools: Vec<Tool>,
+
+    /// Where to put the `docker-credential-crlogin` link (default: next to crlogin if that
+    /// directory is writable, else ~/.local/bin).
+    #[arg(long, value_name = "DIR", env = "CRLOGIN_BIN_DIR")]
+    pub bin_dir: Option<PathBuf>,
+
+    /// Remove the entries and the link instead.
+    #[arg(long)]
+    pub remove: bool,
+}
+
+/// How `k8s-secret` prints the manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ManifestFormat {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Flags of `crlogin k8s-secret`.
+#[derive(Debug, Args)]
+pub struct K8sSecretArgs {
+    /// The Secret's name (what pods name in `imagePullSecrets`).
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+
+    /// The Secret's namespace (default: none, so kubectl uses its current one).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Registries.
+    #[command(flatten)]
+    pub target: NebiusTargetArgs,
+
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "yaml")]
+    pub output: ManifestFormat,
+
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }

@@ -3,7 +3,7 @@
 
 use crate::auth::{self, Scope};
 use crate::ci::{Ci, Outcome};
-use crate::cli::{AuthArgs, CleanupArgs, LoginArgs, TargetArgs, TokenArgs};
+use crate::cli::{AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, TargetArgs, TokenArgs};
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
 use crate::report;
@@ -216,13 +216,7 @@ fn outcome(rows: &[report::Row], files: &[(Tool, PathBuf)], state: &State) -> Ou
 
 /// `crlogin token`: the Nebius registry password alone on stdout, for `--password-stdin`.
 pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let Some(input) = secrets::gather_nebius(env, ci, args.auth.source)? else {
-        bail!(
-            "no Nebius credential found: set one of {}",
-            secrets::NEBIUS_LOOKED_FOR
-        );
-    };
-    let credential = auth::resolve_nebius(input, env, ci, &auth_options(&args.auth, false))?;
+    let (credential, _) = nebius_credential(&args.auth, env, ci)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", credential.secret.expose())
         .and_then(|()| out.flush())
@@ -235,6 +229,39 @@ pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     Ok(())
 }
 
+/// What kind of Nebius password a credential is, for how long it may be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordKind {
+    /// A Container Registry static key (months of life, expiry not known to crlogin).
+    StaticKey,
+    /// `NEBIUS_IAM_TOKEN` as given: an IAM token whose expiry crlogin does not know.
+    GivenToken,
+    /// A token crlogin exchanged (or took from its cache), with a known expiry.
+    Exchanged,
+}
+
+/// The Nebius registry password from the environment, through the token cache: what `token`,
+/// the credential helpers and `k8s-secret` hand out.
+pub fn nebius_credential(
+    args: &AuthArgs,
+    env: &Env,
+    ci: &dyn Ci,
+) -> Result<(auth::Credential, PasswordKind)> {
+    let Some(input) = secrets::gather_nebius(env, ci, args.source)? else {
+        bail!(
+            "no Nebius credential found: set one of {}",
+            secrets::NEBIUS_LOOKED_FOR
+        );
+    };
+    let kind = match &input {
+        secrets::NebiusInput::StaticKey(_) => PasswordKind::StaticKey,
+        secrets::NebiusInput::IamToken(_) => PasswordKind::GivenToken,
+        _ => PasswordKind::Exchanged,
+    };
+    let credential = auth::resolve_nebius(input, env, ci, &auth_options(args, false))?;
+    Ok((credential, kind))
+}
+
 /// The exchange settings from the flags.
 fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
     auth::Options {
@@ -243,6 +270,21 @@ fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
         cache: !args.no_cache,
         dry_run,
     }
+}
+
+/// The Nebius hosts `args` select, as `login` selects them for a Nebius credential: the named
+/// regions and registries, else `NEBIUS_REGION`, else every region.
+pub fn nebius_hosts(args: &NebiusTargetArgs, env: &Env) -> Result<Vec<String>> {
+    let selection = Selection {
+        regions: args.regions.clone(),
+        all_regions: args.all_regions,
+        registries: args.registries.clone(),
+        default_region: env.get("NEBIUS_REGION")?,
+    };
+    Ok(registry::select(&[Scope::Nebius], &selection)?
+        .into_iter()
+        .map(|t| t.host)
+        .collect())
 }
 
 fn selection(args: &TargetArgs, env: &Env) -> Result<Selection> {

@@ -6,6 +6,8 @@ mod ci;
 mod cli;
 mod commands;
 mod env;
+mod helper;
+mod k8s_secret;
 mod registry;
 mod report;
 mod secrets;
@@ -18,14 +20,26 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     drop_empty_settings();
-    let cli = cli::Cli::parse();
+    // Run as `docker-credential-crlogin` or `crlogin-credential-provider`, crlogin is that helper.
+    let cli = cli::Cli::parse_from(helper::program_args(std::env::args_os().collect()));
     let env = env::Env::from_process();
+    // CI commands (masks, errors) go to stderr, so stdout stays data (a token, a helper's
+    // answer, a manifest).
     let ci = ci::detect(&env);
     let result = match &cli.command {
         cli::Command::Login(args) => commands::login(args, &env, ci.as_ref()),
         cli::Command::Logout(args) => commands::logout(args, &env, ci.as_ref()),
         cli::Command::Cleanup(args) => commands::cleanup(args, &env, ci.as_ref()),
         cli::Command::Token(args) => commands::token(args, &env, ci.as_ref()),
+        // The helper protocol answers errors on stdout too, and has its own exit rules.
+        cli::Command::CredentialHelper(args) => {
+            return helper::docker_credential::serve(args, &env, ci.as_ref())
+        }
+        cli::Command::ConfigureHelper(args) => helper::configure::run(args, &env, ci.as_ref()),
+        cli::Command::KubeletCredentialProvider(args) => {
+            helper::kubelet::run(args, &env, ci.as_ref())
+        }
+        cli::Command::K8sSecret(args) => k8s_secret::run(args, &env, ci.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

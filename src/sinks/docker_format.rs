@@ -30,6 +30,51 @@ pub fn remove_cred_helper(doc: &mut Document, key: &str) -> Option<String> {
         .map(|v| v.as_str().unwrap_or_default().to_string())
 }
 
+/// Sets `credHelpers[key]` to `helper`. Returns the helper it replaced (`Some("")` when there
+/// was none), or `None` when the entry was already there.
+pub fn set_cred_helper(doc: &mut Document, key: &str, helper: &str) -> Result<Option<String>> {
+    let helpers = match doc.entry("credHelpers").or_insert_with(|| json!({})) {
+        Value::Object(helpers) => helpers,
+        _ => bail!(
+            "its \"credHelpers\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
+        ),
+    };
+    if helpers.get(key).and_then(Value::as_str) == Some(helper) {
+        return Ok(None);
+    }
+    let old = helpers.insert(key.to_string(), json!(helper));
+    Ok(Some(
+        old.as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    ))
+}
+
+/// The keys of `credHelpers`, if any.
+pub fn cred_helper_keys(doc: &Document) -> Vec<String> {
+    doc.get("credHelpers")
+        .and_then(Value::as_object)
+        .map(|helpers| helpers.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Removes `credHelpers[key]` only when it names `helper`, and `credHelpers` itself when that
+/// leaves it empty. Returns true when an entry was removed.
+pub fn remove_cred_helper_named(doc: &mut Document, key: &str, helper: &str) -> bool {
+    let Some(helpers) = doc.get_mut("credHelpers").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    if helpers.get(key).and_then(Value::as_str) != Some(helper) {
+        return false;
+    }
+    helpers.remove(key);
+    if helpers.is_empty() {
+        doc.remove("credHelpers");
+    }
+    true
+}
+
 /// The global `credsStore`, if set: docker and helm then read every host from that helper
 /// instead of from `auths`.
 pub fn creds_store(doc: &Document) -> Option<&str> {
@@ -69,6 +114,36 @@ mod tests {
         assert!(doc.contains_key("proxies"));
         assert!(remove_auth(&mut doc, "r.io").unwrap());
         assert!(!remove_auth(&mut doc, "r.io").unwrap());
+    }
+
+    #[test]
+    fn cred_helpers_are_set_and_removed_only_when_ours() {
+        let mut doc: Document =
+            serde_json::from_str(r#"{"credHelpers":{"a.io":"nebius","b.io":"ecr"}}"#).unwrap();
+        assert_eq!(
+            set_cred_helper(&mut doc, "a.io", "crlogin")
+                .unwrap()
+                .as_deref(),
+            Some("nebius")
+        );
+        assert_eq!(
+            set_cred_helper(&mut doc, "c.io", "crlogin")
+                .unwrap()
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(set_cred_helper(&mut doc, "c.io", "crlogin").unwrap(), None);
+        assert!(!remove_cred_helper_named(&mut doc, "b.io", "crlogin"));
+        assert!(remove_cred_helper_named(&mut doc, "a.io", "crlogin"));
+        assert!(remove_cred_helper_named(&mut doc, "c.io", "crlogin"));
+        assert_eq!(doc["credHelpers"], json!({"b.io": "ecr"}));
+        assert!(remove_cred_helper_named(&mut doc, "b.io", "ecr"));
+        assert!(
+            !doc.contains_key("credHelpers"),
+            "an emptied credHelpers goes"
+        );
+        let mut doc: Document = serde_json::from_str(r#"{"credHelpers":[]}"#).unwrap();
+        assert!(set_cred_helper(&mut doc, "a.io", "crlogin").is_err());
     }
 
     #[test]

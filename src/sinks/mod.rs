@@ -237,6 +237,93 @@ pub fn remove_logins(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Result<Vec<St
         .collect())
 }
 
+/// What [`write_cred_helpers`] did to one file.
+#[derive(Debug, Default)]
+pub struct HelperEntries {
+    /// The file.
+    pub path: PathBuf,
+    /// The tools that read it.
+    pub tools: Vec<Tool>,
+    /// The keys that now name the helper (already there or just written).
+    pub keys: Vec<String>,
+    /// Entries that named another helper before, as (key, that helper).
+    pub replaced: Vec<(String, String)>,
+}
+
+/// Points every tool's file at the credential helper `helper` for `hosts` (`credHelpers`
+/// entries; `auths` entries are left, as the helper takes precedence over them). Every file is
+/// read first, so a corrupt one stops the run before anything is written.
+pub fn write_cred_helpers(
+    files: &[(Tool, PathBuf)],
+    hosts: &[&str],
+    helper: &str,
+) -> Result<Vec<HelperEntries>> {
+    for (_, path) in files {
+        auth_file::read(path)?;
+    }
+    let mut done = Vec::new();
+    for (path, keys) in keys_by_file(files, hosts) {
+        let replaced = auth_file::update(&path, |doc| {
+            let mut changed = false;
+            let mut replaced = Vec::new();
+            for key in &keys {
+                if let Some(old) = docker_format::set_cred_helper(doc, key, helper)? {
+                    changed = true;
+                    if !old.is_empty() {
+                        replaced.push((key.clone(), old));
+                    }
+                }
+            }
+            Ok((replaced, changed))
+        })
+        .with_context(|| format!("cannot update {}", path.display()))?;
+        let tools = files
+            .iter()
+            .filter(|(_, p)| *p == path)
+            .map(|(t, _)| *t)
+            .collect();
+        done.push(HelperEntries {
+            path,
+            tools,
+            keys,
+            replaced,
+        });
+    }
+    Ok(done)
+}
+
+/// Removes the `credHelpers` entries naming `helper` for `hosts` (for every host, without
+/// `hosts`) from every tool's file that exists; entries naming another helper stay. Returns
+/// each file with the keys removed.
+pub fn remove_cred_helpers(
+    files: &[(Tool, PathBuf)],
+    hosts: Option<&[&str]>,
+    helper: &str,
+) -> Result<Vec<(PathBuf, Vec<String>)>> {
+    let mut done = Vec::new();
+    for (path, keys) in keys_by_file(files, hosts.unwrap_or_default()) {
+        if !path.exists() {
+            continue;
+        }
+        let removed = auth_file::update(&path, |doc| {
+            let keys = match hosts {
+                Some(_) => keys,
+                None => docker_format::cred_helper_keys(doc),
+            };
+            let removed: Vec<String> = keys
+                .iter()
+                .filter(|key| docker_format::remove_cred_helper_named(doc, key, helper))
+                .cloned()
+                .collect();
+            let changed = !removed.is_empty();
+            Ok((removed, changed))
+        })
+        .with_context(|| format!("cannot update {}", path.display()))?;
+        done.push((path, removed));
+    }
+    Ok(done)
+}
+
 fn group_by_file(files: &[(Tool, PathBuf)]) -> Vec<(PathBuf, Vec<Tool>)> {
     let mut groups: Vec<(PathBuf, Vec<Tool>)> = Vec::new();
     for (tool, path) in files {

@@ -5,6 +5,8 @@
 //!
 //! Plain std: one listener thread on 127.0.0.1:0, one request per connection, HTTP/1.1 with
 //! Content-Length. Test keys are made once per test binary with `openssl`.
+// Each test binary uses a different part of it.
+#![allow(dead_code)]
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
@@ -131,6 +133,7 @@ pub enum Reply {
 struct State {
     script: VecDeque<Reply>,
     expires_in: u64,
+    fixed_token: Option<String>,
     requests: usize,
     jwts: Vec<String>,
     tokens: Vec<String>,
@@ -205,6 +208,12 @@ impl IamServer {
     /// The `expires_in` of tokens answered from now on.
     pub fn set_expires_in(&self, seconds: u64) {
         self.state.lock().unwrap().expires_in = seconds;
+    }
+
+    /// Answers `token` as the access token from now on (instead of a fresh unique one), so a
+    /// test registry's htpasswd can be written for it before crlogin asks.
+    pub fn set_token(&self, token: &str) {
+        self.state.lock().unwrap().fixed_token = Some(token.to_string());
     }
 
     /// Requests received so far (each is one exchange attempt).
@@ -299,13 +308,19 @@ fn serve(
                 json!({"error": "temporarily_unavailable", "error_description": "scripted failure"}),
             ),
             Some(Reply::Success(mut body)) => {
-                let token = new_token(st.tokens.len());
+                let token = st
+                    .fixed_token
+                    .clone()
+                    .unwrap_or_else(|| new_token(st.tokens.len()));
                 st.tokens.push(token.clone());
                 body["access_token"] = json!(token);
                 (200, body)
             }
             None => {
-                let token = new_token(st.tokens.len());
+                let token = st
+                    .fixed_token
+                    .clone()
+                    .unwrap_or_else(|| new_token(st.tokens.len()));
                 st.tokens.push(token.clone());
                 (
                     200,

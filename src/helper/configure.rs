@@ -1,0 +1,143 @@
+//! `crlogin configure-helper`: makes docker, helm and podman ask crlogin for the Nebius
+//! registries on every pull and push. It writes `"credHelpers": {"<host>": "crlogin"}` into each
+//! tool's auth file (all three read `credHelpers`, which wins over an `auths` entry for the same
+//! host) and links `docker-credential-crlogin` to this executable. `--remove` takes both away
+//! again, leaving entries that name another helper alone.
+
+use super::link::{self, Placed};
+use super::{DOCKER_HELPER_PROGRAM, HELPER_NAME};
+use crate::ci::Ci;
+use crate::cli::ConfigureHelperArgs;
+use crate::commands::nebius_hosts;
+use crate::env::Env;
+use crate::report;
+use crate::sinks;
+use anyhow::Result;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Runs `configure-helper` (or its `--remove`), reporting on stderr.
+pub fn run(args: &ConfigureHelperArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+    let hosts = nebius_hosts(&args.target, env)?;
+    let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let files = sinks::files(&args.tools, env, None)?;
+    let exe = link::current_exe()?;
+    let home = env.home().ok();
+    let dirs = link::candidate_dirs(&exe, args.bin_dir.as_deref(), home.as_deref());
+    let (text, warnings) = if args.remove {
+        // Without a selection, --remove takes away every entry naming crlogin.
+        let named = args.target.all_regions
+            || !args.target.regions.is_empty()
+            || !args.target.registries.is_empty();
+        let only = named.then_some(hosts.as_slice());
+        (remove(&files, only, &exe, &dirs)?, Vec::new())
+    } else {
+        configure(&files, &hosts, &exe, &dirs, env)?
+    };
+    ci.section("crlogin configure-helper", &text);
+    for warning in &warnings {
+        ci.warning(warning);
+    }
+    Ok(())
+}
+
+fn configure(
+    files: &[(sinks::Tool, std::path::PathBuf)],
+    hosts: &[&str],
+    exe: &Path,
+    dirs: &[std::path::PathBuf],
+    env: &Env,
+) -> Result<(String, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let written = sinks::write_cred_helpers(files, hosts, HELPER_NAME)?;
+    let (placed, passed_over) = link::install(exe, dirs)?;
+    let mut text = format!(
+        "crlogin: {} now {} crlogin for {}\n",
+        report::tool_names(files),
+        if files.len() == 1 { "asks" } else { "ask" },
+        hosts.join(", ")
+    );
+    for entries in &written {
+        let tools: Vec<&str> = entries.tools.iter().map(|t| t.name()).collect();
+        let _ = writeln!(
+            text,
+            "  {}: credHelpers {} -> {HELPER_NAME:?} ({})",
+            entries.path.display(),
+            entries.keys.join(", "),
+            tools.join(", ")
+        );
+        for (key, old) in &entries.replaced {
+            warnings.push(format!(
+                "{}: the credHelpers entry for {key} named {old:?}; it now names {HELPER_NAME:?}",
+                entries.path.display()
+            ));
+        }
+    }
+    for why in &passed_over {
+        let _ = writeln!(text, "  not next to crlogin: {why}");
+    }
+    match &placed {
+        Placed::Created(path) => {
+            let _ = writeln!(text, "  linked {} -> {}", path.display(), exe.display());
+        }
+        Placed::AlreadyThere(path) => {
+            let _ = writeln!(text, "  {} -> {} (already there)", path.display(), exe.display());
+        }
+        Placed::NotOurs(path) => warnings.push(format!(
+            "{} exists and is not a link: left as it is; remove it and run configure-helper again if it is not a crlogin",
+            path.display()
+        )),
+    }
+    let path_var = env.path("PATH");
+    let dir = placed.path().parent().unwrap_or(Path::new("/"));
+    match link::found_on_path(path_var.as_deref().map(|p| p.as_os_str())) {
+        None => warnings.push(format!(
+            "{} is not on PATH, so clients cannot run {DOCKER_HELPER_PROGRAM}: add it to PATH (e.g. export PATH=\"{}:$PATH\")",
+            dir.display(),
+            dir.display()
+        )),
+        Some(found) if std::fs::canonicalize(&found).ok().as_deref() != Some(exe) => {
+            warnings.push(format!(
+                "PATH finds {} before {}, and it is not this crlogin: remove it, or put {} first on PATH",
+                found.display(),
+                placed.path().display(),
+                dir.display()
+            ))
+        }
+        Some(_) => {}
+    }
+    text.push_str(
+        "  the helper reads the Nebius credential from the environment the client runs in (NEBIUS_SA_CREDENTIALS_FILE, ...) or ~/.nebius/config.yaml\n",
+    );
+    Ok((text, warnings))
+}
+
+/// Removes the entries naming crlogin for `hosts` (every one, without `hosts`) and the link.
+fn remove(
+    files: &[(sinks::Tool, std::path::PathBuf)],
+    hosts: Option<&[&str]>,
+    exe: &Path,
+    dirs: &[std::path::PathBuf],
+) -> Result<String> {
+    let removed = sinks::remove_cred_helpers(files, hosts, HELPER_NAME)?;
+    let (links, kept) = link::remove(exe, dirs)?;
+    let count: usize = removed.iter().map(|(_, keys)| keys.len()).sum();
+    let mut text = format!(
+        "crlogin: removed {count} credHelpers {} naming crlogin\n",
+        if count == 1 { "entry" } else { "entries" }
+    );
+    for (path, keys) in removed.iter().filter(|(_, keys)| !keys.is_empty()) {
+        let _ = writeln!(text, "  {}: {}", path.display(), keys.join(", "));
+    }
+    for path in &links {
+        let _ = writeln!(text, "  removed {}", path.display());
+    }
+    for path in &kept {
+        let _ = writeln!(
+            text,
+            "  kept {} (not a link to this crlogin)",
+            path.display()
+        );
+    }
+    Ok(text)
+}

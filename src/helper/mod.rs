@@ -1,0 +1,162 @@
+//! crlogin as a program other tools run whenever they need a Nebius credential: the docker
+//! credential helper ([`docker_credential`]), the kubelet image credential provider
+//! ([`kubelet`]), and `configure-helper`, which points docker, helm and podman at the helper
+//! ([`configure`], [`link`]). What they share lives here: the program names crlogin answers to,
+//! the hosts it serves, and reading a request from stdin.
+
+pub mod configure;
+pub mod docker_credential;
+pub mod kubelet;
+pub mod link;
+
+use crate::registry::{self, NEBIUS_REGIONS};
+use anyhow::{bail, Context, Result};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// The name docker, helm and podman run the credential helper by (`credHelpers` value
+/// `crlogin`).
+pub const DOCKER_HELPER_PROGRAM: &str = "docker-credential-crlogin";
+
+/// The helper's name in `credHelpers` (the program is `docker-credential-` + this).
+pub const HELPER_NAME: &str = "crlogin";
+
+/// The name the kubelet runs the image credential provider by (its `CredentialProviderConfig`
+/// provider `name`).
+pub const KUBELET_PROVIDER_PROGRAM: &str = "crlogin-credential-provider";
+
+/// Largest request read from stdin: a server URL or a CredentialProviderRequest is far smaller.
+const MAX_STDIN: u64 = 1024 * 1024;
+
+/// The arguments for clap: when crlogin runs under a helper's program name (a link named
+/// `docker-credential-crlogin` or `crlogin-credential-provider`), the matching subcommand is
+/// put in front of the caller's arguments; otherwise they are returned as they are.
+pub fn program_args(mut args: Vec<OsString>) -> Vec<OsString> {
+    let name = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let subcommand = match name {
+        DOCKER_HELPER_PROGRAM => "credential-helper",
+        KUBELET_PROVIDER_PROGRAM => "kubelet-credential-provider",
+        _ => return args,
+    };
+    args[0] = OsString::from("crlogin");
+    args.insert(1, OsString::from(subcommand));
+    args
+}
+
+/// Every host the helpers answer for: `cr.<region>.nebius.cloud` for each known region, and the
+/// extra registries (`CRLOGIN_REGISTRIES`).
+pub fn served_hosts(registries: &[String]) -> Result<Vec<String>> {
+    let mut hosts: Vec<String> = NEBIUS_REGIONS
+        .iter()
+        .map(|r| format!("cr.{r}.nebius.cloud"))
+        .collect();
+    for value in registries.iter().filter(|r| !r.trim().is_empty()) {
+        let host = registry::parse_registry(value)
+            .with_context(|| "CRLOGIN_REGISTRIES (or --registry) has a bad entry")?;
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    Ok(hosts)
+}
+
+/// The registry host (with its port, if any) of a server URL as clients send it:
+/// `https://host/v1/`, `host`, `host:5000/path`. `None` when it names no valid host.
+pub fn server_host(url: &str) -> Option<String> {
+    let url = url.trim();
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#']).next()?;
+    registry::parse_registry(host).ok()
+}
+
+/// Reads all of stdin (at most 1 MiB) as UTF-8 text, zeroed when dropped: a request may carry a
+/// secret (the kubelet's service-account token, the password `store` is given).
+pub fn read_stdin() -> Result<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(MAX_STDIN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read stdin: {}", e.kind()))?;
+    if bytes.len() as u64 > MAX_STDIN {
+        bail!("stdin holds more than 1 MiB, which no request is: check what is piped in");
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_string())),
+        Err(_) => bail!("stdin is not UTF-8 text: send the request as UTF-8"),
+    }
+}
+
+/// Reads stdin to its end and forgets it, so the writer never sees a broken pipe.
+pub fn drain_stdin() {
+    let mut buffer = Zeroizing::new([0u8; 8192]);
+    let mut stdin = std::io::stdin().lock();
+    while matches!(stdin.read(&mut buffer[..]), Ok(n) if n > 0) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn program_names_pick_the_subcommand() {
+        assert_eq!(
+            program_args(args(&["/usr/bin/docker-credential-crlogin", "get"])),
+            args(&["crlogin", "credential-helper", "get"])
+        );
+        assert_eq!(
+            program_args(args(&["crlogin-credential-provider"])),
+            args(&["crlogin", "kubelet-credential-provider"])
+        );
+        assert_eq!(
+            program_args(args(&["/x/crlogin", "token"])),
+            args(&["/x/crlogin", "token"])
+        );
+        assert_eq!(program_args(Vec::new()), Vec::<OsString>::new());
+    }
+
+    #[test]
+    fn server_urls_become_hosts() {
+        for (url, host) in [
+            ("cr.eu-north1.nebius.cloud", "cr.eu-north1.nebius.cloud"),
+            (
+                "https://cr.eu-north1.nebius.cloud",
+                "cr.eu-north1.nebius.cloud",
+            ),
+            (
+                "https://CR.eu-north1.nebius.cloud/v1/",
+                "cr.eu-north1.nebius.cloud",
+            ),
+            (
+                "cr.eu-north1.nebius.cloud/e00abc/app",
+                "cr.eu-north1.nebius.cloud",
+            ),
+            ("http://127.0.0.1:5000/v2/", "127.0.0.1:5000"),
+            (" 127.0.0.1:5000\n", "127.0.0.1:5000"),
+        ] {
+            assert_eq!(server_host(url).as_deref(), Some(host), "{url}");
+        }
+        for bad in ["", "https://", "not a host", "/path"] {
+            assert_eq!(server_host(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn served_hosts_are_the_regions_and_the_extra_registries() {
+        let hosts = served_hosts(&["127.0.0.1:5000/x".into(), String::new()]).unwrap();
+        assert_eq!(hosts.len(), NEBIUS_REGIONS.len() + 1);
+        assert!(hosts.contains(&"cr.us-central1.nebius.cloud".to_string()));
+        assert_eq!(hosts.last().unwrap(), "127.0.0.1:5000");
+        assert!(served_hosts(&["https://x.io".into()]).is_err());
+    }
+}

@@ -1,0 +1,458 @@
+//! The docker credential helper end to end: `crlogin configure-helper` points the clients at
+//! `docker-credential-crlogin`, and skopeo (which honours `credHelpers`) pulls from the loopback
+//! distribution registry through it, the token exchanged once at the loopback IAM server and
+//! then served from the cache. Then the protocol itself, action by action, run both as
+//! `crlogin credential-helper` and through the `docker-credential-crlogin` name. Every run is
+//! checked for leaked secrets.
+
+mod harness;
+mod iam_server;
+mod nebius_machine;
+
+use harness::{oci_layout, run, write_auth_file, Auth, Out, Registry};
+use iam_server::Reply;
+use nebius_machine::Machine;
+use serde_json::{json, Value};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const NOT_FOUND: &str = "credentials not found in native keychain\n";
+
+/// The three auth files configure-helper writes, under HOME.
+fn auth_files(home: &Path) -> [PathBuf; 3] {
+    [
+        home.join(".docker/config.json"),
+        home.join(".config/helm/registry/config.json"),
+        home.join(".config/containers/auth.json"),
+    ]
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs the helper as `program` (a link named docker-credential-crlogin) with `action`.
+fn helper_via(machine: &Machine, program: &Path, action: &str, stdin: &str) -> Out {
+    let mut cmd = machine.env.command(program);
+    cmd.arg(action);
+    run(&mut cmd, Some(stdin))
+}
+
+#[test]
+fn skopeo_pulls_through_the_helper_and_the_second_pull_hits_the_cache() {
+    let token = "v1.CrloginHelperCanary-skopeo-5d2e";
+    let mut machine = Machine::new();
+    machine.server.set_token(token);
+    let registry = Registry::start(Auth::user("iam", token));
+
+    // Seed the registry with an image, pushed with an auth file outside the machine's HOME.
+    let seed = tempfile::tempdir().unwrap();
+    let seed_auth = seed.path().join("auth.json");
+    write_auth_file(&seed_auth, &registry.host(), "iam", token);
+    let image = oci_layout(&seed.path().join("image"));
+    registry
+        .push(&machine.env, &image, "team/app:v1", Some(&seed_auth))
+        .assert_success("seeding push");
+    assert_eq!(machine.server.requests(), 0);
+
+    let bin = machine.home().join("bin");
+    machine.env.set("CRLOGIN_REGISTRIES", registry.host()).set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    // Without the helper, the pull is refused: the test can fail.
+    let pulled = |n: u32| {
+        format!(
+            "oci:{}:v1",
+            machine.home().join(format!("pulled{n}")).display()
+        )
+    };
+    let refused = registry.pull(&machine.env, "team/app:v1", &pulled(0), None);
+    refused.assert_failure("pull before configure-helper");
+
+    let configure = machine
+        .env
+        .crlogin(["configure-helper", "--bin-dir", bin.to_str().unwrap()])
+        .run();
+    configure.assert_success("configure-helper");
+    machine.assert_quiet(&configure, None);
+    assert!(!configure.stderr.contains("warning"), "{configure}");
+    for file in auth_files(machine.home()) {
+        assert_eq!(
+            read_json(&file),
+            json!({"credHelpers": {registry.host(): "crlogin"}}),
+            "{}",
+            file.display()
+        );
+    }
+    let link = bin.join("docker-credential-crlogin");
+    assert_eq!(
+        fs::canonicalize(&link).unwrap(),
+        fs::canonicalize(env!("CARGO_BIN_EXE_crlogin")).unwrap()
+    );
+    assert!(
+        configure.stderr.contains(&link.display().to_string()),
+        "{configure}"
+    );
+
+    let first = registry.pull(&machine.env, "team/app:v1", &pulled(1), None);
+    first.assert_success("first pull through the helper");
+    assert_eq!(
+        machine.server.requests(),
+        1,
+        "the first pull exchanges once"
+    );
+    assert!(machine.server.rejections().is_empty());
+    let second = registry.pull(&machine.env, "team/app:v1", &pulled(2), None);
+    second.assert_success("second pull through the helper");
+    assert_eq!(
+        machine.server.requests(),
+        1,
+        "the second pull is served from the cache"
+    );
+    assert_eq!(machine.server.tokens(), [token]);
+    for out in [&refused, &first, &second] {
+        machine.assert_quiet(out, None);
+    }
+
+    // --remove takes the entries and the link away; the pull is refused again.
+    let remove = machine
+        .env
+        .crlogin([
+            "configure-helper",
+            "--remove",
+            "--bin-dir",
+            bin.to_str().unwrap(),
+        ])
+        .run();
+    remove.assert_success("configure-helper --remove");
+    for file in auth_files(machine.home()) {
+        assert_eq!(read_json(&file), json!({}), "{}", file.display());
+    }
+    assert!(fs::symlink_metadata(&link).is_err(), "the link is gone");
+    registry
+        .pull(&machine.env, "team/app:v1", &pulled(3), None)
+        .assert_failure("pull after --remove");
+    machine.assert_home_clean();
+}
+
+#[test]
+fn get_answers_nebius_hosts_in_every_url_form_from_one_exchange() {
+    let machine = Machine::new();
+    for (i, url) in [
+        "cr.eu-north1.nebius.cloud",
+        "https://cr.eu-north1.nebius.cloud",
+        "https://CR.us-central1.nebius.cloud/v1/\n",
+        "cr.eu-west1.nebius.cloud/e00registry/app",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = machine
+            .env
+            .crlogin(["credential-helper", "get"])
+            .stdin(url)
+            .run();
+        out.assert_success(url);
+        let token = &machine.server.tokens()[0];
+        let want = format!(
+            "{}\n",
+            json!({"ServerURL": url.trim(), "Username": "iam", "Secret": token})
+        );
+        assert_eq!(out.stdout, want, "run {i}");
+        assert_eq!(
+            machine.server.requests(),
+            1,
+            "run {i} exchanges at most once"
+        );
+        machine.assert_quiet(&out, Some(&want));
+    }
+    machine.assert_home_clean();
+}
+
+#[test]
+fn get_for_another_host_is_not_found_without_an_exchange() {
+    let mut machine = Machine::new();
+    machine.env.set("CRLOGIN_REGISTRIES", "mirror.example:5000");
+    for url in [
+        "https://index.docker.io/v1/",
+        "ghcr.io",
+        "cr.mars-1.nebius.cloud",
+        "not a url",
+    ] {
+        let out = machine
+            .env
+            .crlogin(["credential-helper", "get"])
+            .stdin(url)
+            .run();
+        assert_eq!(out.status.code(), Some(1), "{url}: {out}");
+        assert_eq!(out.stdout, NOT_FOUND, "{url}");
+        assert_eq!(out.stderr, "", "{url}");
+    }
+    // CRLOGIN_REGISTRIES adds hosts.
+    let out = machine
+        .env
+        .crlogin(["credential-helper", "get"])
+        .stdin("http://mirror.example:5000/v2/")
+        .run();
+    out.assert_success("get for a CRLOGIN_REGISTRIES host");
+    assert_eq!(machine.server.requests(), 1);
+    let empty = machine
+        .env
+        .crlogin(["credential-helper", "get"])
+        .stdin("\n")
+        .run();
+    assert_eq!(empty.status.code(), Some(1), "{empty}");
+    assert_eq!(empty.stdout, "crlogin: no credentials server URL\n");
+}
+
+#[test]
+fn list_store_erase_and_version_follow_the_protocol() {
+    let mut machine = Machine::new();
+    machine
+        .env
+        .set("CRLOGIN_REGISTRIES", "127.0.0.1:5000,mirror.example");
+    let list = machine.env.crlogin(["credential-helper", "list"]).run();
+    list.assert_success("list");
+    let listed: Value = serde_json::from_str(&list.stdout).unwrap();
+    let mut want = serde_json::Map::new();
+    for region in [
+        "eu-north1",
+        "eu-north2",
+        "eu-west1",
+        "me-west1",
+        "uk-south1",
+        "us-central1",
+    ] {
+        want.insert(format!("cr.{region}.nebius.cloud"), json!("iam"));
+    }
+    want.insert("127.0.0.1:5000".into(), json!("iam"));
+    want.insert("mirror.example".into(), json!("iam"));
+    assert_eq!(listed, Value::Object(want));
+
+    // store and erase succeed and keep nothing: the canary lands in no file.
+    let canary = "store-canary-8f1d0c";
+    let stored =
+        json!({"ServerURL": "cr.eu-north1.nebius.cloud", "Username": "iam", "Secret": canary});
+    for (action, stdin) in [
+        ("store", stored.to_string()),
+        ("erase", "cr.eu-north1.nebius.cloud\n".into()),
+    ] {
+        let out = machine
+            .env
+            .crlogin(["credential-helper", action])
+            .stdin(&stdin)
+            .run();
+        out.assert_success(action);
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("", ""),
+            "{action}"
+        );
+    }
+    harness::assert_no_leak(canary, &[], &[], machine.home(), &[]);
+
+    let version = machine.env.crlogin(["credential-helper", "version"]).run();
+    version.assert_success("version");
+    assert_eq!(
+        version.stdout,
+        format!(
+            "docker-credential-crlogin (crlogin) {}\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let unknown = machine.env.crlogin(["credential-helper", "fetch"]).run();
+    assert_eq!(unknown.status.code(), Some(1), "{unknown}");
+    assert!(
+        unknown
+            .stdout
+            .starts_with("crlogin: Unknown credential action `fetch`"),
+        "{unknown}"
+    );
+    assert_eq!(machine.server.requests(), 0, "none of these exchanges");
+}
+
+#[test]
+fn the_docker_credential_crlogin_name_is_the_helper() {
+    let machine = Machine::new();
+    let bin = machine.home().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let program = bin.join("docker-credential-crlogin");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_crlogin"), &program).unwrap();
+
+    let got = helper_via(&machine, &program, "get", "cr.me-west1.nebius.cloud");
+    got.assert_success("docker-credential-crlogin get");
+    let answer: Value = serde_json::from_str(&got.stdout).unwrap();
+    assert_eq!(answer["Secret"], json!(machine.server.tokens()[0]));
+    machine.assert_quiet(&got, Some(&got.stdout));
+    let other = helper_via(&machine, &program, "get", "quay.io");
+    assert_eq!(
+        (other.status.code(), other.stdout.as_str()),
+        (Some(1), NOT_FOUND)
+    );
+    let version = helper_via(&machine, &program, "version", "");
+    assert!(
+        version
+            .stdout
+            .starts_with("docker-credential-crlogin (crlogin) "),
+        "{version}"
+    );
+    let usage = run(machine.env.command(&program).arg("get").arg("extra"), None);
+    assert!(!usage.success(), "{usage}");
+}
+
+#[test]
+fn a_cache_hit_needs_no_server_and_a_failed_refresh_fails_loudly() {
+    let machine = Machine::new();
+    let get = |m: &Machine| {
+        m.env
+            .crlogin(["credential-helper", "get"])
+            .stdin("cr.eu-north1.nebius.cloud")
+            .run()
+    };
+    get(&machine).assert_success("first get");
+    assert_eq!(machine.server.requests(), 1);
+    // A refused exchange is not asked while the cached token is fresh.
+    machine
+        .server
+        .script(&[Reply::Error(401, "invalid_grant", "key revoked")]);
+    let cached = get(&machine);
+    cached.assert_success("get from the cache");
+    assert_eq!(machine.server.requests(), 1);
+    machine.assert_quiet(&cached, Some(&cached.stdout));
+
+    // A token within five minutes of expiry is never handed out: with no fresh token cached,
+    // the refresh is refused, and get fails on stderr and stdout with no token anywhere.
+    let machine = Machine::new();
+    machine.server.set_expires_in(240);
+    let short = get(&machine);
+    short.assert_success("get of a four-minute token");
+    assert!(
+        fs::read_dir(machine.cache_dir()).map_or(true, |mut d| d.next().is_none()),
+        "a four-minute token is not cached"
+    );
+    machine
+        .server
+        .script(&[Reply::Error(401, "invalid_grant", "key revoked")]);
+    let failed = get(&machine);
+    assert_eq!(failed.status.code(), Some(1), "{failed}");
+    assert_eq!(machine.server.requests(), 2);
+    assert!(
+        failed.stderr.starts_with(
+            "crlogin: error: cannot get a Nebius registry password for cr.eu-north1.nebius.cloud"
+        ),
+        "{failed}"
+    );
+    assert!(
+        failed
+            .stdout
+            .starts_with("crlogin: cannot get a Nebius registry password"),
+        "{failed}"
+    );
+    assert!(!failed.stdout.contains("Secret"), "{failed}");
+    machine.assert_quiet(&failed, None);
+}
+
+#[test]
+fn configure_helper_replaces_other_helpers_for_its_hosts_only_and_warns_off_path() {
+    let machine = Machine::new();
+    let docker = &auth_files(machine.home())[0];
+    fs::create_dir_all(docker.parent().unwrap()).unwrap();
+    fs::write(
+        docker,
+        r#"{"auths":{"cr.eu-north1.nebius.cloud":{"auth":"eDp5"}},"credHelpers":{"cr.eu-north1.nebius.cloud":"nebius","gcr.io":"gcloud"}}"#,
+    )
+    .unwrap();
+    let bin = machine.home().join("elsewhere");
+    let out = machine
+        .env
+        .crlogin([
+            "configure-helper",
+            "--region",
+            "eu-north1",
+            "--for",
+            "docker",
+            "--bin-dir",
+            bin.to_str().unwrap(),
+        ])
+        .run();
+    out.assert_success("configure-helper --region eu-north1 --for docker");
+    assert!(
+        out.stderr
+            .contains("the credHelpers entry for cr.eu-north1.nebius.cloud named \"nebius\""),
+        "{out}"
+    );
+    assert!(out.stderr.contains("is not on PATH"), "{out}");
+    let doc = read_json(docker);
+    assert_eq!(
+        doc["credHelpers"],
+        json!({"cr.eu-north1.nebius.cloud": "crlogin", "gcr.io": "gcloud"})
+    );
+    assert_eq!(
+        doc["auths"]["cr.eu-north1.nebius.cloud"],
+        json!({"auth": "eDp5"})
+    );
+    assert!(
+        !auth_files(machine.home())[2].exists(),
+        "podman was not asked for"
+    );
+
+    let out = machine
+        .env
+        .crlogin([
+            "configure-helper",
+            "--remove",
+            "--region",
+            "eu-north1",
+            "--for",
+            "docker",
+            "--bin-dir",
+            bin.to_str().unwrap(),
+        ])
+        .run();
+    out.assert_success("configure-helper --remove");
+    assert_eq!(
+        read_json(docker)["credHelpers"],
+        json!({"gcr.io": "gcloud"})
+    );
+    assert!(fs::read_dir(&bin).unwrap().next().is_none());
+
+    // Without a selection, --remove takes away every entry naming crlogin, whatever its host.
+    let args = |extra: &[&'static str]| {
+        let mut args: Vec<String> = ["configure-helper", "--for", "docker", "--bin-dir"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        args.push(bin.display().to_string());
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    machine
+        .env
+        .crlogin(args(&["--registry", "127.0.0.1:5000", "--all-regions"]))
+        .run()
+        .assert_success("configure-helper --registry --all-regions");
+    assert_eq!(
+        read_json(docker)["credHelpers"].as_object().unwrap().len(),
+        8
+    );
+    let out = machine.env.crlogin(args(&["--remove"])).run();
+    out.assert_success("configure-helper --remove, no selection");
+    assert!(
+        out.stderr.contains("removed 7 credHelpers entries"),
+        "{out}"
+    );
+    assert_eq!(
+        read_json(docker)["credHelpers"],
+        json!({"gcr.io": "gcloud"})
+    );
+    assert_eq!(
+        machine.server.requests(),
+        0,
+        "configuring needs no credential"
+    );
+}
