@@ -300,3 +300,68 @@ fn isolated_login_then_logout_revokes_access() {
         &[],
     );
 }
+
+mod iam_server;
+
+#[test]
+fn authorized_key_is_exchanged_and_the_registry_accepts_the_token() {
+    const SA: &str = "serviceaccount-e00e2etest";
+    const KID: &str = "publickey-e00e2etest";
+    let token = "v1.canary-e2e-exchanged-token-6f";
+    let iam = iam_server::IamServer::start(SA, KID);
+    iam.set_token(token);
+    let registry = Registry::start(Auth::user("iam", token));
+    let credentials = serde_json::json!({"subject-credentials": {
+        "type": "JWT", "alg": "RS256", "private-key": iam_server::keys().pkcs8,
+        "kid": KID, "iss": SA, "sub": SA,
+    }});
+    // The token cache holds the token by design (0600): keep it outside HOME, so HOME can be
+    // scanned strictly for leaks.
+    let cache = tempfile::tempdir().unwrap();
+    let mut env = Env::new();
+    env.set("NEBIUS_SA_CREDENTIALS", credentials.to_string())
+        .set("NEBIUS_AUTH_ENDPOINT", iam.endpoint())
+        .set("XDG_CACHE_HOME", cache.path().to_str().unwrap());
+    let login = env
+        .crlogin([
+            "login",
+            "--registry",
+            &registry.host(),
+            "--for",
+            "podman",
+            "--verify",
+        ])
+        .run();
+    login.assert_success("login with an authorized key");
+    assert_eq!(iam.requests(), 1, "one exchange");
+    assert!(
+        login.stderr.contains("NEBIUS_SA_CREDENTIALS, exchanged"),
+        "{login}"
+    );
+
+    let image = oci_layout(&env.home().join("image"));
+    registry
+        .push(&env, &image, "demo/app:v1", None)
+        .assert_success("skopeo push with the exchanged token");
+    let pulled = format!("oci:{}:v1", env.home().join("pulled").display());
+    registry
+        .pull(&env, "demo/app:v1", &pulled, None)
+        .assert_success("skopeo pull with the exchanged token");
+
+    let cached: Vec<PathBuf> = std::fs::read_dir(cache.path().join("crlogin"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1, "one cached token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&cached[0]).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    assert_no_leak(
+        token,
+        &secret_forms(token, Some("iam")),
+        &[&login.stdout, &login.stderr],
+        env.home(),
+        &[env.home().join(".config/containers/auth.json")],
+    );
+}
