@@ -99,27 +99,9 @@ pub struct TargetArgs {
     )]
     pub from_env: Vec<String>,
 
-    /// Nebius region to log into (repeatable, or comma-separated).
-    #[arg(
-        long = "region",
-        value_name = "REGION",
-        value_delimiter = ',',
-        env = "NEBIUS_REGIONS"
-    )]
-    pub regions: Vec<String>,
-
-    /// Log into every Nebius region.
-    #[arg(long)]
-    pub all_regions: bool,
-
-    /// Also use the Nebius credential for this registry host (repeatable).
-    #[arg(
-        long = "registry",
-        value_name = "HOST",
-        value_delimiter = ',',
-        env = "CRLOGIN_REGISTRIES"
-    )]
-    pub registries: Vec<String>,
+    /// Nebius regions and extra hosts.
+    #[command(flatten)]
+    pub nebius: NebiusTargetArgs,
 
     /// Which tools to write credentials for.
     #[arg(
@@ -192,21 +174,13 @@ pub struct CredentialHelperArgs {
     #[arg(value_name = "ACTION")]
     pub action: Option<String>,
 
-    /// Nebius registries besides cr.<region>.nebius.cloud (repeatable, or comma-separated).
-    #[arg(
-        long = "registry",
-        value_name = "HOST",
-        value_delimiter = ',',
-        env = "CRLOGIN_REGISTRIES"
-    )]
-    pub registries: Vec<String>,
-
-    /// The Nebius credential.
+    /// The hosts served and the credential.
     #[command(flatten)]
-    pub auth: AuthArgs,
+    pub serve: ProviderArgs,
 }
 
-/// Flags of `crlogin kubelet-credential-provider`.
+/// What the on-demand commands (`kubelet-credential-provider`, `credential-helper`) serve: the
+/// Nebius hosts and the credential.
 #[derive(Debug, Args)]
 pub struct ProviderArgs {
     /// Nebius registries besides cr.<region>.nebius.cloud (repeatable, or comma-separated).

@@ -24,7 +24,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
     let credentials = auth::resolve(inputs, env, ci, &auth_options(&args.auth, args.dry_run))?;
     let scopes: Vec<Scope> = credentials.iter().map(|c| c.scope.clone()).collect();
-    let targets = registry::select(&scopes, &selection(&args.target, env)?)?;
+    let targets = registry::select(&scopes, &selection(&args.target.nebius, env)?)?;
     let rows: Vec<report::Row> = targets
         .iter()
         .map(|t| {
@@ -113,7 +113,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// no credential variables at all.
 pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let (registries, nebius) = secrets::registries_only(env, ci, &args.from_env)?;
-    let selection = selection(args, env)?;
+    let selection = selection(&args.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
@@ -275,19 +275,14 @@ fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
 /// The Nebius hosts `args` select, as `login` selects them for a Nebius credential: the named
 /// regions and registries, else `NEBIUS_REGION`, else every region.
 pub fn nebius_hosts(args: &NebiusTargetArgs, env: &Env) -> Result<Vec<String>> {
-    let selection = Selection {
-        regions: args.regions.clone(),
-        all_regions: args.all_regions,
-        registries: args.registries.clone(),
-        default_region: env.get("NEBIUS_REGION")?,
-    };
-    Ok(registry::select(&[Scope::Nebius], &selection)?
+    Ok(registry::select(&[Scope::Nebius], &selection(args, env)?)?
         .into_iter()
         .map(|t| t.host)
         .collect())
 }
 
-fn selection(args: &TargetArgs, env: &Env) -> Result<Selection> {
+/// The registry selection `args` name, with `NEBIUS_REGION` as the default region.
+pub fn selection(args: &NebiusTargetArgs, env: &Env) -> Result<Selection> {
     Ok(Selection {
         regions: args.regions.clone(),
         all_regions: args.all_regions,

@@ -26,9 +26,7 @@ pub fn run(args: &ConfigureHelperArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let dirs = link::candidate_dirs(&exe, args.bin_dir.as_deref(), home.as_deref());
     let (text, warnings) = if args.remove {
         // Without a selection, --remove takes away every entry naming crlogin.
-        let named = args.target.all_regions
-            || !args.target.regions.is_empty()
-            || !args.target.registries.is_empty();
+        let named = crate::commands::selection(&args.target, env)?.names_hosts();
         let only = named.then_some(hosts.as_slice());
         (remove(&files, only, &exe, &dirs)?, Vec::new())
     } else {

@@ -70,7 +70,7 @@ fn act(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
     match action {
         "get" => get(args, env, ci),
         "list" => {
-            let hosts = served_hosts(&args.registries)?;
+            let hosts = served_hosts(&args.serve.registries)?;
             let list: serde_json::Map<String, serde_json::Value> = hosts
                 .into_iter()
                 .map(|h| (h, NEBIUS_USERNAME.into()))
@@ -107,10 +107,10 @@ fn get(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
     let Some(host) = server_host(server_url) else {
         return Ok(Outcome::NotFound);
     };
-    if !served_hosts(&args.registries)?.contains(&host) {
+    if !served_hosts(&args.serve.registries)?.contains(&host) {
         return Ok(Outcome::NotFound);
     }
-    let (credential, _) = nebius_credential(&args.auth, env, ci)
+    let (credential, _) = nebius_credential(&args.serve.auth, env, ci)
         .with_context(|| format!("cannot get a Nebius registry password for {host}"))?;
     let answer = Zeroizing::new(serde_json::to_string(&Credentials {
         server_url,
