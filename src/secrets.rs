@@ -483,16 +483,37 @@ fn looks_like_mounted_file(value: &str) -> bool {
 /// Reads a small UTF-8 secret file (at most 1 MiB); errors name the problem, never the content.
 pub(crate) fn read_file(path: &Path) -> Result<Zeroizing<String>> {
     let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
+    read_text(file, MAX_SECRET_FILE).map_err(|e| match e {
+        TextError::Io(kind) => anyhow::anyhow!("{kind}"),
+        TextError::TooLarge => anyhow::anyhow!("larger than 1 MiB, which no credential is"),
+        TextError::NotUtf8 => anyhow::anyhow!("not UTF-8 text"),
+    })
+}
+
+/// Why [`read_text`] failed; each caller words it for what it was reading.
+pub(crate) enum TextError {
+    /// Reading failed.
+    Io(std::io::ErrorKind),
+    /// More than the limit.
+    TooLarge,
+    /// Not UTF-8.
+    NotUtf8,
+}
+
+/// Reads at most `limit` bytes of UTF-8 text from `reader` into memory that is zeroed when
+/// dropped (what is read may be a secret); more than `limit` is an error, not a truncation.
+pub(crate) fn read_text(reader: impl Read, limit: u64) -> Result<Zeroizing<String>, TextError> {
     let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_SECRET_FILE + 1)
+    reader
+        .take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("{}", e.kind()))?;
-    if bytes.len() as u64 > MAX_SECRET_FILE {
-        bail!("larger than 1 MiB, which no credential is");
+        .map_err(|e| TextError::Io(e.kind()))?;
+    if bytes.len() as u64 > limit {
+        return Err(TextError::TooLarge);
     }
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_string())),
-        Err(_) => bail!("not UTF-8 text"),
+        Err(_) => Err(TextError::NotUtf8),
     }
 }
 

@@ -10,7 +10,8 @@ pub mod kubelet;
 pub mod link;
 
 use crate::registry::{self, NEBIUS_REGIONS};
-use anyhow::{bail, Context, Result};
+use crate::secrets::TextError;
+use anyhow::{Context, Result};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
@@ -78,19 +79,15 @@ pub fn server_host(url: &str) -> Option<String> {
 /// Reads all of stdin (at most 1 MiB) as UTF-8 text, zeroed when dropped: a request may carry a
 /// secret (the kubelet's service-account token, the password `store` is given).
 pub fn read_stdin() -> Result<Zeroizing<String>> {
-    let mut bytes = Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .lock()
-        .take(MAX_STDIN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("cannot read stdin: {}", e.kind()))?;
-    if bytes.len() as u64 > MAX_STDIN {
-        bail!("stdin holds more than 1 MiB, which no request is: check what is piped in");
-    }
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => Ok(Zeroizing::new(text.to_string())),
-        Err(_) => bail!("stdin is not UTF-8 text: send the request as UTF-8"),
-    }
+    crate::secrets::read_text(std::io::stdin().lock(), MAX_STDIN).map_err(|e| match e {
+        TextError::Io(kind) => anyhow::anyhow!("cannot read stdin: {kind}"),
+        TextError::TooLarge => {
+            anyhow::anyhow!(
+                "stdin holds more than 1 MiB, which no request is: check what is piped in"
+            )
+        }
+        TextError::NotUtf8 => anyhow::anyhow!("stdin is not UTF-8 text: send the request as UTF-8"),
+    })
 }
 
 /// Reads stdin to its end and forgets it, so the writer never sees a broken pipe.
