@@ -13,6 +13,7 @@ mod report;
 mod secrets;
 mod sinks;
 mod state;
+mod tls;
 mod verify;
 
 use clap::Parser;

@@ -23,9 +23,8 @@ pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, 
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = Client::builder()
+    let client = crate::tls::http_client()
         .timeout(timeout)
-        .user_agent(concat!("crlogin/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client")?;
     runtime.block_on(async {

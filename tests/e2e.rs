@@ -252,6 +252,39 @@ fn static_key_over_tls_with_a_private_ca() {
     );
 }
 
+/// A scratch or distroless image has no CA store at all; the bundled roots keep the HTTP client
+/// usable (before they were bundled, building it failed with "No CA certificates were loaded").
+#[test]
+fn verify_works_on_a_machine_without_a_ca_store() {
+    let secret = "canary-e2e-no-ca-store-e7";
+    let registry = Registry::start(Auth::user("alice", secret));
+    let mut env = Env::new();
+    let empty_bundle = env.home().join("empty.pem");
+    std::fs::write(&empty_bundle, "").unwrap();
+    let no_certs = env.home().join("no-certs");
+    std::fs::create_dir(&no_certs).unwrap();
+    env.set("SSL_CERT_FILE", empty_bundle.to_str().unwrap())
+        .set("SSL_CERT_DIR", no_certs.to_str().unwrap())
+        .set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", secret)
+        .set("DCR_REGISTRY", registry.host());
+    let login = env.crlogin(["login", "--for", "podman", "--verify"]).run();
+    login.assert_success("login --verify with an empty CA store");
+    assert!(
+        login
+            .stderr
+            .contains(&format!("verified {}", registry.host())),
+        "{login}"
+    );
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("alice")),
+        &[&login.stdout, &login.stderr],
+        env.home(),
+        &[env.home().join(".config/containers/auth.json")],
+    );
+}
+
 #[test]
 fn isolated_login_then_logout_revokes_access() {
     let secret = "canary-e2e-iso-52";

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use http::uri::{PathAndQuery, Uri};
 use std::fmt;
 use std::time::Duration;
-use tonic::transport::{ClientTlsConfig, Endpoint};
+use tonic::transport::Endpoint;
 use tonic::Code;
 use zeroize::Zeroize;
 
@@ -296,11 +296,11 @@ fn connect_target(endpoint: &str, timeout: Duration) -> Result<Endpoint> {
             format!("{ENDPOINT_VAR} {endpoint:?} is not a usable URL: use https://host:port")
         })?
         .connect_timeout(timeout)
-        .user_agent(concat!("crlogin/", env!("CARGO_PKG_VERSION")))
+        .user_agent(crate::tls::USER_AGENT)
         .context("cannot set the gRPC user agent")?;
     if tls {
         target = target
-            .tls_config(ClientTlsConfig::new().with_native_roots())
+            .tls_config(crate::tls::grpc_tls_config())
             .with_context(|| format!("cannot set up TLS for {endpoint}"))?;
     }
     Ok(target)

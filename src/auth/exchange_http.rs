@@ -101,8 +101,7 @@ pub fn exchange(key: &AuthorizedKey, options: &Options, ci: &dyn Ci) -> Result<T
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = Client::builder()
-        .user_agent(concat!("crlogin/", env!("CARGO_PKG_VERSION")))
+    let client = crate::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.timeout.min(MAX_ATTEMPT))
         .build()

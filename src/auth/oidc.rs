@@ -257,9 +257,8 @@ async fn fetch_github(
         bail!("{GITHUB_URL_VAR} is not an https:// URL: it is set by the GitHub runner; do not override it");
     }
     url.query_pairs_mut().append_pair("audience", audience);
-    let client = reqwest::Client::builder()
+    let client = crate::tls::http_client()
         .timeout(timeout)
-        .user_agent(concat!("crlogin/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("cannot build the HTTP client")?;
     let response = client

@@ -1,0 +1,63 @@
+//! The certificate authorities every TLS connection trusts, and the HTTP client built on them.
+//!
+//! crlogin ships as one static binary that must work on a runner image with a full CA store, in a
+//! distroless or scratch container with none, and behind a corporate proxy with its own CA. So it
+//! trusts the union of three sets: Mozilla's roots bundled into the binary (public registries and
+//! Nebius work anywhere), the system store, and `SSL_CERT_FILE`/`SSL_CERT_DIR` (which replace the
+//! system store, as in OpenSSL, while the bundled roots stay).
+
+use rustls_pki_types::CertificateDer;
+
+/// The User-Agent header of every request crlogin makes.
+pub const USER_AGENT: &str = concat!("crlogin/", env!("CARGO_PKG_VERSION"));
+
+/// The bundled roots followed by the system's (or `SSL_CERT_FILE`/`SSL_CERT_DIR`'s). A system
+/// store that is missing or partly unreadable is not an error: the bundled roots still apply.
+pub fn root_certificates() -> Vec<CertificateDer<'static>> {
+    let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
+    roots.extend(rustls_native_certs::load_native_certs().certs);
+    roots
+}
+
+/// A reqwest client builder with crlogin's user agent, trusting [`root_certificates`].
+pub fn http_client() -> reqwest::ClientBuilder {
+    let roots = root_certificates()
+        .into_iter()
+        .filter_map(|der| reqwest::Certificate::from_der(&der).ok());
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .tls_certs_only(roots)
+}
+
+/// The gRPC (tonic) TLS settings trusting [`root_certificates`]. Certificates that are not
+/// usable as trust anchors are skipped, as the system store's loader does.
+pub fn grpc_tls_config() -> tonic::transport::ClientTlsConfig {
+    let anchors = root_certificates()
+        .iter()
+        .filter_map(|der| webpki::anchor_from_trusted_cert(der).ok())
+        .map(|anchor| anchor.to_owned())
+        .collect::<Vec<_>>();
+    tonic::transport::ClientTlsConfig::new().trust_anchors(anchors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_roots_come_first_and_are_usable_anchors() {
+        let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        let roots = root_certificates();
+        assert!(bundled.len() > 100, "{} bundled roots", bundled.len());
+        assert_eq!(&roots[..bundled.len()], bundled);
+        for der in bundled {
+            webpki::anchor_from_trusted_cert(der).expect("a bundled root is a trust anchor");
+        }
+    }
+
+    #[test]
+    fn clients_build() {
+        http_client().build().unwrap();
+        let _ = grpc_tls_config();
+    }
+}
