@@ -40,6 +40,9 @@ pub enum Command {
     /// Print a `kubernetes.io/dockerconfigjson` Secret for the Nebius registries, for
     /// `crlogin k8s-secret --name pull | kubectl apply -f -`.
     K8sSecret(K8sSecretArgs),
+    /// Check what `login` would need, without writing or exchanging anything: CI, credential
+    /// source, tool config files, credential helpers, regions, clock skew and reachability.
+    Doctor(DoctorArgs),
 }
 
 /// How the Nebius credential is found and, for a service-account key, exchanged.
@@ -282,4 +285,39 @@ pub struct K8sSecretArgs {
     /// The Nebius credential.
     #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// How `doctor` prints its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One line per check, for people.
+    Text,
+    /// One JSON document, for programs.
+    Json,
+}
+
+/// Flags of `crlogin doctor`: the selection `login` takes, so it checks what that login would do.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Registries, tools and config directory, as for `login`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Check only this Nebius credential source (default: the first one set, as `login`).
+    #[arg(long = "auth", value_name = "SOURCE", value_enum, env = "CRLOGIN_AUTH")]
+    pub source: Option<AuthSource>,
+
+    /// Seconds each network check may take (they all run at once).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        env = "CRLOGIN_TIMEOUT"
+    )]
+    pub timeout: u64,
+
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: ReportFormat,
 }

@@ -5,6 +5,7 @@ mod auth;
 mod ci;
 mod cli;
 mod commands;
+mod doctor;
 mod env;
 mod helper;
 mod k8s_secret;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             helper::kubelet::run(args, &env, ci.as_ref())
         }
         cli::Command::K8sSecret(args) => k8s_secret::run(args, &env, ci.as_ref()),
+        cli::Command::Doctor(args) => doctor::run(args, &env, ci.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

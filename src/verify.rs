@@ -23,10 +23,7 @@ pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, 
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = crate::tls::http_client()
-        .timeout(timeout)
-        .build()
-        .context("cannot build the HTTP client")?;
+    let client = client(timeout)?;
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for (index, check) in checks.into_iter().enumerate() {
@@ -46,6 +43,14 @@ pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, 
             .map(|(_, host, outcome)| (host, outcome))
             .collect())
     })
+}
+
+/// The HTTP client registry checks use: each request bounded by `timeout`.
+pub(crate) fn client(timeout: Duration) -> Result<Client> {
+    crate::tls::http_client()
+        .timeout(timeout)
+        .build()
+        .context("cannot build the HTTP client")
 }
 
 async fn verify_one(client: &Client, check: &Check) -> Result<()> {
@@ -95,7 +100,7 @@ async fn verify_one(client: &Client, check: &Check) -> Result<()> {
 /// `GET /v2/` over HTTPS; on this machine's loopback, over plain HTTP when HTTPS fails (as docker
 /// treats loopback registries as insecure) and HTTP answers like a registry. Otherwise the HTTPS
 /// error stands, since it names the real problem (an untrusted certificate, say).
-async fn ping(client: &Client, host: &str) -> Result<(String, Response)> {
+pub(crate) async fn ping(client: &Client, host: &str) -> Result<(String, Response)> {
     let https = format!("https://{host}/v2/");
     let first_error = match client.get(&https).send().await {
         Ok(resp) => return Ok((https, resp)),

@@ -274,7 +274,7 @@ fn check_response(endpoint: &str, response: &mut CreateTokenResponse) -> Result<
 
 /// Validates `endpoint` and prepares (without connecting) a channel to it. Plain `http://` is
 /// allowed only to a loopback address, so a token never crosses a network in the clear.
-fn connect_target(endpoint: &str, timeout: Duration) -> Result<Endpoint> {
+pub(crate) fn connect_target(endpoint: &str, timeout: Duration) -> Result<Endpoint> {
     let uri: Uri = endpoint.parse().with_context(|| {
         format!("{ENDPOINT_VAR} {endpoint:?} is not a URL: use https://host:port, e.g. {DEFAULT_ENDPOINT}")
     })?;

@@ -80,7 +80,7 @@ pub fn parse_endpoint(value: Option<&str>) -> Result<Url> {
 }
 
 /// The exchange URL under an endpoint.
-fn exchange_url(endpoint: &Url) -> Result<Url> {
+pub(crate) fn exchange_url(endpoint: &Url) -> Result<Url> {
     let base = endpoint.as_str().trim_end_matches('/');
     Url::parse(&format!("{base}{PATH}")).context("cannot build the token exchange URL")
 }

@@ -3,7 +3,7 @@
 //! them; tools sharing a file (as with `--config-dir`) get one write.
 
 pub mod auth_file;
-mod docker_format;
+pub(crate) mod docker_format;
 
 use crate::ci::Ci;
 use crate::env::Env;
@@ -75,7 +75,7 @@ impl Tool {
     }
 
     /// docker and helm obey a global `credsStore`; podman ignores it.
-    fn reads_creds_store(self) -> bool {
+    pub(crate) fn reads_creds_store(self) -> bool {
         self != Tool::Podman
     }
 }

@@ -138,6 +138,8 @@ struct State {
     jwts: Vec<String>,
     tokens: Vec<String>,
     rejections: Vec<String>,
+    /// Seconds the `Date` header runs ahead of this machine's clock (negative: behind).
+    clock_offset: i64,
 }
 
 /// The running server; stopped when dropped.
@@ -216,6 +218,12 @@ impl IamServer {
         self.state.lock().unwrap().fixed_token = Some(token.to_string());
     }
 
+    /// Makes every answer's `Date` header run `seconds` ahead of this machine's clock (negative:
+    /// behind), as a server with a skewed clock would send it.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.state.lock().unwrap().clock_offset = seconds;
+    }
+
     /// Requests received so far (each is one exchange attempt).
     pub fn requests(&self) -> usize {
         self.state.lock().unwrap().requests
@@ -273,6 +281,7 @@ fn serve(
     };
     let mut st = state.lock().unwrap();
     st.requests += 1;
+    let date = server_date(st.clock_offset);
     if let Some(jwt) = form_value(&request.body, "subject_token") {
         st.jwts.push(jwt);
     }
@@ -347,10 +356,17 @@ fn serve(
     };
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.flush();
+}
+
+/// The `Date` header (RFC 9110 IMF-fixdate) of a server whose clock is `offset` seconds ahead.
+fn server_date(offset: i64) -> String {
+    let now = SystemTime::now();
+    let shift = Duration::from_secs(offset.unsigned_abs());
+    httpdate::fmt_http_date(if offset < 0 { now - shift } else { now + shift })
 }
 
 /// A token that looks like a Nebius one and is unique across tests.

@@ -1,0 +1,170 @@
+//! Which CI crlogin runs in, and which credentials `login` would use: each source named (the
+//! variable or file), with the registry and user, never the secret.
+
+use super::Check;
+use crate::auth::{exchange_grpc, exchange_http, Scope, NEBIUS_USERNAME};
+use crate::ci::Ci;
+use crate::env::Env;
+use crate::secrets::{self, AuthSource, NebiusInput, LOOKED_FOR};
+use reqwest::Url;
+
+/// What the credential check learnt, for the checks after it.
+#[derive(Default)]
+pub struct Found {
+    /// One scope per credential in `login`'s order (what `registry::select` takes), each with
+    /// its source for the host list.
+    pub scopes: Vec<(Scope, String)>,
+    /// Where the Nebius credential would be exchanged, when it is exchanged at all.
+    pub iam: Option<Iam>,
+    /// Whether the credentials could be read at all (false: `scopes` may be missing some).
+    pub read: bool,
+}
+
+/// The IAM endpoint a Nebius credential is exchanged at.
+pub enum Iam {
+    /// A service-account key: a JWT signed with this machine's clock, exchanged over HTTP at
+    /// `NEBIUS_AUTH_ENDPOINT` (or why that value is unusable).
+    KeyExchange(Result<Url, String>),
+    /// OIDC federation: the CI's token, exchanged over gRPC at `NEBIUS_TOKEN_EXCHANGE_GRPC`.
+    Federation(Result<String, String>),
+}
+
+/// Secrets are read through this: doctor prints no secret, so there is nothing to mask, and
+/// no `::add-mask::` line carries a value to the log stream either.
+struct Unmasked<'a>(&'a dyn Ci);
+
+impl Ci for Unmasked<'_> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn mask(&self, _value: &str) {}
+}
+
+/// The CI detected, and where `login` writes there by default.
+pub fn ci(ci: &dyn Ci, env: &Env, config_dir_named: bool) -> Check {
+    let isolation_off = env
+        .get("CRLOGIN_ISOLATED")
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let no_ci = crate::ci::detect(&Env::default());
+    let detail = if ci.name() == no_ci.name() {
+        "no CI detected (none of GITHUB_ACTIONS=true, GITLAB_CI=true, JENKINS_URL, JENKINS_HOME with BUILD_ID)".to_string()
+    } else if ci.isolates_by_default() && !isolation_off && !config_dir_named {
+        format!("{}: login writes into a fresh directory under {} by default; the files below are the ones used with CRLOGIN_ISOLATED=false", ci.name(), ci.isolated_base(env).display())
+    } else {
+        ci.name().to_string()
+    };
+    Check::ok("ci", detail)
+}
+
+/// One check per credential `login` would use, or one failure saying what is missing.
+pub fn credentials(
+    env: &Env,
+    ci: &dyn Ci,
+    from_env: &[String],
+    auth: Option<AuthSource>,
+) -> (Vec<Check>, Found) {
+    let inputs = match secrets::gather(env, &Unmasked(ci), from_env, auth) {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            let check = Check::fail(
+                "credentials",
+                format!("{e:#}"),
+                "login stops with this same error: fix the variable or file it names",
+            );
+            return (vec![check], Found::default());
+        }
+    };
+    if inputs.is_empty() {
+        let check = Check::fail(
+            "credentials",
+            "no credentials found: login would have nothing to log in with",
+            format!("set one of: {LOOKED_FOR}"),
+        );
+        let found = Found {
+            read: true,
+            ..Found::default()
+        };
+        return (vec![check], found);
+    }
+    let mut checks = Vec::new();
+    let mut found = Found {
+        read: true,
+        ..Found::default()
+    };
+    for login in &inputs.plain {
+        checks.push(
+            Check::ok(
+                "credentials",
+                format!("user {} for {}", login.username, login.registry),
+            )
+            .on(&login.source),
+        );
+        found.scopes.push((
+            Scope::Registry(login.registry.clone()),
+            login.source.clone(),
+        ));
+    }
+    if let Some(nebius) = &inputs.nebius {
+        let (source, detail, iam) = describe_nebius(nebius, env);
+        checks.push(Check::ok("credentials", detail).on(&source));
+        found.scopes.push((Scope::Nebius, source));
+        found.iam = iam;
+    }
+    (checks, found)
+}
+
+/// The Nebius source's name, what login does with it, and where it is exchanged.
+fn describe_nebius(input: &NebiusInput, env: &Env) -> (String, String, Option<Iam>) {
+    let user = NEBIUS_USERNAME;
+    match input {
+        NebiusInput::IamToken(_) => (
+            given_as(env, "NEBIUS_IAM_TOKEN"),
+            format!("a ready IAM token, written as it is (user {user}); its expiry is not known to crlogin"),
+            None,
+        ),
+        NebiusInput::StaticKey(_) => (
+            given_as(env, "NEBIUS_STATIC_KEY"),
+            format!("a Container Registry static key, written as it is (user {user})"),
+            None,
+        ),
+        NebiusInput::AuthorizedKey { source, key } => {
+            let endpoint = env
+                .get("NEBIUS_AUTH_ENDPOINT")
+                .and_then(|value| exchange_http::parse_endpoint(value.as_deref()))
+                .map_err(|e| format!("{e:#}"));
+            let at = endpoint.as_ref().map_or("NEBIUS_AUTH_ENDPOINT (unusable, below)".to_string(), Url::to_string);
+            (
+                source.clone(),
+                format!(
+                    "service-account key {} of {}: login signs a 60-second JWT and exchanges it at {at} for an IAM token (user {user})",
+                    key.public_key_id, key.service_account_id
+                ),
+                Some(Iam::KeyExchange(endpoint)),
+            )
+        }
+        NebiusInput::Federated { service_account_id } => {
+            let endpoint = exchange_grpc::endpoint(env).map_err(|e| format!("{e:#}"));
+            let at = endpoint.as_deref().unwrap_or("NEBIUS_TOKEN_EXCHANGE_GRPC (unusable, below)").to_string();
+            (
+                "NEBIUS_SERVICE_ACCOUNT_ID + CI OIDC token".to_string(),
+                format!(
+                    "OIDC federation for {service_account_id}: login exchanges the CI's OIDC token at {at} for an IAM token (user {user})"
+                ),
+                Some(Iam::Federation(endpoint)),
+            )
+        }
+    }
+}
+
+/// `NAME`, or `NAME_FILE` when the secret is read from the file that one names.
+fn given_as(env: &Env, name: &str) -> String {
+    let file_var = format!("{name}_FILE");
+    if env.is_set(&file_var) {
+        file_var
+    } else {
+        name.to_string()
+    }
+}

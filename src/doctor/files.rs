@@ -1,0 +1,318 @@
+//! The tools' auth files `login` would write (found as the sinks find them), whether each
+//! parses the way `login` needs, and the credential helpers they name (`credHelpers`,
+//! `credsStore`): whether `docker-credential-<name>` is on PATH and executable.
+
+use super::Check;
+use crate::env::Env;
+use crate::helper::HELPER_NAME;
+use crate::sinks::auth_file::{self, Document};
+use crate::sinks::{docker_format, Tool};
+use serde_json::Value;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// A file that exists and parses, with the tools that read it.
+pub struct Parsed {
+    path: PathBuf,
+    tools: Vec<Tool>,
+    doc: Document,
+}
+
+/// One `config-file` check per distinct file, and the files that parsed.
+pub fn config_files(files: &[(Tool, PathBuf)]) -> (Vec<Check>, Vec<Parsed>) {
+    let mut groups: Vec<(PathBuf, Vec<Tool>)> = Vec::new();
+    for (tool, path) in files {
+        match groups.iter_mut().find(|(p, _)| p == path) {
+            Some((_, tools)) => tools.push(*tool),
+            None => groups.push((path.clone(), vec![*tool])),
+        }
+    }
+    let mut checks = Vec::new();
+    let mut parsed = Vec::new();
+    for (path, tools) in groups {
+        let (check, doc) = config_file(&path, &tools);
+        checks.push(check.on(path.display().to_string()));
+        if let Some(doc) = doc {
+            parsed.push(Parsed { path, tools, doc });
+        }
+    }
+    (checks, parsed)
+}
+
+fn config_file(path: &Path, tools: &[Tool]) -> (Check, Option<Document>) {
+    const NAME: &str = "config-file";
+    let names = tools
+        .iter()
+        .map(|t| t.name())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let detail = format!("{names}: does not exist yet; login creates it (mode 0600)");
+            return (Check::ok(NAME, detail), None);
+        }
+        Err(e) => {
+            let detail = format!("{names}: cannot look at it: {}", e.kind());
+            let fix = "make it readable and writable by this user (and its directory), or use --config-dir DIR";
+            return (Check::fail(NAME, detail, fix), None);
+        }
+    };
+    let doc = match auth_file::read(path) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let message = format!("{e:#}");
+            // The writer's message ends in its own advice; the fix below says it for doctor.
+            let shown = format!("{} ", path.display());
+            let reason = message
+                .split_once(": fix or remove it")
+                .map_or(message.as_str(), |(reason, _)| reason);
+            let reason = reason.strip_prefix(&shown).unwrap_or(reason);
+            let fix = format!(
+                "repair the JSON or move the file aside (mv {0} {0}.bak): login refuses to overwrite a file it cannot parse, so it stops before writing anything, and {names} cannot read it either",
+                path.display()
+            );
+            return (Check::fail(NAME, format!("{names}: {reason}"), fix), None);
+        }
+    };
+    for (key, kind) in [
+        ("auths", "object"),
+        ("credHelpers", "object"),
+        ("credsStore", "string"),
+    ] {
+        let wrong = match (doc.get(key), kind) {
+            (None, _) => false,
+            (Some(v), "object") => !v.is_object(),
+            (Some(v), _) => !v.is_string(),
+        };
+        if wrong {
+            let detail = format!("{names}: its {key:?} is not a JSON {kind}");
+            let fix = format!("fix {key:?} in {} or remove it: docker cannot load the file, and login refuses to overwrite it", path.display());
+            return (Check::fail(NAME, detail, fix), None);
+        }
+    }
+    let entries = doc
+        .get("auths")
+        .and_then(Value::as_object)
+        .map_or(0, |a| a.len());
+    let mode = meta.permissions().mode() & 0o777;
+    let detail = format!(
+        "{names}: valid JSON, {entries} auths {}, mode {mode:04o}",
+        if entries == 1 { "entry" } else { "entries" }
+    );
+    // Login rewrites the file with mode 0600; entries already in it are exposed until then.
+    let check = if mode & 0o077 != 0 && entries > 0 {
+        Check::warn(
+            NAME,
+            format!("{detail}: other users can read the credentials in it"),
+            format!("chmod 600 {}", path.display()),
+        )
+    } else {
+        Check::ok(NAME, detail)
+    };
+    (check, Some(doc))
+}
+
+/// Where one helper is named: the file, and the `credHelpers` keys (or `credsStore`).
+struct Use<'a> {
+    path: &'a Path,
+    hosts: Vec<String>,
+    store: bool,
+}
+
+/// Notes that `path` names helper `name` for `host` (`None`: as its `credsStore`).
+fn add<'a>(
+    helpers: &mut Vec<(String, Vec<Use<'a>>)>,
+    name: &str,
+    path: &'a Path,
+    host: Option<&str>,
+) {
+    let index = match helpers.iter().position(|(n, _)| n == name) {
+        Some(index) => index,
+        None => {
+            helpers.push((name.to_string(), Vec::new()));
+            helpers.len() - 1
+        }
+    };
+    let uses = &mut helpers[index].1;
+    let at = match uses.iter().position(|u| u.path == path) {
+        Some(at) => at,
+        None => {
+            uses.push(Use {
+                path,
+                hosts: Vec::new(),
+                store: false,
+            });
+            uses.len() - 1
+        }
+    };
+    match host {
+        Some(host) => uses[at].hosts.push(host.to_string()),
+        None => uses[at].store = true,
+    }
+}
+
+/// One `cred-helper` check per helper the files name.
+pub fn credential_helpers(files: &[Parsed], env: &Env) -> Vec<Check> {
+    let mut helpers: Vec<(String, Vec<Use>)> = Vec::new();
+    for file in files {
+        if let Some(entries) = file.doc.get("credHelpers").and_then(Value::as_object) {
+            for (host, helper) in entries {
+                if let Some(helper) = helper.as_str().filter(|h| !h.is_empty()) {
+                    add(&mut helpers, helper, &file.path, Some(host));
+                }
+            }
+        }
+        if file.tools.iter().any(|t| t.reads_creds_store()) {
+            if let Some(store) = docker_format::creds_store(&file.doc) {
+                add(&mut helpers, store, &file.path, None);
+            }
+        }
+    }
+    if helpers.is_empty() {
+        return vec![Check::ok(
+            "cred-helper",
+            "no credHelpers or credsStore in the tools' files: they read the entries login writes",
+        )];
+    }
+    let path_var = env.path("PATH");
+    helpers
+        .iter()
+        .map(|(name, uses)| helper(name, uses, path_var.as_deref()).on(name.as_str()))
+        .collect()
+}
+
+fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
+    const NAME: &str = "cred-helper";
+    let program = format!("docker-credential-{name}");
+    let named_in: Vec<String> = uses
+        .iter()
+        .map(|u| {
+            let mut what = u.hosts.clone();
+            if u.store {
+                what.push("credsStore".to_string());
+            }
+            format!("{} in {}", what.join(", "), u.path.display())
+        })
+        .collect();
+    let named_in = named_in.join("; ");
+    let ours = name == HELPER_NAME;
+    let store_files: Vec<String> = uses
+        .iter()
+        .filter(|u| u.store)
+        .map(|u| u.path.display().to_string())
+        .collect();
+    let remove = if ours {
+        "run `crlogin configure-helper` to link it again, or `crlogin configure-helper --remove` to drop the entries".to_string()
+    } else if !store_files.is_empty() {
+        format!(
+            "install {program}, or remove \"credsStore\" from {} (on CI, `crlogin login --isolated` writes a file without it)",
+            store_files.join(", ")
+        )
+    } else {
+        format!("install {program}, or remove the credHelpers entries naming {name:?}")
+    };
+    match locate(&program, path_var) {
+        Located::Executable(at) if store_files.is_empty() => Check::ok(
+            NAME,
+            format!("{} is executable (named by {named_in})", at.display()),
+        ),
+        Located::Executable(at) => Check::warn(
+            NAME,
+            format!("{} is executable, and \"credsStore\" makes docker and helm read every login from it, not from the entries login writes (named by {named_in})", at.display()),
+            format!("remove \"credsStore\" from {}, or use `crlogin login --isolated`", store_files.join(", ")),
+        ),
+        Located::NotExecutable(at, mode) => Check::fail(
+            NAME,
+            format!("{} is on PATH but not executable (mode {mode:04o}): docker fails with \"permission denied\" for {named_in}", at.display()),
+            if ours {
+                format!("chmod +x {}, or {remove}", at.display())
+            } else {
+                format!("chmod +x {}", at.display())
+            },
+        ),
+        Located::BrokenLink(at) => Check::fail(
+            NAME,
+            format!("{} is a link to a file that does not exist: docker fails with \"executable file not found\" for {named_in}", at.display()),
+            remove,
+        ),
+        Located::Missing => Check::fail(
+            NAME,
+            format!("{program} is not on PATH: docker fails with \"executable file not found in $PATH\" for {named_in}"),
+            remove,
+        ),
+    }
+}
+
+/// What a PATH search for a helper program finds.
+#[derive(Debug, PartialEq, Eq)]
+enum Located {
+    /// An executable file (the first on PATH, as docker's search takes it).
+    Executable(PathBuf),
+    /// Only a file that no one may execute, with its mode.
+    NotExecutable(PathBuf, u32),
+    /// Only a symlink whose target is missing.
+    BrokenLink(PathBuf),
+    /// Nothing by that name.
+    Missing,
+}
+
+/// Searches `path_var` the way docker's `exec.LookPath` does (the first executable file wins;
+/// directories and non-executables are passed over), remembering what was passed over.
+fn locate(program: &str, path_var: Option<&Path>) -> Located {
+    let mut passed_over = Located::Missing;
+    let Some(path_var) = path_var else {
+        return passed_over;
+    };
+    for dir in std::env::split_paths(path_var.as_os_str()) {
+        if dir.as_os_str().is_empty() {
+            continue;
+        }
+        let candidate = dir.join(program);
+        match fs::metadata(&candidate) {
+            Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {
+                return Located::Executable(candidate)
+            }
+            Ok(meta) if meta.is_file() && !matches!(passed_over, Located::NotExecutable(..)) => {
+                passed_over = Located::NotExecutable(candidate, meta.permissions().mode() & 0o777);
+            }
+            Ok(_) => {}
+            Err(_)
+                if fs::symlink_metadata(&candidate).is_ok() && passed_over == Located::Missing =>
+            {
+                passed_over = Located::BrokenLink(candidate);
+            }
+            Err(_) => {}
+        }
+    }
+    passed_over
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_prefers_an_executable_and_remembers_what_it_passed_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        let path_var = PathBuf::from(std::env::join_paths([&a, &b]).unwrap());
+        let find = || locate("docker-credential-x", Some(&path_var));
+        assert_eq!(find(), Located::Missing);
+
+        std::os::unix::fs::symlink(tmp.path().join("gone"), a.join("docker-credential-x")).unwrap();
+        assert_eq!(find(), Located::BrokenLink(a.join("docker-credential-x")));
+
+        let plain = b.join("docker-credential-x");
+        fs::write(&plain, "#!/bin/sh\n").unwrap();
+        fs::set_permissions(&plain, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(find(), Located::NotExecutable(plain.clone(), 0o644));
+
+        fs::set_permissions(&plain, fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(find(), Located::Executable(plain));
+        assert_eq!(locate("x", None), Located::Missing);
+    }
+}
