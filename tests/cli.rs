@@ -1,11 +1,14 @@
 //! crlogin as a user runs it, without a registry: what it writes, what it refuses, what it
 //! prints. Each test runs the real binary from a cleared environment with its own HOME.
 
+mod harness;
+
+use harness::canary;
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// One user's machine: a temp HOME and the variables a test sets.
 struct Machine {
@@ -23,7 +26,7 @@ struct Run {
 impl Machine {
     fn new() -> Self {
         Self {
-            home: tempfile::tempdir().unwrap(),
+            home: harness::temp_dir(),
             vars: Vec::new(),
         }
     }
@@ -61,11 +64,11 @@ impl Machine {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
+        let out = harness::run(&mut self.command(args), None);
         Run {
             code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: out.stdout,
+            stderr: out.stderr,
         }
     }
 
@@ -136,7 +139,7 @@ fn dcr(secret: &str) -> Machine {
 
 #[test]
 fn login_writes_all_three_files_private_and_reports_without_secret() {
-    let secret = "canary-3files-9f2";
+    let secret = &canary("3files");
     let m = dcr(secret);
     let run = m.run(&["login"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -178,10 +181,11 @@ fn login_writes_all_three_files_private_and_reports_without_secret() {
 
 #[test]
 fn github_masks_come_first_for_every_line_and_the_auth_string() {
-    let secret = "canary-gh-line1\ncanary-gh-line2";
+    let (line1, line2) = (canary("gh-line1"), canary("gh-line2"));
+    let secret = format!("{line1}\n{line2}");
     let m = Machine::new()
         .var("GITHUB_ACTIONS", "true")
-        .var("NEBIUS_STATIC_KEY", secret)
+        .var("NEBIUS_STATIC_KEY", &secret)
         .var("NEBIUS_REGION", "eu-west1");
     let run = m.run(&["login", "--for", "docker"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -191,15 +195,15 @@ fn github_masks_come_first_for_every_line_and_the_auth_string() {
     assert_eq!(
         lines,
         [
-            "::add-mask::canary-gh-line1",
-            "::add-mask::canary-gh-line2",
+            &format!("::add-mask::{line1}"),
+            &format!("::add-mask::{line2}"),
             &format!("::add-mask::{}", b64(&format!("iam:{secret}"))),
         ]
     );
     let rest: Vec<&str> = run.stderr.lines().skip(3).collect();
     assert!(
         rest.iter()
-            .all(|l| !l.contains("canary-gh") && !l.starts_with("::add-mask::")),
+            .all(|l| !l.contains("canary-gh-line") && !l.starts_with("::add-mask::")),
         "{}",
         run.stderr
     );
@@ -213,7 +217,7 @@ fn github_masks_come_first_for_every_line_and_the_auth_string() {
 #[test]
 fn existing_config_keys_are_kept_and_a_shadowing_cred_helper_is_removed() {
     let m = Machine::new()
-        .var("NEBIUS_IAM_TOKEN", "canary-keep-7")
+        .var("NEBIUS_IAM_TOKEN", &canary("keep"))
         .var("NEBIUS_REGION", "eu-north1");
     let existing = json!({
         "auths": {"other.example": {"auth": "b3RoZXI6cGFzcw=="}},
@@ -254,7 +258,7 @@ fn existing_config_keys_are_kept_and_a_shadowing_cred_helper_is_removed() {
 
 #[test]
 fn a_missing_creds_store_helper_is_warned_about() {
-    let m = dcr("canary-store-1");
+    let m = dcr(&canary("store"));
     fs::create_dir_all(m.docker_file().parent().unwrap()).unwrap();
     fs::write(m.docker_file(), r#"{"credsStore": "crlogin-test-absent"}"#).unwrap();
     let run = m.run(&["login", "--for", "docker"]);
@@ -278,13 +282,13 @@ fn bad_input_is_one_clear_line_and_writes_nothing() {
         (Machine::new(), vec![], "no credentials found: set NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME"),
         (dcr(" \n"), vec![], "DCR_PASSWORD is empty or blank"),
         (
-            dcr("canary-bad-1").var("DCR_REGISTRY", "https://dcr.example.io"),
+            dcr(&canary("bad-1")).var("DCR_REGISTRY", "https://dcr.example.io"),
             vec![],
             "has a scheme (https://): give the host only",
         ),
-        (dcr("canary-bad-2").var("DCR_REGISTRY", "bad_host!"), vec![], "is not a valid host name"),
+        (dcr(&canary("bad-2")).var("DCR_REGISTRY", "bad_host!"), vec![], "is not a valid host name"),
         (
-            Machine::new().var("NEBIUS_STATIC_KEY", "canary-bad-3"),
+            Machine::new().var("NEBIUS_STATIC_KEY", &canary("bad-3")),
             vec!["--region", "mars-1"],
             "unknown Nebius region \"mars-1\": known regions are eu-north1, eu-north2, eu-west1, me-west1, uk-south1, us-central1",
         ),
@@ -294,12 +298,12 @@ fn bad_input_is_one_clear_line_and_writes_nothing() {
             "cannot read NEBIUS_STATIC_KEY_FILE (/nonexistent/crlogin/secret): entity not found",
         ),
         (
-            Machine::new().var("DCR_USERNAME", "alice").var("DCR_PASSWORD", "canary-bad-4"),
+            Machine::new().var("DCR_USERNAME", "alice").var("DCR_PASSWORD", &canary("bad-4")),
             vec![],
             "DCR_REGISTRY not set",
         ),
         (
-            dcr("canary-bad-5"),
+            dcr(&canary("bad-5")),
             vec!["--region", "eu-north1"],
             "--region, --all-regions and --registry choose hosts for a Nebius credential",
         ),
@@ -326,7 +330,7 @@ fn bad_input_is_one_clear_line_and_writes_nothing() {
 
 #[test]
 fn a_corrupt_config_is_refused_and_no_file_is_written() {
-    let m = dcr("canary-corrupt-1");
+    let m = dcr(&canary("corrupt"));
     fs::create_dir_all(m.podman_file().parent().unwrap()).unwrap();
     fs::write(m.podman_file(), "{\"auths\": {").unwrap();
     let run = m.run(&["login"]);
@@ -346,10 +350,13 @@ fn a_corrupt_config_is_refused_and_no_file_is_written() {
 #[test]
 fn secrets_are_read_from_file_variables_and_mounted_paths() {
     let m = Machine::new();
+    let (key_value, pass_value) = (canary("file-key"), canary("mounted-pass"));
     let key = m.home().join("static-key");
-    fs::write(&key, "canary-file-key\n").unwrap();
+    fs::write(&key, format!("{key_value}\n")).unwrap();
+    harness::audit::input(&key);
     let pass = m.home().join("dcr-pass");
-    fs::write(&pass, "canary-mounted-pass\n").unwrap();
+    fs::write(&pass, format!("{pass_value}\n")).unwrap();
+    harness::audit::input(&pass);
     let m = m
         .var("NEBIUS_STATIC_KEY_FILE", key.to_str().unwrap())
         .var("NEBIUS_REGION", "uk-south1")
@@ -362,11 +369,11 @@ fn secrets_are_read_from_file_variables_and_mounted_paths() {
     let auths = &read_json(&m.podman_file())["auths"];
     assert_eq!(
         auths["cr.uk-south1.nebius.cloud"]["auth"],
-        json!(b64("iam:canary-file-key"))
+        json!(b64(&format!("iam:{key_value}")))
     );
     assert_eq!(
         auths["registry.gitlab.example"]["auth"],
-        json!(b64("gitlab-ci-token:canary-mounted-pass"))
+        json!(b64(&format!("gitlab-ci-token:{pass_value}")))
     );
     assert!(
         run.stderr.contains("CI_REGISTRY (GitLab)"),
@@ -377,7 +384,7 @@ fn secrets_are_read_from_file_variables_and_mounted_paths() {
 
 #[test]
 fn dry_run_writes_nothing() {
-    let m = dcr("canary-dry-1");
+    let m = dcr(&canary("dry"));
     let run = m.run(&["login", "--dry-run", "--isolated"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -399,7 +406,8 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn isolated_login_exports_one_private_file_and_leaves_home_alone() {
-    let m = dcr("canary-iso-1");
+    let secret = canary("iso");
+    let m = dcr(&secret);
     let github_env = m.home().join("github_env");
     fs::write(&github_env, "").unwrap();
     let m = m
@@ -442,7 +450,7 @@ fn isolated_login_exports_one_private_file_and_leaves_home_alone() {
     );
     assert_eq!(
         read_json(&file)["auths"]["dcr.example.io"]["auth"],
-        json!(b64("alice:canary-iso-1"))
+        json!(b64(&format!("alice:{secret}")))
     );
     assert!(!m.docker_file().exists() && !m.helm_file().exists() && !m.podman_file().exists());
     let exported = fs::read_to_string(&github_env).unwrap();
@@ -450,7 +458,7 @@ fn isolated_login_exports_one_private_file_and_leaves_home_alone() {
         exported.contains(&format!("DOCKER_CONFIG={}\n", dir.display())),
         "{exported}"
     );
-    assert_no_leak(&m, &run, "alice", "canary-iso-1", &[file]);
+    assert_no_leak(&m, &run, "alice", &secret, &[file]);
 }
 
 #[test]
@@ -468,15 +476,20 @@ fn concurrent_logins_into_one_file_lose_no_entry() {
             let mut cmd = m.command(&["login", "--for", "docker"]);
             cmd.env("DOCKER_CONFIG", file.parent().unwrap())
                 .env("DCR_USERNAME", format!("user{i}"))
-                .env("DCR_PASSWORD", format!("canary-conc-{i}"))
+                .env("DCR_PASSWORD", canary(&format!("conc-{i}")))
                 .env("DCR_REGISTRY", format!("r{i}.example.io"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            cmd.spawn().unwrap()
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let child = cmd.spawn().unwrap();
+            (cmd, child)
         })
         .collect();
-    for mut child in children {
-        assert!(child.wait().unwrap().success());
+    // Each writes a line or two: the pipes never fill, so waiting in order cannot block.
+    for (cmd, child) in children {
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        harness::audit::output(&cmd, pid, &out.stdout, &out.stderr);
+        assert!(out.status.success());
     }
     let auths = read_json(&file)["auths"].as_object().unwrap().clone();
     let ours = auths.keys().filter(|k| !k.starts_with("pre")).count();
@@ -495,7 +508,7 @@ fn concurrent_logins_into_one_file_lose_no_entry() {
 
 #[test]
 fn logout_of_named_regions_needs_no_credential() {
-    let login = Machine::new().var("NEBIUS_STATIC_KEY", "canary-lo-1");
+    let login = Machine::new().var("NEBIUS_STATIC_KEY", &canary("lo"));
     assert_eq!(
         login.run(&["login", "--all-regions", "--for", "helm"]).code,
         0

@@ -9,7 +9,7 @@ mod harness;
 mod iam_server;
 mod nebius_machine;
 
-use harness::{oci_layout, run, write_auth_file, Auth, Out, Registry};
+use harness::{canary, oci_layout, run, write_auth_file, Auth, Out, Registry};
 use iam_server::Reply;
 use nebius_machine::Machine;
 use serde_json::{json, Value};
@@ -40,13 +40,13 @@ fn helper_via(machine: &Machine, program: &Path, action: &str, stdin: &str) -> O
 
 #[test]
 fn skopeo_pulls_through_the_helper_and_the_second_pull_hits_the_cache() {
-    let token = "v1.CrloginHelperCanary-skopeo-5d2e";
+    let token: &str = &format!("v1.{}", canary("helper-skopeo"));
     let mut machine = Machine::new();
     machine.server.set_token(token);
     let registry = Registry::start(Auth::user("iam", token));
 
     // Seed the registry with an image, pushed with an auth file outside the machine's HOME.
-    let seed = tempfile::tempdir().unwrap();
+    let seed = harness::temp_dir();
     let seed_auth = seed.path().join("auth.json");
     write_auth_file(&seed_auth, &registry.host(), "iam", token);
     let image = oci_layout(&seed.path().join("image"));
@@ -235,9 +235,8 @@ fn list_store_erase_and_version_follow_the_protocol() {
     assert_eq!(listed, Value::Object(want));
 
     // store and erase succeed and keep nothing: the canary lands in no file.
-    let canary = "store-canary-8f1d0c";
-    let stored =
-        json!({"ServerURL": "cr.eu-north1.nebius.cloud", "Username": "iam", "Secret": canary});
+    let stored_secret = canary("helper-store");
+    let stored = json!({"ServerURL": "cr.eu-north1.nebius.cloud", "Username": "iam", "Secret": stored_secret});
     for (action, stdin) in [
         ("store", stored.to_string()),
         ("erase", "cr.eu-north1.nebius.cloud\n".into()),
@@ -254,7 +253,7 @@ fn list_store_erase_and_version_follow_the_protocol() {
             "{action}"
         );
     }
-    harness::assert_no_leak(canary, &[], &[], machine.home(), &[]);
+    harness::assert_no_leak(&stored_secret, &[], &[], machine.home(), &[]);
 
     let version = machine.env.crlogin(["credential-helper", "version"]).run();
     version.assert_success("version");

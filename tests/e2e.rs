@@ -5,7 +5,9 @@
 
 mod harness;
 
-use harness::{assert_no_leak, oci_layout, require_tool, run, secret_forms, Auth, Env, Registry};
+use harness::{
+    assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, Auth, Env, Registry,
+};
 use std::path::{Path, PathBuf};
 
 /// The Helm 4 client (PyPI helm-sdkpy in a venv made by scripts/install-helm-client.sh).
@@ -44,7 +46,7 @@ fn write_chart(dir: &Path) {
 
 #[test]
 fn dcr_login_works_for_skopeo_docker_and_helm_from_their_default_files() {
-    let secret = "canary-e2e-dcr-4b1c";
+    let secret = &canary("e2e-dcr");
     let registry = Registry::start(Auth::user("alice", secret));
     let mut env = Env::new();
     env.set("DCR_USERNAME", "alice")
@@ -135,8 +137,8 @@ fn dcr_login_works_for_skopeo_docker_and_helm_from_their_default_files() {
 
 #[test]
 fn a_wrong_password_is_refused_by_every_client_and_by_verify() {
-    let registry = Registry::start(Auth::user("alice", "canary-e2e-right-77"));
-    let wrong = "canary-e2e-wrong-31";
+    let registry = Registry::start(Auth::user("alice", &canary("e2e-right")));
+    let wrong = &canary("e2e-wrong");
     let mut env = Env::new();
     env.set("DCR_USERNAME", "alice")
         .set("DCR_PASSWORD", wrong)
@@ -198,7 +200,7 @@ fn a_wrong_password_is_refused_by_every_client_and_by_verify() {
 
 #[test]
 fn static_key_over_tls_with_a_private_ca() {
-    let key = "canary-e2e-static-key-9d";
+    let key = &canary("e2e-static-key");
     let registry = Registry::start_tls(Auth::user("iam", key));
     let mut env = Env::new();
     env.set("NEBIUS_STATIC_KEY", key)
@@ -287,7 +289,7 @@ fn verify_works_on_a_machine_without_a_ca_store() {
 
 #[test]
 fn isolated_login_then_logout_revokes_access() {
-    let secret = "canary-e2e-iso-52";
+    let secret = &canary("e2e-iso");
     let registry = Registry::start(Auth::user("ci-bot", secret));
     let mut env = Env::new();
     env.set("HARBOR_USERNAME", "ci-bot")
@@ -340,7 +342,7 @@ mod iam_server;
 fn authorized_key_is_exchanged_and_the_registry_accepts_the_token() {
     const SA: &str = "serviceaccount-e00e2etest";
     const KID: &str = "publickey-e00e2etest";
-    let token = "v1.canary-e2e-exchanged-token-6f";
+    let token: &str = &format!("v1.{}", canary("e2e-exchanged-token"));
     let iam = iam_server::IamServer::start(SA, KID);
     iam.set_token(token);
     let registry = Registry::start(Auth::user("iam", token));
@@ -350,7 +352,7 @@ fn authorized_key_is_exchanged_and_the_registry_accepts_the_token() {
     }});
     // The token cache holds the token by design (0600): keep it outside HOME, so HOME can be
     // scanned strictly for leaks.
-    let cache = tempfile::tempdir().unwrap();
+    let cache = harness::temp_dir();
     let mut env = Env::new();
     env.set("NEBIUS_SA_CREDENTIALS", credentials.to_string())
         .set("NEBIUS_AUTH_ENDPOINT", iam.endpoint())

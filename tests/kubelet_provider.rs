@@ -13,6 +13,7 @@ use nebius_machine::Machine;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 const V1: &str = "credentialprovider.kubelet.k8s.io/v1";
@@ -38,13 +39,19 @@ struct AuthConfig {
     password: String,
 }
 
+/// The service-account token every request carries: crlogin must never print it.
+fn sa_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| harness::canary("sa-token"))
+}
+
 /// A request as the kubelet sends it; v1 may carry a service-account token and annotations.
 fn request(api_version: &str, image: &str) -> String {
     serde_json::json!({
         "apiVersion": api_version,
         "kind": "CredentialProviderRequest",
         "image": image,
-        "serviceAccountToken": "sa-token-canary-7c1e",
+        "serviceAccountToken": sa_token(),
         "serviceAccountAnnotations": {"nebius.com/sa": "e00"},
     })
     .to_string()
@@ -115,7 +122,7 @@ fn v1_and_v1beta1_requests_get_a_response_in_their_own_version() {
             "request {i}: one exchange, then the cache"
         );
         machine.assert_quiet(&out, Some(&out.stdout));
-        assert!(!out.stdout.contains("sa-token-canary") && !out.stderr.contains("sa-token-canary"));
+        assert!(!out.stdout.contains(sa_token()) && !out.stderr.contains(sa_token()));
         assert_eq!(out.stderr, "");
     }
     machine.assert_home_clean();
@@ -141,7 +148,7 @@ fn the_provider_name_is_the_provider_and_extra_registries_are_served() {
 #[test]
 fn a_static_key_is_kept_for_an_hour() {
     let mut machine = Machine::new();
-    let key = "static-key-canary-51aa";
+    let key: &str = &harness::canary("static-key");
     machine.env.set("NEBIUS_STATIC_KEY", key);
     let out = provide(
         &machine,
@@ -181,7 +188,7 @@ fn other_images_and_bad_requests_fail_on_stderr() {
         assert_eq!(out.stdout, "", "{out}");
         assert!(out.stderr.starts_with("crlogin: error: "), "{out}");
         assert!(out.stderr.contains(want), "wanted {want:?}: {out}");
-        assert!(!out.stderr.contains("sa-token-canary"), "{out}");
+        assert!(!out.stderr.contains(sa_token()), "{out}");
     }
     assert_eq!(machine.server.requests(), 0);
 }

@@ -4,9 +4,11 @@
 //! reached crlogin's output, and that the access token is in no file but the token cache (the
 //! auth files hold it base64-encoded with the username).
 
+mod harness;
 mod iam_server;
 
 use base64::Engine;
+use harness::canary;
 use iam_server::{keys, IamServer, Reply};
 use serde_json::{json, Value};
 use std::fs;
@@ -37,7 +39,7 @@ impl Job {
     fn new() -> Self {
         let server = IamServer::start(SA, KID);
         let job = Self {
-            home: tempfile::tempdir().unwrap(),
+            home: harness::temp_dir(),
             vars: Vec::new(),
             server,
         };
@@ -59,6 +61,7 @@ impl Job {
         let path = self.home().join("inputs").join(name);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, content).unwrap();
+        harness::audit::input(&path);
         path
     }
 
@@ -89,20 +92,19 @@ impl Job {
     /// Runs crlogin with `dir` as its working directory.
     fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_crlogin"))
-            .current_dir(dir)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crlogin"));
+        cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home())
             .env("TMPDIR", self.home())
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .unwrap();
+            .args(args);
+        let out = harness::run(&mut cmd, None);
         let run = Run {
             code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: out.stdout,
+            stderr: out.stderr,
             took: started.elapsed(),
         };
         self.assert_no_leak(&run, args.first() == Some(&"token"));
@@ -400,7 +402,7 @@ fn cli_profiles_are_read_like_the_sdks_read_them() {
     );
 
     // The default profile, with the key inline (PKCS#8); --auth profile forces it.
-    let job = Job::new().var("NEBIUS_STATIC_KEY", "static-key-not-used");
+    let job = Job::new().var("NEBIUS_STATIC_KEY", &canary("static-key-not-used"));
     let indented: String = keys()
         .pkcs8
         .lines()
@@ -428,6 +430,7 @@ fn write_profile(job: &Job, yaml: &str) {
     let dir = job.home().join(".nebius");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("config.yaml"), yaml).unwrap();
+    harness::audit::input(&dir.join("config.yaml"));
 }
 
 #[test]
@@ -767,9 +770,10 @@ fn token_prints_the_password_alone_on_stdout() {
     }
 
     // A static key is printed as it is, with no exchange; a failure prints nothing on stdout.
-    let job = Job::new().var("NEBIUS_STATIC_KEY", "static-key-canary-42");
+    let key = canary("static-key");
+    let job = Job::new().var("NEBIUS_STATIC_KEY", &key);
     let run = job.run(&["token"]);
-    assert_eq!(run.stdout, "static-key-canary-42\n");
+    assert_eq!(run.stdout, format!("{key}\n"));
     assert_eq!(job.server.requests(), 0);
     let job = Job::new().var("GITHUB_ACTIONS", "true");
     let run = job.run(&["token", "--auth", "sa-key"]);
@@ -812,7 +816,7 @@ fn login_on_github_masks_the_jwt_and_the_token() {
 #[test]
 fn auth_forces_one_source_and_the_order_is_kept_otherwise() {
     let job = Job::new()
-        .var("NEBIUS_IAM_TOKEN", "ready-iam-token-canary")
+        .var("NEBIUS_IAM_TOKEN", &canary("ready-iam-token"))
         .var(
             "NEBIUS_SA_CREDENTIALS",
             &credentials(&keys().pkcs8, json!({})),

@@ -7,7 +7,7 @@ mod harness;
 mod iam_grpc;
 
 use base64::Engine;
-use harness::{Env, Out};
+use harness::{canary, Env, Out};
 use iam_grpc::{Expect, FakeGithubOidc, IamServer, TestIssuer};
 
 const SA: &str = "serviceaccount-e00oidctest";
@@ -49,8 +49,12 @@ fn docker_auth(env: &Env) -> String {
         .to_string()
 }
 
-/// No secret in any line but GitHub's `::add-mask::` lines.
+/// No secret in any line but GitHub's `::add-mask::` lines (and each is registered for the
+/// leak audit).
 fn assert_unprinted(out: &Out, secrets: &[&str]) {
+    for secret in secrets {
+        harness::audit::secret("OIDC test secret", secret);
+    }
     for line in out.stdout.lines().chain(out.stderr.lines()) {
         if line.starts_with("::add-mask::") {
             continue;
@@ -65,7 +69,8 @@ fn assert_unprinted(out: &Out, secrets: &[&str]) {
 fn github_oidc_token_is_federated_and_never_cached() {
     let issuer = TestIssuer::new();
     let iam = server(&issuer);
-    let github = FakeGithubOidc::start(&issuer, "canary-gh-request-token", SUB);
+    let request_token = canary("gh-request-token");
+    let github = FakeGithubOidc::start(&issuer, &request_token, SUB);
     let mut env = nebius_env(&iam);
     env.set("GITHUB_ACTIONS", "true");
     for (name, value) in github.env() {
@@ -84,7 +89,7 @@ fn github_oidc_token_is_federated_and_never_cached() {
         out.stderr.contains(&format!("::add-mask::{token}")),
         "the token is masked: {out}"
     );
-    assert_unprinted(&out, &[&token, "canary-gh-request-token", &expected]);
+    assert_unprinted(&out, &[&token, &request_token, &expected]);
 
     // The next run presents its own OIDC token again: a federated token is never cached, so a
     // job sharing this HOME cannot reuse it without the CI's proof.
@@ -96,6 +101,7 @@ fn github_oidc_token_is_federated_and_never_cached() {
     );
     assert_eq!(iam.calls(), 2);
     assert_eq!(github.calls(), 2);
+    assert_unprinted(&again, &[&iam.issued().pop().unwrap(), &request_token]);
     let cache = env.home().join(".cache/crlogin");
     assert!(
         !cache.exists() || std::fs::read_dir(&cache).unwrap().next().is_none(),
@@ -132,7 +138,8 @@ fn unavailable_iam_is_retried_then_succeeds() {
     let iam = server(&issuer);
     iam.fail_unavailable(2);
     let mut env = nebius_env(&iam);
-    env.set("NEBIUS_ID_TOKEN", issuer.token(SUB, AUD, 600));
+    let jwt = issuer.token(SUB, AUD, 600);
+    env.set("NEBIUS_ID_TOKEN", &jwt);
     let out = env
         .crlogin([
             "login",
@@ -149,6 +156,7 @@ fn unavailable_iam_is_retried_then_succeeds() {
         out.stderr.contains("OIDC federation attempt 1 of 5 failed"),
         "{out}"
     );
+    assert_unprinted(&out, &[&jwt, &iam.issued().pop().unwrap()]);
 }
 
 #[test]

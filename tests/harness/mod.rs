@@ -5,7 +5,14 @@
 //! Every server listens on 127.0.0.1 on a free port and is killed (and waited for) on drop;
 //! every file lives under a `tempfile::TempDir`. Nothing sleeps: the registry is ready when its
 //! own log says "listening on". A missing tool fails the test and says how to install it.
+//!
+//! Under `scripts/leak-audit.sh` ([`audit`]) every process's output is recorded and every temp
+//! dir kept for the leak scan; tests take their secrets from [`canary`].
 #![allow(dead_code)]
+
+pub mod audit;
+#[allow(unused_imports)] // Not every test binary uses both.
+pub use audit::{canary, temp_dir};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -88,6 +95,7 @@ pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Out {
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let pid = child.id();
     if let Some(input) = stdin {
         // Dropping the handle at the end of this statement closes the pipe.
         child
@@ -98,6 +106,7 @@ pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Out {
             .unwrap();
     }
     let out = child.wait_with_output().unwrap();
+    audit::output(cmd, pid, &out.stdout, &out.stderr);
     Out {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -116,7 +125,7 @@ impl Env {
     /// A new environment with an empty temp HOME.
     pub fn new() -> Env {
         Env {
-            home: TempDir::new().unwrap(),
+            home: temp_dir(),
             vars: Vec::new(),
         }
     }
@@ -229,7 +238,7 @@ impl Registry {
 
     fn launch(auth: Auth, tls: bool) -> Registry {
         let binary = require_tool("docker-registry");
-        let dir = TempDir::new().unwrap();
+        let dir = temp_dir();
         let root = dir.path();
         let q = |p: PathBuf| serde_json::to_string(&p).unwrap(); // a JSON string is valid YAML
         let mut http_tls = String::new();
@@ -289,6 +298,7 @@ impl Registry {
             });
             let outcome = ready_rx.recv_timeout(START_TIMEOUT);
             if outcome == Ok(true) {
+                audit::host(&format!("127.0.0.1:{port}"));
                 return Registry {
                     child,
                     log,
@@ -319,6 +329,8 @@ impl Registry {
         let _ = self.child.wait();
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
+            let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+            audit::log("docker-registry", self.child.id(), log.as_bytes());
         }
     }
 
@@ -490,6 +502,7 @@ pub fn skopeo_copy(
 
 /// Writes a Docker-style auth file `{"auths":{HOST:{"auth":base64(USER:PASSWORD)}}}` to `path`.
 pub fn write_auth_file(path: &Path, host: &str, user: &str, password: &str) {
+    audit::host(host);
     let auth = B64.encode(format!("{user}:{password}"));
     let json = serde_json::json!({ "auths": { host: { "auth": auth } } });
     fs::write(path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();

@@ -8,6 +8,12 @@
 // Each test binary uses a different part of it.
 #![allow(dead_code)]
 
+// The leak-audit hooks, by path: not every test binary using this module has the harness (in
+// those that do, the second copy writes its own record file).
+#[allow(clippy::duplicate_mod)]
+#[path = "../harness/audit.rs"]
+mod audit;
+
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -51,7 +57,7 @@ impl Keys {
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = audit::temp_dir();
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
         let openssl = |args: &[&str]| {
             let out = Command::new("openssl").args(args).output().expect(
@@ -111,6 +117,12 @@ pub fn keys() -> &'static Keys {
         };
         assert!(keys.pkcs8.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(keys.pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        for name in ["k8.pem", "k1.pem", "other.pem", "ec.pem"] {
+            audit::input(&dir.path().join(name));
+        }
+        for line in keys.secret_lines() {
+            audit::secret("private key line", &line);
+        }
         keys
     })
 }
@@ -247,6 +259,14 @@ impl IamServer {
 
 impl Drop for IamServer {
     fn drop(&mut self) {
+        if let Ok(st) = self.state.lock() {
+            st.tokens
+                .iter()
+                .for_each(|t| audit::secret("access token", t));
+            st.jwts
+                .iter()
+                .for_each(|j| audit::secret("exchange JWT", j));
+        }
         *self.stop.0.lock().unwrap() = true;
         self.stop.1.notify_all();
         let _ = TcpStream::connect(("127.0.0.1", self.port));

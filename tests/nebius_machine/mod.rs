@@ -28,7 +28,7 @@ impl Machine {
     /// A machine with the key in `NEBIUS_SA_CREDENTIALS`, pointed at a fresh IAM server.
     pub fn new() -> Machine {
         let server = IamServer::start(SA, KID);
-        let cache = TempDir::new().unwrap();
+        let cache = crate::harness::temp_dir();
         let mut env = Env::new();
         env.set("NEBIUS_SA_CREDENTIALS", credentials_json())
             .set("NEBIUS_AUTH_ENDPOINT", server.endpoint())

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Leak audit: runs the secret-handling test suites with canary secrets under strace, then scans
+# every stdout/stderr, every file they left (temp trees are kept) and every child's argv for
+# every registered secret, raw and base64 (see tests/leak_scan/mod.rs). Exits non-zero on any
+# hit, on a suite failure, on a self-check plant not found, or if the audit missed something.
+#
+#   bash scripts/leak-audit.sh            # needs strace (apt-get install strace)
+#
+# Everything is left in target/leak-audit/ for inspection: exec.log (strace), records/,
+# outputs/, suites/ (each test binary's own output), tmp/ (the kept temp trees).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The integration suites that handle secrets; leak_audit's plant_leaks is the self-check.
+suites=(e2e cli nebius_iam nebius_oidc credential_helper kubelet_provider k8s_secret leak_audit)
+
+command -v strace >/dev/null || {
+  echo "leak-audit: strace is not installed: apt-get install strace (scripts/install-deps.sh)" >&2
+  exit 1
+}
+audit="$PWD/target/leak-audit"
+rm -rf "$audit"
+mkdir -p "$audit/tmp" "$audit/suites"
+
+# Build the test binaries; cargo's JSON names each one's executable.
+targets=()
+for suite in "${suites[@]}"; do targets+=(--test "$suite"); done
+if ! cargo test --locked --no-run --message-format=json "${targets[@]}" \
+  >"$audit/build.json" 2>"$audit/build.log"; then
+  tail -n 30 "$audit/build.log" >&2
+  echo "leak-audit: the build failed" >&2
+  exit 1
+fi
+mapfile -t binaries < <(python3 - "$audit/build.json" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    msg = json.loads(line)
+    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["profile"]["test"]:
+        print(f'{msg["target"]["name"]}={msg["executable"]}')
+EOF
+)
+if ((${#binaries[@]} != ${#suites[@]})); then
+  echo "leak-audit: expected ${#suites[@]} test binaries, cargo built ${#binaries[@]}" >&2
+  exit 1
+fi
+
+# Run them all under one strace (one pid space): every execve's argv, clones (who started
+# whom) and the paths written. Without -v, strace prints no environment (it carries secrets
+# legitimately). Each suite's exit status goes to suites/NAME.status.
+run_suites() {
+  local audit=$1 entry name bin args
+  shift
+  for entry in "$@"; do
+    name=${entry%%=*} bin=${entry#*=} args=(-q)
+    [[ $name == leak_audit ]] && args=(-q --ignored --exact plant_leaks)
+    local status=0
+    "$bin" "${args[@]}" >"$audit/suites/$name.stdout" 2>"$audit/suites/$name.stderr" || status=$?
+    echo "$status" >"$audit/suites/$name.status"
+  done
+}
+export -f run_suites
+start=$SECONDS
+CRLOGIN_LEAK_AUDIT="$audit" TMPDIR="$audit/tmp" \
+  strace -f -qq -y --seccomp-bpf -s 1048576 -e signal=none -o "$audit/exec.log" \
+  -e trace=execve,execveat,clone,clone3,fork,vfork,open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2 \
+  bash -c 'run_suites "$@"' run_suites "$audit" "${binaries[@]}"
+ran=$((SECONDS - start)) start=$SECONDS
+
+failed=()
+for suite in "${suites[@]}"; do
+  status=$(cat "$audit/suites/$suite.status" 2>/dev/null || echo missing)
+  if [[ $status != 0 ]]; then
+    failed+=("$suite")
+    echo "leak-audit: suite $suite failed under the audit (exit $status); its output:" >&2
+    tail -n 40 "$audit/suites/$suite.stdout" "$audit/suites/$suite.stderr" >&2
+  fi
+done
+# The suites' own output files are scanned as outputs; the status files are not output.
+rm -f "$audit"/suites/*.status
+
+scanner=""
+for entry in "${binaries[@]}"; do [[ ${entry%%=*} == leak_audit ]] && scanner=${entry#*=}; done
+scan_status=0
+CRLOGIN_LEAK_SCAN="$audit" "$scanner" --ignored --exact scan --nocapture -q \
+  >"$audit/scan.log" 2>&1 || scan_status=$?
+grep -E '^(leak audit:|hits by kind:|LEAK |SELF-CHECK:|INCOMPLETE:)' "$audit/scan.log" || tail -n 30 "$audit/scan.log"
+echo "leak-audit: ${#suites[@]} suites under strace in ${ran} s, scanned in $((SECONDS - start)) s; details in target/leak-audit/"
+
+if ((${#failed[@]})) || ((scan_status != 0)); then
+  ((${#failed[@]})) && echo "leak-audit: FAILED suites: ${failed[*]}" >&2
+  ((scan_status != 0)) && echo "leak-audit: FAILED: the scan found leaks or gaps (above)" >&2
+  exit 1
+fi
