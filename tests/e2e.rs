@@ -258,7 +258,7 @@ fn static_key_over_tls_with_a_private_ca() {
 /// usable (before they were bundled, building it failed with "No CA certificates were loaded").
 #[test]
 fn verify_works_on_a_machine_without_a_ca_store() {
-    let secret = "canary-e2e-no-ca-store-e7";
+    let secret = &canary("e2e-no-ca-store");
     let registry = Registry::start(Auth::user("alice", secret));
     let mut env = Env::new();
     let empty_bundle = env.home().join("empty.pem");
