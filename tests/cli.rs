@@ -482,6 +482,20 @@ fn concurrent_logins_into_one_file_lose_no_entry() {
     let ours = auths.keys().filter(|k| !k.starts_with("pre")).count();
     assert_eq!(ours, 50, "every process's entry survived");
     assert_eq!(auths.len(), 4050);
+    for i in 0..50 {
+        assert_eq!(
+            auths[&format!("r{i}.example.io")],
+            json!({"auth": b64(&format!("user{i}:canary-conc-{i}"))}),
+            "each process wrote its own credential"
+        );
+    }
+    assert!(
+        auths
+            .iter()
+            .filter(|(k, _)| k.starts_with("pre"))
+            .all(|(_, v)| *v == json!({"auth": "eDp5"})),
+        "the entries that were there are kept"
+    );
     assert_eq!(
         fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
