@@ -54,7 +54,15 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
 
     let isolated_dir = match isolated {
-        true => Some(make_isolated_dir(&ci.isolated_base(env))?),
+        true => {
+            let base = ci.isolated_base(env);
+            sinks::check_path(
+                &base,
+                "the directory for --isolated",
+                "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
+            )?;
+            Some(make_isolated_dir(&base)?)
+        }
         false => None,
     };
     let config_dir = isolated_dir

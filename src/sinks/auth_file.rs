@@ -29,7 +29,15 @@ pub fn read(path: &Path) -> Result<Document> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Document::new()),
-        Err(e) => bail!("cannot read {}: {}", path.display(), e.kind()),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => bail!(
+            "{} is not UTF-8 text: fix or remove it (crlogin will not overwrite it)",
+            path.display()
+        ),
+        Err(e) => bail!(
+            "cannot read {}: {}: check the path and its permissions",
+            path.display(),
+            e.kind()
+        ),
     };
     if text.trim().is_empty() {
         return Ok(Document::new());
