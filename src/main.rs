@@ -84,9 +84,7 @@ fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCo
     });
     match unfit {
         Some(what) => {
-            ci.error(&format!(
-                "{what}, which is no valid value: correct it (see crlogin --help)"
-            ));
+            ci.error(&format!("{what}: correct it (see crlogin --help)"));
             ExitCode::from(2)
         }
         None => error.exit(),
