@@ -54,7 +54,15 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
 
     let isolated_dir = match isolated {
-        true => Some(make_isolated_dir(&ci.isolated_base(env))?),
+        true => {
+            let base = ci.isolated_base(env);
+            sinks::check_path(
+                &base,
+                "the directory for --isolated",
+                "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
+            )?;
+            Some(make_isolated_dir(&base)?)
+        }
         false => None,
     };
     let config_dir = isolated_dir
@@ -325,21 +333,29 @@ fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
         })
         .collect();
     let results = verify::verify_all(checks, timeout)?;
-    let mut failed = 0;
-    for (host, outcome) in &results {
-        match outcome {
-            Ok(()) => eprintln!("crlogin: verified {host}"),
-            Err(e) => {
-                failed += 1;
-                eprintln!(
-                    "crlogin: {host}: {}",
-                    crate::ci::one_line(&format!("{e:#}"))
-                );
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(host, outcome)| {
+            outcome
+                .as_ref()
+                .err()
+                .map(|e| format!("{host}: {}", crate::ci::one_line(&format!("{e:#}"))))
+        })
+        .collect();
+    for (host, _) in results.iter().filter(|(_, outcome)| outcome.is_ok()) {
+        eprintln!("crlogin: verified {host}");
+    }
+    // One failure is the error line itself, so its cause and fix are where a reader looks first.
+    match failures.as_slice() {
+        [] => Ok(()),
+        [only] => {
+            bail!("--verify could not confirm the login: {only}; the credentials were written")
+        }
+        many => {
+            for failure in many {
+                eprintln!("crlogin: {failure}");
             }
+            bail!("--verify could not confirm {} of {} logins (see above); the credentials were written", many.len(), results.len())
         }
     }
-    if failed > 0 {
-        bail!("{failed} of {} registries did not accept the credential (see above); the credentials were written", results.len());
-    }
-    Ok(())
 }

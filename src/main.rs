@@ -18,16 +18,21 @@ mod tls;
 mod verify;
 
 use clap::Parser;
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     drop_empty_settings();
-    // Run as `docker-credential-crlogin` or `crlogin-credential-provider`, crlogin is that helper.
-    let cli = cli::Cli::parse_from(helper::program_args(std::env::args_os().collect()));
     let env = env::Env::from_process();
     // CI commands (masks, errors) go to stderr, so stdout stays data (a token, a helper's
     // answer, a manifest).
     let ci = ci::detect(&env);
+    // Run as `docker-credential-crlogin` or `crlogin-credential-provider`, crlogin is that helper.
+    let args = helper::program_args(std::env::args_os().collect());
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, &args, ci.as_ref()),
+    };
     let result = match &cli.command {
         cli::Command::Login(args) => commands::login(args, &env, ci.as_ref()),
         cli::Command::Logout(args) => commands::logout(args, &env, ci.as_ref()),
@@ -53,16 +58,53 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reports a usage error as clap does (exit 2), unless clap quotes a value that would not stay on
+/// one short line: a line break in it would start a log line of the caller's choosing (which
+/// GitHub's runner could take for a workflow command), and a huge one would flood the log. Such a
+/// value is named instead of shown.
+fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCode {
+    if !error.use_stderr() {
+        error.exit(); // --help and --version: not errors
+    }
+    let message = error.to_string();
+    let settings = std::env::vars_os()
+        .filter(|(name, _)| is_setting(name))
+        .map(|(name, value)| (name.to_string_lossy().into_owned(), value));
+    let arguments = args
+        .iter()
+        .skip(1)
+        .map(|a| ("an argument".to_string(), a.clone()));
+    let unfit = settings.chain(arguments).find_map(|(name, value)| {
+        let value = value.to_str()?;
+        let problem = if value.contains(char::is_control) {
+            "holds a line break or another control character"
+        } else if value.len() > 1000 {
+            "is longer than 1000 bytes"
+        } else {
+            return None;
+        };
+        message.contains(value).then(|| format!("{name} {problem}"))
+    });
+    match unfit {
+        Some(what) => {
+            ci.error(&format!("{what}: correct it (see crlogin --help)"));
+            ExitCode::from(2)
+        }
+        None => error.exit(),
+    }
+}
+
+/// Whether a variable is one of the settings clap reads (`CRLOGIN_*`, `NEBIUS_REGIONS`).
+fn is_setting(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.starts_with("CRLOGIN_") || n == "NEBIUS_REGIONS")
+}
+
 /// CI systems often define a variable as empty to mean "not set" (GitLab does for unset
 /// inputs); clap would read an empty `CRLOGIN_*` value as an invalid setting.
 fn drop_empty_settings() {
     let empty: Vec<_> = std::env::vars_os()
-        .filter(|(name, value)| {
-            value.is_empty()
-                && name
-                    .to_str()
-                    .is_some_and(|n| n.starts_with("CRLOGIN_") || n == "NEBIUS_REGIONS")
-        })
+        .filter(|(name, value)| value.is_empty() && is_setting(name))
         .map(|(name, _)| name)
         .collect();
     for name in empty {

@@ -2,6 +2,7 @@
 //! choosing which hosts each credential is written for.
 
 use crate::auth::Scope;
+use crate::ci::{one_line, quoted};
 use anyhow::{bail, Result};
 use std::net::Ipv6Addr;
 
@@ -20,7 +21,8 @@ pub fn nebius_host(region: &str) -> Result<String> {
     let region = region.trim().to_ascii_lowercase();
     if !NEBIUS_REGIONS.contains(&region.as_str()) {
         bail!(
-            "unknown Nebius region {region:?}: known regions are {}",
+            "unknown Nebius region {}: known regions are {}",
+            quoted(&region),
             NEBIUS_REGIONS.join(", ")
         );
     }
@@ -122,17 +124,20 @@ fn nebius_hosts(selection: &Selection) -> Result<Vec<String>> {
 /// URL, a bad host name or a bad port is an error that says how to write it.
 pub fn parse_registry(value: &str) -> Result<String> {
     let value = value.trim();
+    let shown = quoted(value);
     if let Some((scheme, rest)) = value.split_once("://") {
-        bail!("registry {value:?} has a scheme ({scheme}://): give the host only, e.g. {rest:?}");
+        bail!(
+            "registry {shown} has a scheme ({}://): give the host only, e.g. {}",
+            one_line(&scheme.chars().take(16).collect::<String>()),
+            quoted(rest)
+        );
     }
     let host = value.split('/').next().unwrap_or_default();
     if host.is_empty() {
-        bail!("registry {value:?} has no host: give one like cr.eu-north1.nebius.cloud or host:5000/namespace");
+        bail!("registry {shown} has no host: give one like cr.eu-north1.nebius.cloud or host:5000/namespace");
     }
     let (name, port) = split_port(host).ok_or_else(|| {
-        anyhow::anyhow!(
-            "registry {value:?} has a bad port: use host:PORT with PORT from 1 to 65535"
-        )
+        anyhow::anyhow!("registry {shown} has a bad port: use host:PORT with PORT from 1 to 65535")
     })?;
     let valid = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
         v6.parse::<Ipv6Addr>().is_ok()
@@ -140,7 +145,7 @@ pub fn parse_registry(value: &str) -> Result<String> {
         is_hostname(name)
     };
     if !valid {
-        bail!("registry {value:?} is not a valid host name: use letters, digits, '-' and '.', e.g. registry.example.com:5000");
+        bail!("registry {shown} is not a valid host name: use letters, digits, '-' and '.', e.g. registry.example.com:5000");
     }
     Ok(match port {
         Some(port) => format!("{}:{port}", name.to_ascii_lowercase()),

@@ -17,8 +17,25 @@ pub struct Row<'a> {
     pub expires_at: Option<SystemTime>,
 }
 
+/// Columns are padded to the widest value up to this width; a wider value just sticks out.
+const MAX_COLUMN: usize = 64;
+
 /// What was written (or, with `dry_run`, what would be), for stderr.
 pub fn login(rows: &[Row], files: &[(Tool, PathBuf)], ci_name: &str, dry_run: bool) -> String {
+    let cells: Vec<[String; 3]> = rows
+        .iter()
+        .map(|r| [cell(r.host), cell(r.username), cell(r.source)])
+        .collect();
+    let width = |column: usize, title: &str| {
+        cells
+            .iter()
+            .map(|c| c[column].chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(title.len(), MAX_COLUMN)
+    };
+    let (width, user_width, source_width) =
+        (width(0, "registry"), width(1, "user"), width(2, "source"));
     let verb = if dry_run {
         "would log in to"
     } else {
@@ -30,39 +47,19 @@ pub fn login(rows: &[Row], files: &[(Tool, PathBuf)], ci_name: &str, dry_run: bo
         plural(rows.len(), "registry", "registries"),
         tool_names(files)
     );
-    let width = rows
-        .iter()
-        .map(|r| r.host.len())
-        .max()
-        .unwrap_or(0)
-        .max("registry".len());
-    let user_width = rows
-        .iter()
-        .map(|r| r.username.len())
-        .max()
-        .unwrap_or(0)
-        .max("user".len());
-    let source_width = rows
-        .iter()
-        .map(|r| r.source.len())
-        .max()
-        .unwrap_or(0)
-        .max("source".len());
     out.push_str(&format!(
         "  {:width$}  {:user_width$}  {:source_width$}  expires\n",
         "registry", "user", "source"
     ));
-    for row in rows {
+    for (row, [host, username, source]) in rows.iter().zip(&cells) {
         out.push_str(&format!(
-            "  {:width$}  {:user_width$}  {:source_width$}  {}\n",
-            row.host,
-            row.username,
-            row.source,
+            "  {host:width$}  {username:user_width$}  {source:source_width$}  {}\n",
             expiry(row.expires_at)
         ));
     }
     for (tool, path) in files {
-        out.push_str(&format!("  {:7} {}\n", tool.name(), path.display()));
+        let path = cell(&path.display().to_string());
+        out.push_str(&format!("  {:7} {path}\n", tool.name()));
     }
     if dry_run {
         out.push_str("  dry run: nothing was written\n");
@@ -112,6 +109,11 @@ pub fn expiry(at: Option<SystemTime>) -> String {
     )
 }
 
+/// A value as one report cell: on one line, so no value can start a line of its own.
+fn cell(value: &str) -> String {
+    value.replace(char::is_control, " ")
+}
+
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
@@ -123,6 +125,26 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_value_stays_in_its_cell_on_one_line() {
+        let long = "u".repeat(100_000);
+        let rows = [Row {
+            host: "r.example",
+            username: &long,
+            source: "profile x\n::error::y",
+            expires_at: None,
+        }];
+        let text = login(
+            &rows,
+            &[(Tool::Docker, "/a\rb".into())],
+            "local shell",
+            false,
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.contains("profile x ::error::y"), "{text}");
+        assert!(text.contains("docker  /a b"), "{text}");
+    }
 
     #[test]
     fn export_lines_are_shell_quoted() {

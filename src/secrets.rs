@@ -18,6 +18,10 @@ use zeroize::Zeroizing;
 /// Largest secret file crlogin reads; anything bigger is a wrong path, not a credential.
 const MAX_SECRET_FILE: u64 = 1024 * 1024;
 
+/// Longest username accepted: registries allow far less (Docker Hub 30, Harbor robot accounts a
+/// few hundred).
+const MAX_USERNAME: usize = 1024;
+
 /// A secret value: zeroed on drop, and shown as `***` by `Debug`. It has no `Display`: the only
 /// way to the text is [`Secret::expose`], whose callers are the few places that must use it.
 pub struct Secret(Zeroizing<String>);
@@ -176,7 +180,10 @@ fn prefixes(reader: &Reader, from_env: &[String]) -> Result<Vec<String>> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
-            bail!("--from-env {prefix:?} is not a variable prefix: use letters, digits and _, e.g. --from-env DCR");
+            bail!(
+                "--from-env {} is not a variable prefix: use letters, digits and _, e.g. --from-env DCR",
+                crate::ci::quoted(&prefix)
+            );
         }
         if !prefixes.contains(&prefix) {
             prefixes.push(prefix);
@@ -521,6 +528,9 @@ pub(crate) fn read_text(reader: impl Read, limit: u64) -> Result<Zeroizing<Strin
 fn check_username(var: &str, username: String) -> Result<String> {
     if username.contains(':') || username.chars().any(char::is_control) {
         bail!("{var} contains ':' or a control character, which no registry username can: check its value");
+    }
+    if username.len() > MAX_USERNAME {
+        bail!("{var} is longer than {MAX_USERNAME} bytes, which no registry username is: check its value");
     }
     Ok(username)
 }

@@ -29,7 +29,14 @@ pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, 
         for (index, check) in checks.into_iter().enumerate() {
             let client = client.clone();
             tasks.spawn(async move {
-                let outcome = verify_one(&client, &check).await;
+                // The client's timeout bounds each request; this bounds the whole check (the
+                // HTTPS try, the loopback HTTP fallback, a token realm), as --verify-timeout says.
+                let outcome =
+                    match tokio::time::timeout(timeout, verify_one(&client, &check, timeout)).await
+                    {
+                        Ok(outcome) => outcome,
+                        Err(_) => Err(no_answer(timeout)),
+                    };
                 (index, check.host, outcome)
             });
         }
@@ -53,8 +60,10 @@ pub(crate) fn client(timeout: Duration) -> Result<Client> {
         .context("cannot build the HTTP client")
 }
 
-async fn verify_one(client: &Client, check: &Check) -> Result<()> {
-    let (url, first) = ping(client, &check.host).await?;
+async fn verify_one(client: &Client, check: &Check, timeout: Duration) -> Result<()> {
+    let (url, first) = ping(client, &check.host)
+        .await
+        .map_err(|e| unreachable(&format!("https://{}/v2/", check.host), e, timeout))?;
     if first.status().is_success() {
         return Ok(()); // The registry allows anonymous access; there is nothing more to ask.
     }
@@ -99,8 +108,12 @@ async fn verify_one(client: &Client, check: &Check) -> Result<()> {
 
 /// `GET /v2/` over HTTPS; on this machine's loopback, over plain HTTP when HTTPS fails (as docker
 /// treats loopback registries as insecure) and HTTP answers like a registry. Otherwise the HTTPS
-/// error stands, since it names the real problem (an untrusted certificate, say).
-pub(crate) async fn ping(client: &Client, host: &str) -> Result<(String, Response)> {
+/// error stands, since it names the real problem (an untrusted certificate, say); it is returned
+/// as is, for the caller to explain.
+pub(crate) async fn ping(
+    client: &Client,
+    host: &str,
+) -> std::result::Result<(String, Response), reqwest::Error> {
     let https = format!("https://{host}/v2/");
     let first_error = match client.get(&https).send().await {
         Ok(resp) => return Ok((https, resp)),
@@ -114,9 +127,36 @@ pub(crate) async fn ping(client: &Client, host: &str) -> Result<(String, Respons
             }
         }
     }
-    Err(anyhow!(first_error).context(format!(
-        "cannot reach {https} (for a private CA, set SSL_CERT_FILE to its PEM bundle)"
-    )))
+    Err(first_error)
+}
+
+/// Why `url` could not be asked, with what to do about it: a refused connection and a timeout
+/// say so plainly; anything else (TLS, DNS) keeps reqwest's causes.
+fn unreachable(url: &str, error: reqwest::Error, timeout: Duration) -> anyhow::Error {
+    if error.is_timeout() {
+        return no_answer(timeout);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        let refused = cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+        if refused {
+            return anyhow!("nothing listens there (connection refused): check that the registry is running and that its host and port are right");
+        }
+        source = cause.source();
+    }
+    anyhow!(error).context(format!(
+        "cannot reach {url} (for a private CA, set SSL_CERT_FILE to its PEM bundle)"
+    ))
+}
+
+/// A registry that did not answer within `timeout` (the caller names the registry).
+fn no_answer(timeout: Duration) -> anyhow::Error {
+    anyhow!(
+        "no answer within {} s: check that the registry is up and reachable from here, or allow more with --verify-timeout",
+        timeout.as_secs_f64()
+    )
 }
 
 /// Follows a Bearer challenge: asks its realm for a token with Basic auth.

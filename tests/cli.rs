@@ -471,12 +471,13 @@ fn concurrent_logins_into_one_file_lose_no_entry() {
         .collect();
     fs::create_dir_all(file.parent().unwrap()).unwrap();
     fs::write(&file, json!({ "auths": existing }).to_string()).unwrap();
+    let secrets: Vec<String> = (0..50).map(|i| canary(&format!("conc-{i}"))).collect();
     let children: Vec<_> = (0..50)
         .map(|i| {
             let mut cmd = m.command(&["login", "--for", "docker"]);
             cmd.env("DOCKER_CONFIG", file.parent().unwrap())
                 .env("DCR_USERNAME", format!("user{i}"))
-                .env("DCR_PASSWORD", canary(&format!("conc-{i}")))
+                .env("DCR_PASSWORD", &secrets[i])
                 .env("DCR_REGISTRY", format!("r{i}.example.io"))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
@@ -495,6 +496,20 @@ fn concurrent_logins_into_one_file_lose_no_entry() {
     let ours = auths.keys().filter(|k| !k.starts_with("pre")).count();
     assert_eq!(ours, 50, "every process's entry survived");
     assert_eq!(auths.len(), 4050);
+    for i in 0..50 {
+        assert_eq!(
+            auths[&format!("r{i}.example.io")],
+            json!({"auth": b64(&format!("user{i}:{}", secrets[i]))}),
+            "each process wrote its own credential"
+        );
+    }
+    assert!(
+        auths
+            .iter()
+            .filter(|(k, _)| k.starts_with("pre"))
+            .all(|(_, v)| *v == json!({"auth": "eDp5"})),
+        "the entries that were there are kept"
+    );
     assert_eq!(
         fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600

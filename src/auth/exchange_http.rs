@@ -28,6 +28,8 @@ const MAX_DELAY: Duration = Duration::from_secs(5);
 const MAX_ATTEMPT: Duration = Duration::from_secs(10);
 /// A JWT older than this is signed anew before an attempt (it lives 60 s).
 const RESIGN_AFTER: Duration = Duration::from_secs(30);
+/// Longer `NEBIUS_AUTH_ENDPOINT` values are not a base URL (and would flood every message).
+const MAX_ENDPOINT: usize = 2048;
 /// Larger answers are not a token response.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -57,6 +59,9 @@ pub struct Token {
 /// meaning https; plain `http://` only for a loopback host.
 pub fn parse_endpoint(value: Option<&str>) -> Result<Url> {
     let value = value.map(str::trim).unwrap_or(DEFAULT_ENDPOINT);
+    if value.len() > MAX_ENDPOINT {
+        bail!("NEBIUS_AUTH_ENDPOINT is longer than {MAX_ENDPOINT} bytes: set it like {DEFAULT_ENDPOINT}");
+    }
     let with_scheme = if value.contains("://") {
         value.to_string()
     } else {

@@ -50,9 +50,17 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
         Ok(name) => name,
         Err(e) => return skip(e),
     };
+    // The name is shown in the report and in messages, one line each.
+    if name.contains(char::is_control) {
+        bail!(
+            "the profile name {} holds a line break or another control character: rename the profile in {SHOWN}",
+            crate::ci::quoted(&name)
+        );
+    }
     let Some(profile) = profiles.get(name.as_str()).and_then(Value::as_mapping) else {
         bail!(
-            "profile {name:?} is not in {SHOWN}: its profiles are {}",
+            "profile {} is not in {SHOWN}: its profiles are {}",
+            crate::ci::quoted(&name),
             names(profiles)
         );
     };

@@ -60,16 +60,21 @@ fn append(file: &Option<PathBuf>, what: &str, text: &str) -> Result<()> {
 /// `name<<DELIM\nvalue\nDELIM\n`, the runner's form for any value, with a random delimiter
 /// that the value does not contain (so a value cannot end the block early).
 fn heredoc(name: &str, value: &str) -> String {
-    use std::hash::{BuildHasher, RandomState};
-    let delimiter = loop {
-        let random =
-            RandomState::new().hash_one(value) ^ RandomState::new().hash_one(name).rotate_left(17);
-        let candidate = format!("ghadelimiter_{random:016x}");
-        if !value.contains(&candidate) {
-            break candidate;
-        }
-    };
+    let delimiter = unguessable("ghadelimiter_", name, value);
     format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+/// `prefix` and 64 random bits, not found in `text` (`name` adds to the randomness).
+fn unguessable(prefix: &str, name: &str, text: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    loop {
+        let random =
+            RandomState::new().hash_one(text) ^ RandomState::new().hash_one(name).rotate_left(17);
+        let candidate = format!("{prefix}{random:016x}");
+        if !text.contains(&candidate) {
+            return candidate;
+        }
+    }
 }
 
 /// A Markdown table cell: no line breaks, no column separators.
@@ -124,8 +129,14 @@ impl Ci for GitHub {
         append(&self.env_file, "GITHUB_ENV", &heredoc(name, value))
     }
 
+    /// The report quotes values from the job (a username, a path), and the runner would run a
+    /// `##[command]` anywhere in a line: commands are stopped while it is printed.
     fn section(&self, title: &str, text: &str) {
-        eprint!("::group::{}\n{text}::endgroup::\n", escape_data(title));
+        let token = unguessable("crlogin", title, text);
+        eprint!(
+            "::group::{}\n::stop-commands::{token}\n{text}::{token}::\n::endgroup::\n",
+            escape_data(title)
+        );
     }
 
     fn publish(&self, outcome: &Outcome) -> Result<()> {

@@ -100,9 +100,29 @@ pub fn one_line(message: &str) -> String {
     message.replace(['\r', '\n'], " ")
 }
 
+/// A value the user gave, quoted for a message: escaped onto one line, and cut after
+/// [`QUOTED_CHARS`] characters so a huge value cannot flood the log. Never for secrets.
+pub fn quoted(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &value[..end], value.len()),
+    }
+}
+
+/// How much of a value [`quoted`] shows.
+const QUOTED_CHARS: usize = 100;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_are_one_short_line() {
+        assert_eq!(quoted("a\nb"), "\"a\\nb\"");
+        let long = quoted(&"é".repeat(1000));
+        assert!(long.ends_with("\"... (2000 bytes)"), "{long}");
+        assert_eq!(long.chars().filter(|&c| c == 'é').count(), QUOTED_CHARS);
+    }
 
     #[test]
     fn detects_each_ci() {

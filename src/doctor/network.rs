@@ -230,16 +230,13 @@ async fn registry(client: &Client, host: &str, timeout: Duration) -> Check {
                 "check the host and port: a container registry answers /v2/ with 200 or 401",
             ),
         },
-        Ok(Err(e)) => {
-            let root: &(dyn Error + 'static) = e.as_ref();
-            failure(
-                "reach-registry",
-                &format!("https://{host}/v2/"),
-                root,
-                timeout,
-                Service::Registry,
-            )
-        }
+        Ok(Err(e)) => failure(
+            "reach-registry",
+            &format!("https://{host}/v2/"),
+            &e,
+            timeout,
+            Service::Registry,
+        ),
         Err(_) => timed_out("reach-registry", &format!("https://{host}/v2/"), timeout),
     };
     check.on(host)

@@ -11,7 +11,7 @@
 //! that time) or [`GIVEN_TOKEN_CACHE`] (a `NEBIUS_IAM_TOKEN` as given).
 
 use super::served_hosts;
-use crate::ci::Ci;
+use crate::ci::{quoted, Ci};
 use crate::cli::ProviderArgs;
 use crate::commands::{nebius_credential, PasswordKind};
 use crate::env::Env;
@@ -46,7 +46,8 @@ pub fn run(args: &ProviderArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let host = image_host(&image)?;
     if !served_hosts(&args.registries)?.contains(&host) {
         bail!(
-            "image {image:?} is not in a Nebius registry (its host is {host}): make matchImages in the kubelet's CredentialProviderConfig match only cr.*.nebius.cloud, or add the host to CRLOGIN_REGISTRIES"
+            "image {} is not in a Nebius registry (its host is {host}): make matchImages in the kubelet's CredentialProviderConfig match only cr.*.nebius.cloud, or add the host to CRLOGIN_REGISTRIES",
+            quoted(&image)
         );
     }
     let (credential, kind) = nebius_credential(&args.auth, env, ci)
@@ -110,7 +111,7 @@ pub fn image_host(image: &str) -> Result<String> {
         return Ok("docker.io".to_string());
     }
     registry::parse_registry(first)
-        .with_context(|| format!("image {image:?} has a bad registry host"))
+        .with_context(|| format!("image {} has a bad registry host", quoted(image)))
 }
 
 /// How long the kubelet may keep a password: see the module documentation.

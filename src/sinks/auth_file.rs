@@ -9,9 +9,19 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// A parsed auth file: its top-level JSON object.
 pub type Document = Map<String, Value>;
+
+/// How [`write_atomic`] names its temp files.
+const TEMP_PREFIX: &str = ".crlogin-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A temp file a writer left behind when it died before its rename (SIGKILL, power loss) is
+/// removed by the next write in its directory once it is this old. A younger one may belong to a
+/// writer still at work (the state file and the token cache are written without the lock).
+const STALE_TEMP: Duration = Duration::from_secs(10 * 60);
 
 /// Reads `path` as a JSON object: a missing or empty file is an empty object; anything else that
 /// is not a JSON object is an error, so crlogin never overwrites a file it could not read.
@@ -19,7 +29,15 @@ pub fn read(path: &Path) -> Result<Document> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Document::new()),
-        Err(e) => bail!("cannot read {}: {}", path.display(), e.kind()),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => bail!(
+            "{} is not UTF-8 text: fix or remove it (crlogin will not overwrite it)",
+            path.display()
+        ),
+        Err(e) => bail!(
+            "cannot read {}: {}: check the path and its permissions",
+            path.display(),
+            e.kind()
+        ),
     };
     if text.trim().is_empty() {
         return Ok(Document::new());
@@ -65,10 +83,11 @@ pub fn update<T>(
 /// Writes `bytes` to a 0600 temp file beside `path`, syncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent(path);
+    remove_stale_temps(dir, SystemTime::now());
     let fail = || format!("cannot write {}", path.display());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".crlogin-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .with_context(fail)?;
@@ -78,6 +97,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // Make the rename itself durable; a failure here leaves a complete file, so it is not fatal.
     let _ = File::open(dir).and_then(|d| d.sync_all());
     Ok(())
+}
+
+/// Removes temp files of [`write_atomic`] in `dir` older than [`STALE_TEMP`] at `now`: a dead
+/// writer's temp may hold a complete auth file, secret included, that no logout would remove.
+fn remove_stale_temps(dir: &Path, now: SystemTime) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = name
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(TEMP_SUFFIX));
+        // `DirEntry::metadata` does not follow a symlink: only regular files are removed.
+        let stale = ours
+            && entry
+                .metadata()
+                .ok()
+                .filter(fs::Metadata::is_file)
+                .and_then(|m| m.modified().ok())
+                .and_then(|modified| now.duration_since(modified).ok())
+                .is_some_and(|age| age > STALE_TEMP);
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Creates `dir` and its missing parents with mode 0700 (existing ones are left as they are).
@@ -145,6 +190,30 @@ mod tests {
         let err = update(&path, |_| Ok(((), true))).unwrap_err().to_string();
         assert!(err.contains("is not valid JSON"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "{not json");
+    }
+
+    #[test]
+    fn a_dead_writers_temp_file_is_removed_once_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.json");
+        let temp = |name: &str, age: Duration| {
+            let file = tmp.path().join(name);
+            File::create(&file)
+                .unwrap()
+                .set_modified(SystemTime::now() - age)
+                .unwrap();
+            file
+        };
+        let stale = temp(".crlogin-AbC123.tmp", STALE_TEMP * 2);
+        let fresh = temp(".crlogin-DeF456.tmp", Duration::ZERO);
+        let other = temp(".other-XyZ789.tmp", STALE_TEMP * 2);
+        write_atomic(&path, b"{}").unwrap();
+        assert!(!stale.exists(), "a stale temp file is removed");
+        assert!(
+            fresh.exists(),
+            "a writer may still be at work on a fresh one"
+        );
+        assert!(other.exists(), "only crlogin's own temp files are removed");
     }
 
     #[test]

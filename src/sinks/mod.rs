@@ -52,6 +52,15 @@ impl Tool {
         })
     }
 
+    /// The variables that choose the tool's file, for messages.
+    fn variables(self) -> &'static str {
+        match self {
+            Tool::Docker => "DOCKER_CONFIG",
+            Tool::Helm => "HELM_REGISTRY_CONFIG, HELM_CONFIG_HOME, XDG_CONFIG_HOME",
+            Tool::Podman => "REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR",
+        }
+    }
+
     /// The variable to export so the tool reads `file` (docker's names the directory).
     pub fn env_var(self, file: &Path) -> (&'static str, PathBuf) {
         match self {
@@ -102,9 +111,35 @@ pub fn files(tools: &[Tool], env: &Env, config_dir: Option<&Path>) -> Result<Vec
                 Some(dir) => dir.join("config.json"),
                 None => tool.auth_file(env)?,
             };
+            let what = format!("the {} auth file", tool.name());
+            let fix = match config_dir {
+                Some(_) => "give --config-dir a plain path".to_string(),
+                None => format!("set {} or HOME to a plain path", tool.variables()),
+            };
+            check_path(&path, &what, &fix)?;
             Ok((tool, path))
         })
         .collect()
+}
+
+/// Longest path accepted for a file crlogin writes (Linux's PATH_MAX).
+const MAX_PATH: usize = 4096;
+
+/// A path crlogin writes to must be one line of UTF-8 text of sane length: it is printed in the
+/// report and in `export` lines, and saved in the login's state. `what` names it, `fix` says
+/// how to change it.
+pub fn check_path(path: &Path, what: &str, fix: &str) -> Result<()> {
+    let text = path.to_string_lossy();
+    if path.as_os_str().len() > MAX_PATH {
+        anyhow::bail!("{what} path is longer than {MAX_PATH} bytes: {fix}");
+    }
+    if path.to_str().is_none() || text.contains(char::is_control) {
+        anyhow::bail!(
+            "{what} path {} is not one line of UTF-8 text: {fix}",
+            crate::ci::quoted(&text)
+        );
+    }
+    Ok(())
 }
 
 /// One registry login to write.

@@ -138,6 +138,16 @@ pub enum Reply {
     Success(Value),
     /// Read the request, then answer nothing until the server is dropped.
     Hang,
+    /// A bare failure status (429, 503, ...) with a `Retry-After` header of this value.
+    StatusRetryAfter(u16, &'static str),
+    /// `status` with exactly this body (not necessarily JSON, and no `access_token` added).
+    Raw(u16, &'static str),
+    /// A 200 whose `Content-Length` promises more than the body it sends before closing.
+    Truncated,
+    /// Read the request, then close the connection without answering (an orderly FIN).
+    Close,
+    /// Read the request, then reset the connection (RST, through `SO_LINGER` 0).
+    Reset,
 }
 
 /// What the server saw and did.
@@ -328,6 +338,17 @@ fn serve(
                 });
                 return;
             }
+            Some(
+                reply @ (Reply::StatusRetryAfter(..)
+                | Reply::Raw(..)
+                | Reply::Truncated
+                | Reply::Close
+                | Reply::Reset),
+            ) => {
+                drop(st);
+                misbehave(stream, &reply);
+                return;
+            }
             Some(Reply::Error(status, error, description)) => (
                 status,
                 json!({"error": error, "error_description": description}),
@@ -388,6 +409,39 @@ fn server_date(offset: i64) -> String {
     let shift = Duration::from_secs(offset.unsigned_abs());
     httpdate::fmt_http_date(if offset < 0 { now - shift } else { now + shift })
 }
+
+/// The scripted answers that break HTTP or the token response rather than refuse.
+fn misbehave(mut stream: TcpStream, reply: &Reply) {
+    let head = |status: u16, headers: &str, length: usize| {
+        format!(
+            "HTTP/1.1 {status} Scripted\r\nContent-Type: application/json\r\n{headers}Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let text = match *reply {
+        Reply::StatusRetryAfter(status, after) => {
+            let body = r#"{"error":"slow_down","error_description":"scripted throttling"}"#;
+            head(status, &format!("Retry-After: {after}\r\n"), body.len()) + body
+        }
+        Reply::Raw(status, body) => head(status, "", body.len()) + body,
+        Reply::Truncated => {
+            let start = format!(r#"{{"access_token":"{TRUNCATED_TOKEN}","#);
+            head(200, "", start.len() + 100) + &start
+        }
+        Reply::Close => String::new(),
+        Reply::Reset => {
+            // Dropping a socket with a zero linger time sends RST instead of FIN.
+            let _ = tokio::net::TcpSocket::from_std_stream(stream).set_zero_linger();
+            return;
+        }
+        _ => unreachable!("not a misbehaving reply: {reply:?}"),
+    };
+    let _ = stream.write_all(text.as_bytes());
+    let _ = stream.flush();
+}
+
+/// The start of an access token that [`Reply::Truncated`] sends before breaking off: crlogin
+/// must not show it.
+pub const TRUNCATED_TOKEN: &str = "v1.CrloginTruncatedTokenCanary";
 
 /// A token that looks like a Nebius one and is unique across tests.
 fn new_token(n: usize) -> String {

@@ -1,0 +1,457 @@
+//! The fault catalog: one table of everything that can go wrong on the far side of the wire — the
+//! Nebius token exchange (HTTP, and the gRPC one behind OIDC federation) answering errors,
+//! throttling, resets, hangs, broken or empty bodies, already expired tokens, or not listening at
+//! all; and the registry down while `--verify` checks it. Each row runs the real binary with small
+//! `--timeout`/`--retries` against loopback stand-ins and asserts that it ends well within a
+//! bound, exits non-zero (never a panic), prints one error line naming the cause and the fix,
+//! writes nothing (the HOME tree is unchanged; `--verify` rows excepted, whose credentials are
+//! written before the check, as documented), and shows no private key, JWT or token.
+//!
+//! The retried-then-successful paths live in tests/nebius_iam.rs and tests/nebius_oidc.rs.
+
+mod harness;
+mod iam_grpc;
+mod iam_server;
+mod snapshot;
+
+use harness::{assert_no_leak, secret_forms, Env, Out};
+use iam_server::{keys, IamServer, Reply, TRUNCATED_TOKEN};
+use snapshot::Tree;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+use tonic::Code;
+
+const SA: &str = "serviceaccount-e00faulttest";
+const KID: &str = "publickey-e00faulttest";
+/// The OIDC token's subject and audience the gRPC stand-in trusts.
+const SUB: &str = "repo:acme/app:ref:refs/heads/main";
+const AUD: &str = "crlogin-fault-test";
+/// The DCR password of the `--verify` rows.
+const PASSWORD: &str = "canary-fault-password-5e1";
+
+/// Every row must end within this, whatever its timeouts (they are 2-3 s): a wide margin for a
+/// loaded machine, and still far below "hangs".
+const BOUND: Duration = Duration::from_secs(20);
+
+/// Where the fault is.
+enum Fault {
+    /// The HTTP token exchange (an authorized key) answers these, in order.
+    Exchange(Vec<Reply>),
+    /// Nothing listens at `NEBIUS_AUTH_ENDPOINT`.
+    ExchangeDown,
+    /// The gRPC token exchange (OIDC federation) answers these, in order.
+    Federation(Vec<iam_grpc::Reply>),
+    /// Nothing listens at `NEBIUS_TOKEN_EXCHANGE_GRPC`.
+    FederationDown,
+    /// `--verify` finds nothing listening at the registry.
+    RegistryDown,
+    /// `--verify` finds a registry that accepts connections and never answers.
+    RegistrySilent,
+}
+
+/// One row of the catalog.
+struct Row {
+    /// What goes wrong.
+    name: &'static str,
+    fault: Fault,
+    /// crlogin's arguments after `login`.
+    args: &'static [&'static str],
+    /// The error line names the cause with this ...
+    cause: &'static str,
+    /// ... and says how to fix it with this.
+    fix: &'static str,
+    /// How many requests the exchange saw (retries included), where there is an exchange.
+    attempts: Option<usize>,
+    /// Something stderr must say besides the error (a retry note).
+    note: Option<&'static str>,
+    /// The least time the run may take: it must have waited for the deadline, not given up early.
+    at_least: Duration,
+}
+
+impl Row {
+    fn new(name: &'static str, fault: Fault, args: &'static [&'static str]) -> Row {
+        Row {
+            name,
+            fault,
+            args,
+            cause: "",
+            fix: "",
+            attempts: None,
+            note: None,
+            at_least: Duration::ZERO,
+        }
+    }
+
+    fn says(mut self, cause: &'static str, fix: &'static str) -> Row {
+        self.cause = cause;
+        self.fix = fix;
+        self
+    }
+
+    fn attempts(mut self, n: usize) -> Row {
+        self.attempts = Some(n);
+        self
+    }
+
+    fn note(mut self, note: &'static str) -> Row {
+        self.note = Some(note);
+        self
+    }
+
+    fn at_least(mut self, seconds: u64) -> Row {
+        self.at_least = Duration::from_secs(seconds);
+        self
+    }
+}
+
+/// What a retried exchange says when it gives up, and what it suggests.
+const MORE: &str = "check the network and NEBIUS_AUTH_ENDPOINT, or allow more with --timeout";
+const ENDPOINT: &str = "check NEBIUS_AUTH_ENDPOINT";
+const TWICE: &[&str] = &["--timeout", "3", "--retries", "1"];
+
+fn catalog() -> Vec<Row> {
+    use Fault::*;
+    use Reply::*;
+    let unavailable = || iam_grpc::Reply::Status(Code::Unavailable, "scripted outage".into());
+    vec![
+        Row::new(
+            "HTTP 500, every attempt",
+            Exchange(vec![Status(500), Status(500)]),
+            TWICE,
+        )
+        .says("last error: HTTP 500 Internal Server Error", MORE)
+        .attempts(2),
+        Row::new(
+            "HTTP 503, every attempt",
+            Exchange(vec![Status(503), Status(503)]),
+            TWICE,
+        )
+        .says("last error: HTTP 503 Service Unavailable", MORE)
+        .attempts(2),
+        Row::new(
+            "HTTP 429 without Retry-After",
+            Exchange(vec![Status(429), Status(429)]),
+            TWICE,
+        )
+        .says("last error: HTTP 429 Too Many Requests", MORE)
+        .attempts(2),
+        Row::new(
+            "HTTP 429 with Retry-After: 1 (honoured)",
+            Exchange(vec![StatusRetryAfter(429, "1"), StatusRetryAfter(429, "1")]),
+            TWICE,
+        )
+        .says("last error: HTTP 429 Too Many Requests", MORE)
+        .attempts(2)
+        .note("retrying in 1.0s")
+        .at_least(1),
+        Row::new(
+            "HTTP 429 with Retry-After beyond the deadline",
+            Exchange(vec![StatusRetryAfter(429, "60")]),
+            &["--timeout", "3", "--retries", "4"],
+        )
+        .says("failed within the 3.0s deadline (1 attempt", MORE)
+        .attempts(1),
+        Row::new(
+            "HTTP 503 with Retry-After as an HTTP date (ignored)",
+            Exchange(vec![
+                StatusRetryAfter(503, "Wed, 21 Oct 2015 07:28:00 GMT"),
+                StatusRetryAfter(503, "Wed, 21 Oct 2015 07:28:00 GMT"),
+            ]),
+            TWICE,
+        )
+        .says("last error: HTTP 503 Service Unavailable", MORE)
+        .attempts(2),
+        Row::new(
+            "connection closed without an answer",
+            Exchange(vec![Close, Close]),
+            TWICE,
+        )
+        .says("last error: request failed", MORE)
+        .attempts(2),
+        Row::new(
+            "connection reset (RST)",
+            Exchange(vec![Reset, Reset]),
+            TWICE,
+        )
+        .says("last error: request failed", MORE)
+        .attempts(2),
+        Row::new(
+            "no answer (a hang)",
+            Exchange(vec![Hang, Hang]),
+            &["--timeout", "2", "--retries", "4"],
+        )
+        .says("last error: no answer within 2.0s", MORE)
+        .note("failed within the 2.0s deadline (1 attempt in ")
+        .attempts(1)
+        .at_least(2),
+        Row::new(
+            "a truncated 200 body",
+            Exchange(vec![Truncated, Truncated]),
+            TWICE,
+        )
+        .says("last error: HTTP 200 OK, then the answer broke off", MORE)
+        .attempts(2),
+        Row::new(
+            "a 200 whose body is not JSON",
+            Exchange(vec![Raw(200, "<html>v1.CrloginHtmlTokenCanary</html>")]),
+            TWICE,
+        )
+        .says("answered success with a body that is not JSON", ENDPOINT)
+        .attempts(1),
+        Row::new(
+            "a 200 JSON without access_token",
+            Exchange(vec![Raw(
+                200,
+                r#"{"token_type":"Bearer","expires_in":3600}"#,
+            )]),
+            TWICE,
+        )
+        .says("answered no access_token", ENDPOINT)
+        .attempts(1),
+        Row::new(
+            "a token that expires at once (expires_in 0)",
+            Exchange(vec![Success(
+                serde_json::json!({"token_type": "Bearer", "expires_in": 0}),
+            )]),
+            TWICE,
+        )
+        .says("answered no positive expires_in", ENDPOINT)
+        .attempts(1),
+        Row::new(
+            "a token that expired already (expires_in -3600)",
+            Exchange(vec![Success(
+                serde_json::json!({"token_type": "Bearer", "expires_in": -3600}),
+            )]),
+            TWICE,
+        )
+        .says("answered no positive expires_in", ENDPOINT)
+        .attempts(1),
+        Row::new("the token exchange is not listening", ExchangeDown, TWICE)
+            .says("last error: cannot connect", MORE),
+        Row::new(
+            "gRPC UNAVAILABLE, every attempt",
+            Federation(vec![unavailable(), unavailable()]),
+            TWICE,
+        )
+        .says(
+            "OIDC federation failed after 2 attempt(s)",
+            "allow more with --retries",
+        )
+        .attempts(2),
+        Row::new(
+            "gRPC exchange never answers",
+            Federation(vec![iam_grpc::Reply::Hang, iam_grpc::Reply::Hang]),
+            &["--timeout", "2", "--retries", "4"],
+        )
+        .says(
+            "OIDC federation failed after 1 attempt(s)",
+            "allow more with --retries",
+        )
+        .attempts(1)
+        .at_least(2),
+        Row::new("the gRPC exchange is not listening", FederationDown, TWICE).says(
+            "cannot connect to the token exchange",
+            "NEBIUS_TOKEN_EXCHANGE_GRPC",
+        ),
+        Row::new(
+            "--verify: nothing listens at the registry",
+            RegistryDown,
+            &["--verify", "--verify-timeout", "2"],
+        )
+        .says(
+            "nothing listens there (connection refused)",
+            "check that the registry is running",
+        ),
+        Row::new(
+            "--verify: the registry accepts and never answers",
+            RegistrySilent,
+            &["--verify", "--verify-timeout", "2"],
+        )
+        .says("no answer within 2 s", "allow more with --verify-timeout")
+        .at_least(2),
+    ]
+}
+
+#[test]
+fn every_fault_ends_in_bounded_time_with_one_clear_line() {
+    let rows = catalog();
+    for row in &rows {
+        let started = Instant::now();
+        let seen = run_row(row);
+        let took = started.elapsed();
+        let out = &seen.out;
+        let name = row.name;
+        eprintln!(
+            "{name}: ended in {took:.1?}: {}",
+            out.stderr.lines().last().unwrap_or_default()
+        );
+        assert!(took < BOUND, "{name}: took {took:?}\n{out}");
+        assert!(
+            took >= row.at_least,
+            "{name}: gave up after only {took:?}\n{out}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{name}: {out}");
+        assert!(!out.stderr.contains("panicked"), "{name}: {out}");
+        let errors: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("crlogin: error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{name}: one error line\n{out}");
+        for part in [row.cause, row.fix] {
+            assert!(
+                errors[0].contains(part),
+                "{name}: wanted {part:?} in\n{}",
+                errors[0]
+            );
+        }
+        if let Some(note) = row.note {
+            assert!(out.stderr.contains(note), "{name}: wanted {note:?}\n{out}");
+        }
+        if let Some(attempts) = row.attempts {
+            assert_eq!(seen.attempts, attempts, "{name}: requests\n{out}");
+        }
+        assert_eq!(out.stdout, "", "{name}: stdout is for data only");
+        for secret in &seen.secrets {
+            assert_no_leak(
+                secret,
+                &secret_forms(secret, None),
+                &[&out.stdout, &out.stderr],
+                seen.env.home(),
+                &[seen.env.home().join(".docker/config.json")],
+            );
+        }
+    }
+}
+
+/// What one row's run left behind.
+struct Seen {
+    env: Env,
+    out: Out,
+    attempts: usize,
+    secrets: Vec<String>,
+}
+
+fn run_row(row: &Row) -> Seen {
+    let mut env = Env::new();
+    let mut args = vec!["login", "--for", "docker", "--no-cache"];
+    args.extend(row.args);
+    match &row.fault {
+        Fault::Exchange(_) | Fault::ExchangeDown => {
+            env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
+                .set("NEBIUS_PUBLIC_KEY_ID", KID)
+                .set("NEBIUS_PRIVATE_KEY", &keys().pkcs8);
+            args.extend(["--region", "eu-north1"]);
+        }
+        Fault::Federation(_) | Fault::FederationDown => {
+            env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
+                .set("NEBIUS_OIDC_AUDIENCE", AUD);
+            args.extend(["--region", "eu-north1"]);
+        }
+        Fault::RegistryDown | Fault::RegistrySilent => {
+            env.set("DCR_USERNAME", "alice")
+                .set("DCR_PASSWORD", PASSWORD);
+        }
+    }
+    let before = Tree::of(env.home());
+    let mut secrets: Vec<String> = Vec::new();
+    let (out, attempts) = match &row.fault {
+        Fault::Exchange(replies) => {
+            let server = IamServer::start(SA, KID);
+            server.script(replies);
+            env.set("NEBIUS_AUTH_ENDPOINT", server.endpoint());
+            let out = env.crlogin(&args).run();
+            secrets.extend(keys().secret_lines());
+            secrets.extend(server.jwts());
+            secrets.extend(server.tokens());
+            secrets.extend([TRUNCATED_TOKEN.into(), "v1.CrloginHtmlTokenCanary".into()]);
+            assert_eq!(server.rejections(), Vec::<String>::new(), "{}", row.name);
+            (out, server.requests())
+        }
+        Fault::ExchangeDown => {
+            env.set("NEBIUS_AUTH_ENDPOINT", format!("http://{}", closed_port()));
+            secrets.extend(keys().secret_lines());
+            (env.crlogin(&args).run(), 0)
+        }
+        Fault::Federation(replies) => {
+            let issuer = iam_grpc::TestIssuer::new();
+            let server = iam_grpc::IamServer::start(iam_grpc::Expect {
+                service_account_id: SA.into(),
+                issuer: issuer.issuer.clone(),
+                audience: AUD.into(),
+                subject: SUB.into(),
+                jwks: issuer.jwks(),
+            });
+            server.script(replies.iter().cloned());
+            let jwt = issuer.token(SUB, AUD, 600);
+            env.set("NEBIUS_ID_TOKEN", &jwt)
+                .set("NEBIUS_TOKEN_EXCHANGE_GRPC", server.url());
+            let out = env.crlogin(&args).run();
+            secrets.push(jwt);
+            secrets.extend(server.issued());
+            (out, server.calls())
+        }
+        Fault::FederationDown => {
+            let jwt = iam_grpc::TestIssuer::new().token(SUB, AUD, 600);
+            env.set("NEBIUS_ID_TOKEN", &jwt).set(
+                "NEBIUS_TOKEN_EXCHANGE_GRPC",
+                format!("http://{}", closed_port()),
+            );
+            let out = env.crlogin(&args).run();
+            secrets.push(jwt);
+            (out, 0)
+        }
+        Fault::RegistryDown => {
+            env.set("DCR_REGISTRY", closed_port());
+            secrets.push(PASSWORD.into());
+            (env.crlogin(&args).run(), 0)
+        }
+        Fault::RegistrySilent => {
+            // Connections complete in the kernel's backlog, and nobody ever reads them.
+            let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+            env.set("DCR_REGISTRY", silent.local_addr().unwrap().to_string());
+            secrets.push(PASSWORD.into());
+            (env.crlogin(&args).run(), 0)
+        }
+    };
+    if matches!(row.fault, Fault::RegistryDown | Fault::RegistrySilent) {
+        assert_verify_wrote_the_login(&env, &out);
+    } else {
+        before.assert_unchanged(env.home(), row.name);
+    }
+    Seen {
+        env,
+        out,
+        attempts,
+        secrets,
+    }
+}
+
+/// `--verify` checks after writing (README: "`--verify` failing exits 1 after the credentials
+/// were written"): the login is in the docker file, and nothing else was written.
+fn assert_verify_wrote_the_login(env: &Env, out: &Out) {
+    assert!(
+        out.stderr.contains("; the credentials were written"),
+        "{out}"
+    );
+    let file = env.home().join(".docker/config.json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap_or_default()).unwrap_or_default();
+    let auths = doc["auths"].as_object().cloned().unwrap_or_default();
+    assert_eq!(auths.len(), 1, "{out}");
+    let (host, entry) = auths.iter().next().unwrap();
+    let want = secret_forms(PASSWORD, Some("alice")).pop().unwrap();
+    assert!(
+        entry["auth"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&want),
+        "{host}: {out}"
+    );
+}
+
+/// `127.0.0.1:PORT` where nothing listens: a port that was free a moment ago.
+fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
