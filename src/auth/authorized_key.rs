@@ -7,6 +7,7 @@
 use crate::ci::Ci;
 use crate::secrets::Secret;
 use anyhow::{bail, Context, Result};
+use aws_lc_rs::signature::RsaKeyPair;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -227,7 +228,9 @@ pub fn looks_like_pem(text: &str) -> bool {
 }
 
 /// Parses an unencrypted RSA private key in PEM (PKCS#1 `RSA PRIVATE KEY` or PKCS#8
-/// `PRIVATE KEY`) and proves it can sign.
+/// `PRIVATE KEY`) and checks it as the signer will load it: aws-lc parses the DER and checks the
+/// RSA key's consistency and size. It signs nothing: a process's first RSA signature costs tens
+/// of milliseconds, which a run that finds its token in the cache must not pay.
 fn parse_rsa_pem(pem: &str, origin: &str) -> Result<EncodingKey> {
     let kind = pem
         .lines()
@@ -250,8 +253,9 @@ fn parse_rsa_pem(pem: &str, origin: &str) -> Result<EncodingKey> {
         }
         bail!("{origin} is not a readable RSA private key (PKCS#1 or PKCS#8 PEM): check that it was copied whole");
     };
-    // The PEM parser checks the outer structure only; signing checks the RSA key itself.
-    jsonwebtoken::crypto::sign(b"crlogin key check", &key, Algorithm::RS256).map_err(|_| {
+    // The PEM parser checks the outer structure only; this is the parse signing starts with
+    // (the key as PKCS#1 DER), which also checks the RSA numbers themselves.
+    RsaKeyPair::from_der(key.as_bytes()).map_err(|_| {
         anyhow::anyhow!("{origin} is not a usable RSA private key: check that it was copied whole")
     })?;
     Ok(key)
@@ -324,6 +328,42 @@ mod tests {
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----"
         )
         .contains("is encrypted"));
+    }
+
+    /// A PKCS#8 PEM of `der`, 64 base64 characters a line.
+    fn pkcs8_pem(der: &[u8]) -> String {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    }
+
+    /// Parsing signs nothing, so it must still refuse a key whose DER is well formed but whose
+    /// RSA numbers do not fit together (a corrupted copy), before any exchange is tried.
+    #[test]
+    fn a_well_formed_but_inconsistent_key_is_refused_at_parse_time() {
+        use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+        use aws_lc_rs::rsa::KeySize;
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let der: Pkcs8V1Der = pair.as_der().unwrap();
+        let mut der = der.as_ref().to_vec();
+        assert!(parse_rsa_pem(&pkcs8_pem(&der), "K").is_ok());
+        // The last byte is inside the last INTEGER (the CRT coefficient): the DER stays valid.
+        *der.last_mut().unwrap() ^= 1;
+        let err = parse_rsa_pem(&pkcs8_pem(&der), "K")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("K is not a usable RSA private key: check that it was copied whole"),
+            "{err}"
+        );
     }
 
     #[test]
