@@ -3,12 +3,11 @@
 # (loopback registries and IAM stand-in only), which prints a markdown table and writes it to
 # target/bench/results.md. Figures, not assertions: it fails only when a step fails.
 #
-# Needs what the tests need (scripts/install-deps.sh) plus hyperfine (apt-get install hyperfine).
 # CRLOGIN_BENCH_ROUNDS (default 10) and CRLOGIN_BENCH_RUNS (default 300) set the run counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v hyperfine >/dev/null || { echo "bench.sh: hyperfine is not installed: apt-get install hyperfine" >&2; exit 1; }
+bash scripts/install-deps.sh   # the registry, skopeo, the Helm client, hyperfine
 
 # The measured binary: what `cargo build --release` makes.
 cargo build --release --locked --bin crlogin

