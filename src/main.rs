@@ -8,6 +8,8 @@ mod commands;
 mod env;
 mod helper;
 mod k8s_secret;
+#[cfg(test)]
+mod proptests;
 mod registry;
 mod report;
 mod secrets;

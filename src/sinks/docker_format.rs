@@ -35,9 +35,7 @@ pub fn remove_cred_helper(doc: &mut Document, key: &str) -> Option<String> {
 pub fn set_cred_helper(doc: &mut Document, key: &str, helper: &str) -> Result<Option<String>> {
     let helpers = match doc.entry("credHelpers").or_insert_with(|| json!({})) {
         Value::Object(helpers) => helpers,
-        _ => bail!(
-            "its \"credHelpers\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
-        ),
+        _ => bail!(not_an_object("credHelpers")),
     };
     if helpers.get(key).and_then(Value::as_str) == Some(helper) {
         return Ok(None);
@@ -84,10 +82,23 @@ pub fn creds_store(doc: &Document) -> Option<&str> {
 fn auths_mut(doc: &mut Document) -> Result<&mut Map<String, Value>> {
     match doc.entry("auths").or_insert_with(|| json!({})) {
         Value::Object(auths) => Ok(auths),
-        _ => bail!(
-            "its \"auths\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
-        ),
+        _ => bail!(not_an_object("auths")),
     }
+}
+
+/// Fails, as writing `section` would, when the document has a `section` that is not a JSON
+/// object: checked in every file before any is written, so a run changes all files or none.
+pub fn check_section(doc: &Document, section: &str) -> Result<()> {
+    match doc.get(section) {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(_) => bail!(not_an_object(section)),
+    }
+}
+
+fn not_an_object(section: &str) -> String {
+    format!(
+        "its \"{section}\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
+    )
 }
 
 #[cfg(test)]
