@@ -244,7 +244,7 @@ fn merged(
             let auth = STANDARD.encode(format!("{user}:{password}"));
             doc.entry("auths").or_insert_with(|| json!({}))[&key] = json!({ "auth": auth });
             if let Some(helpers) = doc.get_mut("credHelpers").and_then(Value::as_object_mut) {
-                helpers.remove(&key);
+                helpers.shift_remove(&key);
             }
         }
     }
@@ -261,9 +261,9 @@ fn removed(
     for (host, _, _) in logins {
         for tool in tools {
             let key = auth_key(*tool, host);
-            doc["auths"].as_object_mut().unwrap().remove(&key);
+            doc["auths"].as_object_mut().unwrap().shift_remove(&key);
             if let Some(helpers) = doc.get_mut("credHelpers").and_then(Value::as_object_mut) {
-                helpers.remove(&key);
+                helpers.shift_remove(&key);
             }
         }
     }
@@ -446,10 +446,10 @@ proptest! {
             let mut expected = original.clone();
             if let Some(helpers) = expected.get_mut("credHelpers").and_then(Value::as_object_mut) {
                 for key in keys(tools, &run.logins) {
-                    helpers.remove(&key);
+                    helpers.shift_remove(&key);
                 }
                 if helpers.is_empty() {
-                    expected.remove("credHelpers");
+                    expected.shift_remove("credHelpers");
                 }
             }
             prop_assert_eq!(serialised(&read_doc(path)), serialised(&expected));
@@ -524,4 +524,24 @@ fn floats_in_other_keys_keep_their_exact_value() {
     // Compared as text: parsing the file back could repeat the same inexact rounding.
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(&json!(float).to_string()), "{text}");
+}
+
+/// Found by `login_merges_and_logout_restores` (with `PROPTEST_CASES=5000`): logout moved the
+/// last host's entry into the place of the one it removed (`Map::remove` swaps), reordering
+/// the user's file.
+#[test]
+fn logout_keeps_the_other_entries_in_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    let entry = json!({ "auth": "dTpw" });
+    let doc = json!({"auths": {"r.example": entry, "b.example": entry, "c.example": entry}});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    remove_logins(&[(Tool::Podman, path.clone())], &["r.example"]).unwrap();
+    let keys: Vec<String> = read_doc(&path)["auths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, ["b.example", "c.example"]);
 }

@@ -16,9 +16,10 @@ pub fn set_auth(doc: &mut Document, key: &str, auth: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Removes `auths[key]`. Returns true when there was one.
+/// Removes `auths[key]`, keeping the other entries in their order. Returns true when there was
+/// one.
 pub fn remove_auth(doc: &mut Document, key: &str) -> Result<bool> {
-    Ok(auths_mut(doc)?.remove(key).is_some())
+    Ok(auths_mut(doc)?.shift_remove(key).is_some())
 }
 
 /// Removes a per-host `credHelpers` entry, which would make the client ask that helper instead of
@@ -26,7 +27,7 @@ pub fn remove_auth(doc: &mut Document, key: &str) -> Result<bool> {
 pub fn remove_cred_helper(doc: &mut Document, key: &str) -> Option<String> {
     let helpers = doc.get_mut("credHelpers")?.as_object_mut()?;
     helpers
-        .remove(key)
+        .shift_remove(key)
         .map(|v| v.as_str().unwrap_or_default().to_string())
 }
 
@@ -66,9 +67,9 @@ pub fn remove_cred_helper_named(doc: &mut Document, key: &str, helper: &str) -> 
     if helpers.get(key).and_then(Value::as_str) != Some(helper) {
         return false;
     }
-    helpers.remove(key);
+    helpers.shift_remove(key);
     if helpers.is_empty() {
-        doc.remove("credHelpers");
+        doc.shift_remove("credHelpers");
     }
     true
 }
