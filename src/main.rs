@@ -9,6 +9,8 @@ mod doctor;
 mod env;
 mod helper;
 mod k8s_secret;
+#[cfg(test)]
+mod proptests;
 mod registry;
 mod report;
 mod secrets;

@@ -185,7 +185,7 @@ fn check_id(id: &str, origin: &str) -> Result<()> {
 
 /// A value safe to quote in an error: a short token such as an algorithm name. Anything else
 /// (it could be key material put in the wrong field) is described, not shown.
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     if value.len() <= 16
         && value
             .bytes()

@@ -71,7 +71,7 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
         other => {
             return skip(anyhow!(
                 "{origin} has auth-type {}: crlogin needs auth-type \"service account\" (federation logins are interactive)",
-                other.map_or("unset".to_string(), |t| format!("{t:?}"))
+                other.map_or("unset".to_string(), super::authorized_key::shown)
             ))
         }
     }

@@ -75,7 +75,7 @@ pub fn run(args: &ProviderArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 
 /// The apiVersion and image of a `CredentialProviderRequest`. Errors name the problem, never a
 /// value from the request (it may carry a service-account token).
-fn parse_request(text: &str) -> Result<(String, String)> {
+pub(crate) fn parse_request(text: &str) -> Result<(String, String)> {
     let doc: Value = serde_json::from_str(text).map_err(|e| {
         anyhow::anyhow!(
             "stdin is not JSON (line {}, column {}): the kubelet sends a CredentialProviderRequest",

@@ -16,9 +16,10 @@ pub fn set_auth(doc: &mut Document, key: &str, auth: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Removes `auths[key]`. Returns true when there was one.
+/// Removes `auths[key]`, keeping the other entries in their order. Returns true when there was
+/// one.
 pub fn remove_auth(doc: &mut Document, key: &str) -> Result<bool> {
-    Ok(auths_mut(doc)?.remove(key).is_some())
+    Ok(auths_mut(doc)?.shift_remove(key).is_some())
 }
 
 /// Removes a per-host `credHelpers` entry, which would make the client ask that helper instead of
@@ -26,7 +27,7 @@ pub fn remove_auth(doc: &mut Document, key: &str) -> Result<bool> {
 pub fn remove_cred_helper(doc: &mut Document, key: &str) -> Option<String> {
     let helpers = doc.get_mut("credHelpers")?.as_object_mut()?;
     helpers
-        .remove(key)
+        .shift_remove(key)
         .map(|v| v.as_str().unwrap_or_default().to_string())
 }
 
@@ -35,9 +36,7 @@ pub fn remove_cred_helper(doc: &mut Document, key: &str) -> Option<String> {
 pub fn set_cred_helper(doc: &mut Document, key: &str, helper: &str) -> Result<Option<String>> {
     let helpers = match doc.entry("credHelpers").or_insert_with(|| json!({})) {
         Value::Object(helpers) => helpers,
-        _ => bail!(
-            "its \"credHelpers\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
-        ),
+        _ => bail!(not_an_object("credHelpers")),
     };
     if helpers.get(key).and_then(Value::as_str) == Some(helper) {
         return Ok(None);
@@ -68,9 +67,9 @@ pub fn remove_cred_helper_named(doc: &mut Document, key: &str, helper: &str) -> 
     if helpers.get(key).and_then(Value::as_str) != Some(helper) {
         return false;
     }
-    helpers.remove(key);
+    helpers.shift_remove(key);
     if helpers.is_empty() {
-        doc.remove("credHelpers");
+        doc.shift_remove("credHelpers");
     }
     true
 }
@@ -84,10 +83,23 @@ pub fn creds_store(doc: &Document) -> Option<&str> {
 fn auths_mut(doc: &mut Document) -> Result<&mut Map<String, Value>> {
     match doc.entry("auths").or_insert_with(|| json!({})) {
         Value::Object(auths) => Ok(auths),
-        _ => bail!(
-            "its \"auths\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
-        ),
+        _ => bail!(not_an_object("auths")),
     }
+}
+
+/// Fails, as writing `section` would, when the document has a `section` that is not a JSON
+/// object: checked in every file before any is written, so a run changes all files or none.
+pub fn check_section(doc: &Document, section: &str) -> Result<()> {
+    match doc.get(section) {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(_) => bail!(not_an_object(section)),
+    }
+}
+
+fn not_an_object(section: &str) -> String {
+    format!(
+        "its \"{section}\" is not a JSON object: fix or remove it (crlogin will not overwrite it)"
+    )
 }
 
 #[cfg(test)]

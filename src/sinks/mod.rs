@@ -167,9 +167,7 @@ pub fn write_logins(
     logins: &[Login],
     ci: &dyn Ci,
 ) -> Result<Vec<String>> {
-    for (_, path) in files {
-        auth_file::read(path)?;
-    }
+    check_files(files, Some("auths"))?;
     let auths: Vec<Secret> = logins.iter().map(|l| auth_string(l, ci)).collect();
     let mut warnings = Vec::new();
     for (path, tools) in group_by_file(files) {
@@ -257,6 +255,7 @@ pub fn remove_keys(path: &Path, keys: &[String]) -> Result<Vec<String>> {
 /// Removes the hosts' entries from every tool's file that exists. Returns the hosts that had an
 /// entry in at least one file.
 pub fn remove_logins(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Result<Vec<String>> {
+    check_files(files, Some("auths"))?;
     let mut removed_keys: Vec<String> = Vec::new();
     for (path, keys) in keys_by_file(files, hosts) {
         removed_keys.extend(remove_keys(&path, &keys)?);
@@ -293,9 +292,7 @@ pub fn write_cred_helpers(
     hosts: &[&str],
     helper: &str,
 ) -> Result<Vec<HelperEntries>> {
-    for (_, path) in files {
-        auth_file::read(path)?;
-    }
+    check_files(files, Some("credHelpers"))?;
     let mut done = Vec::new();
     for (path, keys) in keys_by_file(files, hosts) {
         let replaced = auth_file::update(&path, |doc| {
@@ -335,6 +332,7 @@ pub fn remove_cred_helpers(
     hosts: Option<&[&str]>,
     helper: &str,
 ) -> Result<Vec<(PathBuf, Vec<String>)>> {
+    check_files(files, None)?;
     let mut done = Vec::new();
     for (path, keys) in keys_by_file(files, hosts.unwrap_or_default()) {
         if !path.exists() {
@@ -357,6 +355,19 @@ pub fn remove_cred_helpers(
         done.push((path, removed));
     }
     Ok(done)
+}
+
+/// Reads every file (a missing one is empty) and checks its `section`, so a file that cannot be
+/// changed stops the run before any file is written: a run changes all files or none.
+fn check_files(files: &[(Tool, PathBuf)], section: Option<&str>) -> Result<()> {
+    for (_, path) in files {
+        let doc = auth_file::read(path)?;
+        if let Some(section) = section {
+            docker_format::check_section(&doc, section)
+                .with_context(|| format!("cannot update {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn group_by_file(files: &[(Tool, PathBuf)]) -> Vec<(PathBuf, Vec<Tool>)> {
