@@ -20,7 +20,7 @@ mod iam_server;
 mod snapshot;
 
 use base64::Engine as _;
-use harness::{secret_forms, Env, Out};
+use harness::{canary, secret_forms, Env, Out};
 use serde_json::{json, Value};
 use snapshot::Tree;
 use std::ffi::OsString;
@@ -29,12 +29,45 @@ use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::OnceLock;
 
-/// The canary secrets of every row: none may be shown.
-const PASSWORD: &str = "canary-bad-password-71c";
-const STATIC_KEY: &str = "canary-bad-static-key-2e9";
-const SA_TOKEN: &str = "canary-bad-kubelet-sa-token-5d0";
-const OTHER_AUTH: &str = "canary-bad-other-auth-93b";
+// The canary secrets of the rows, made once per run (and so registered for the leak audit):
+// none may be shown.
+
+/// The DCR password.
+fn password() -> &'static str {
+    static VALUE: OnceLock<String> = OnceLock::new();
+    VALUE.get_or_init(|| canary("bad-password"))
+}
+
+/// The Nebius static key.
+fn static_key() -> &'static str {
+    static VALUE: OnceLock<String> = OnceLock::new();
+    VALUE.get_or_init(|| canary("bad-static-key"))
+}
+
+/// The kubelet's service-account token.
+fn sa_token() -> &'static str {
+    static VALUE: OnceLock<String> = OnceLock::new();
+    VALUE.get_or_init(|| canary("bad-kubelet-sa-token"))
+}
+
+/// The password of another login already in a config file.
+fn other_auth() -> &'static str {
+    static VALUE: OnceLock<String> = OnceLock::new();
+    VALUE.get_or_init(|| canary("bad-other-auth"))
+}
+
+/// A password as long as a variable can be: a canary padded with `a`. The canary at its start is
+/// what the leak audit searches for (a 128 KiB needle would only slow the scan down).
+fn huge_password() -> &'static str {
+    static VALUE: OnceLock<String> = OnceLock::new();
+    VALUE.get_or_init(|| {
+        let mut value = canary("bad-huge-password");
+        value.extend(std::iter::repeat_n('a', HUGE_ENV - value.len()));
+        value
+    })
+}
 
 /// The largest single variable or argument `execve` takes (128 KiB with `NAME=` and the NUL).
 const HUGE_ENV: usize = 128 * 1024 - 64;
@@ -90,6 +123,8 @@ struct Case {
     vars: Vec<(String, OsString)>,
     /// Files written under HOME before the run.
     files: Vec<(String, Vec<u8>)>,
+    /// Those of `files` that hold a secret on purpose (the leak audit's inputs).
+    secret_files: Vec<String>,
     stdin: Option<Vec<u8>>,
     expect: Expect,
 }
@@ -100,6 +135,7 @@ fn case(what: impl Into<String>, args: &[&str]) -> Case {
         args: args.iter().map(OsString::from).collect(),
         vars: Vec::new(),
         files: Vec::new(),
+        secret_files: Vec::new(),
         stdin: None,
         expect: Expect::Error(""),
     }
@@ -121,6 +157,12 @@ impl Case {
         self
     }
 
+    /// A file that holds a secret on purpose, as a `_FILE` variable's file does.
+    fn secret_file(mut self, path: &str, content: impl Into<Vec<u8>>) -> Case {
+        self.secret_files.push(path.to_string());
+        self.file(path, content)
+    }
+
     fn stdin(mut self, content: impl Into<Vec<u8>>) -> Case {
         self.stdin = Some(content.into());
         self
@@ -129,13 +171,13 @@ impl Case {
     /// A username/password login for dcr.example.io (the row then overrides one part).
     fn dcr(self) -> Case {
         self.var("DCR_USERNAME", "alice")
-            .var("DCR_PASSWORD", PASSWORD)
+            .var("DCR_PASSWORD", password())
             .var("DCR_REGISTRY", "dcr.example.io")
     }
 
     /// A Nebius static key.
     fn static_key(self) -> Case {
-        self.var("NEBIUS_STATIC_KEY", STATIC_KEY)
+        self.var("NEBIUS_STATIC_KEY", static_key())
     }
 
     fn error(mut self, want: &'static str) -> Case {
@@ -203,7 +245,7 @@ fn kubelet_request(image: &str) -> Vec<u8> {
         "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
         "kind": "CredentialProviderRequest",
         "image": image,
-        "serviceAccountToken": SA_TOKEN,
+        "serviceAccountToken": sa_token(),
     })
     .to_string()
     .into_bytes()
@@ -229,14 +271,14 @@ fn logged_in_as(home: &Path, user: &str, password: &str) {
 /// The credential-helper answer on stdout is JSON with the static key for the Nebius host.
 fn helper_answered(_: &Path, out: &Out) {
     let answer: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(answer["Secret"], json!(STATIC_KEY));
+    assert_eq!(answer["Secret"], json!(static_key()));
     assert_eq!(answer["Username"], json!("iam"));
 }
 
 /// The kubelet response is JSON with the static key for the Nebius host.
 fn kubelet_answered(_: &Path, out: &Out) {
     let answer: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(answer["auth"][NEBIUS_HOST]["password"], json!(STATIC_KEY));
+    assert_eq!(answer["auth"][NEBIUS_HOST]["password"], json!(static_key()));
 }
 
 /// Every row of the catalog.
@@ -273,16 +315,16 @@ fn plain_login_rows() -> Vec<Case> {
         case("DCR_USERNAME ending in \\r\\n (a CRLF file)", login).dcr()
             .var("DCR_USERNAME", "alice\r\n")
             .accepted("a trailing line ending is dropped, as from any file", |home, _| {
-                logged_in_as(home, "alice", PASSWORD)
+                logged_in_as(home, "alice", password())
             }),
         case("DCR_USERNAME with a legacy ##[add-mask] command", login).dcr()
             .var("DCR_USERNAME", "##[add-mask]injected")
             .accepted("a username is any text without ':' or control characters; on GitHub the report is printed with workflow commands stopped", |home, _| {
-                logged_in_as(home, "##[add-mask]injected", PASSWORD)
+                logged_in_as(home, "##[add-mask]injected", password())
             }),
         case("DCR_USERNAME with a quote", login).dcr().var("DCR_USERNAME", "al\"ice")
             .accepted("the file holds base64(user:password), so a quote cannot break its JSON", |home, _| {
-                logged_in_as(home, "al\"ice", PASSWORD)
+                logged_in_as(home, "al\"ice", password())
             }),
         case("DCR_USERNAME_FILE with a NUL", login).dcr()
             .var("DCR_USERNAME", "")
@@ -307,21 +349,21 @@ fn plain_login_rows() -> Vec<Case> {
         case("DCR_PASSWORD blank", login).dcr().var("DCR_PASSWORD", " \n\r\n")
             .error("DCR_PASSWORD is empty or blank"),
         case("DCR_PASSWORD not UTF-8", login).dcr()
-            .var("DCR_PASSWORD", OsString::from_vec([PASSWORD.as_bytes(), b"\xff"].concat()))
+            .var("DCR_PASSWORD", OsString::from_vec([password().as_bytes(), b"\xff"].concat()))
             .error("DCR_PASSWORD is not valid UTF-8: set it to UTF-8 text"),
-        case("DCR_PASSWORD huge", login).dcr().var("DCR_PASSWORD", huge_env())
+        case("DCR_PASSWORD huge", login).dcr().var("DCR_PASSWORD", huge_password())
             .accepted("registry tokens can be long (JWTs, JSON keys); it is written base64-encoded", |home, _| {
-                logged_in_as(home, "alice", &"a".repeat(HUGE_ENV))
+                logged_in_as(home, "alice", huge_password())
             }),
         case("DCR_PASSWORD with a line break and ::add-mask::", login).dcr()
-            .var("DCR_PASSWORD", format!("{PASSWORD}\n::add-mask::injected"))
+            .var("DCR_PASSWORD", format!("{}\n::add-mask::injected", password()))
             .accepted("a secret may span lines: each line is masked on GitHub, and it is only written base64-encoded", |home, _| {
-                logged_in_as(home, "alice", &format!("{PASSWORD}\n::add-mask::injected"))
+                logged_in_as(home, "alice", &format!("{}\n::add-mask::injected", password()))
             }),
         case("DCR_PASSWORD with quotes and a backslash", login).dcr()
-            .var("DCR_PASSWORD", format!("{PASSWORD}\"}}\\"))
+            .var("DCR_PASSWORD", format!("{}\"}}\\", password()))
             .accepted("a secret is any text; it is only written base64-encoded", |home, _| {
-                logged_in_as(home, "alice", &format!("{PASSWORD}\"}}\\"))
+                logged_in_as(home, "alice", &format!("{}\"}}\\", password()))
             }),
         case("DCR_PASSWORD_FILE huge", login).dcr()
             .var("DCR_PASSWORD", "")
@@ -331,7 +373,7 @@ fn plain_login_rows() -> Vec<Case> {
         case("DCR_PASSWORD_FILE not UTF-8", login).dcr()
             .var("DCR_PASSWORD", "")
             .var("DCR_PASSWORD_FILE", "{HOME}/inputs/pw")
-            .file("inputs/pw", [PASSWORD.as_bytes(), b"\xff\n"].concat())
+            .secret_file("inputs/pw", [password().as_bytes(), b"\xff\n"].concat())
             .error("not UTF-8 text"),
         case("DCR_PASSWORD_FILE empty", login).dcr()
             .var("DCR_PASSWORD", "")
@@ -341,9 +383,9 @@ fn plain_login_rows() -> Vec<Case> {
         case("DCR_PASSWORD_FILE with a NUL", login).dcr()
             .var("DCR_PASSWORD", "")
             .var("DCR_PASSWORD_FILE", "{HOME}/inputs/pw")
-            .file("inputs/pw", format!("{PASSWORD}\0x\n").into_bytes())
+            .secret_file("inputs/pw", format!("{}\0x\n", password()).into_bytes())
             .accepted("a secret is any text; it is only written base64-encoded", |home, _| {
-                logged_in_as(home, "alice", &format!("{PASSWORD}\0x"))
+                logged_in_as(home, "alice", &format!("{}\0x", password()))
             }),
         case("DCR_PASSWORD a mounted file that is huge", login).dcr()
             .var("DCR_PASSWORD", "{HOME}/inputs/pw")
@@ -433,7 +475,7 @@ fn nebius_rows() -> Vec<Case> {
             .error("larger than 1 MiB"),
         case("NEBIUS_SA_CREDENTIALS_FILE not UTF-8", login)
             .var("NEBIUS_SA_CREDENTIALS_FILE", "{HOME}/inputs/key.json")
-            .file(
+            .secret_file(
                 "inputs/key.json",
                 [credentials_json(pem()).as_bytes(), b"\xff"].concat(),
             )
@@ -538,7 +580,7 @@ fn nebius_rows() -> Vec<Case> {
             ".nebius/config.yaml",
             profile.replace("  ci:", "  \"ci\\n::error::injected\":"),
         )
-        .file("inputs/key.pem", pem())
+        .secret_file("inputs/key.pem", pem())
         .error("the profile name \"ci\\n::error::injected\" holds a line break"),
         case(
             "NEBIUS_OIDC_TOKEN_VAR not a name",
@@ -551,7 +593,7 @@ fn nebius_rows() -> Vec<Case> {
             .var("NEBIUS_SERVICE_ACCOUNT_ID", SA)
             .var(
                 "NEBIUS_ID_TOKEN",
-                "canary-bad-id-token\n::add-mask::injected",
+                format!("{}\n::add-mask::injected", canary("bad-id-token")),
             )
             .error("NEBIUS_ID_TOKEN"),
         case(
@@ -577,12 +619,14 @@ fn iam_server_jwt() -> String {
         .as_secs();
     let claims = json!({"iss": "https://issuer.example", "sub": "x", "aud": "y", "iat": now, "exp": now + 600});
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem().as_bytes()).unwrap();
-    jsonwebtoken::encode(
+    let jwt = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
         &claims,
         &key,
     )
-    .unwrap()
+    .unwrap();
+    harness::audit::secret("OIDC token", &jwt);
+    jwt
 }
 
 impl Case {
@@ -780,7 +824,7 @@ fn auth_file_path_rows() -> Vec<Case> {
             .var("DOCKER_CONFIG", "{HOME}/##[error]injected")
             .accepted("a directory may be named so; on GitHub the report is printed with workflow commands stopped", |home, _| {
                 let doc = read_json(&home.join("##[error]injected/config.json"));
-                assert_eq!(doc["auths"]["dcr.example.io"]["auth"], json!(b64(&format!("alice:{PASSWORD}"))));
+                assert_eq!(doc["auths"]["dcr.example.io"]["auth"], json!(b64(&format!("alice:{}", password()))));
             }),
         case("HELM_REGISTRY_CONFIG not UTF-8", &["login", "--for", "helm"]).dcr()
             .var("HELM_REGISTRY_CONFIG", OsString::from_vec(b"{HOME}/helm\xff.json".to_vec()))
@@ -796,7 +840,7 @@ fn config_file_rows() -> Vec<Case> {
     let mut rows = Vec::new();
     let other = format!(
         r#"{{"auths": {{"other.example.io": {{"auth": "{}"}}}}}}"#,
-        b64(&format!("bob:{OTHER_AUTH}"))
+        b64(&format!("bob:{}", other_auth()))
     );
     for (tool, path) in [
         ("docker", ".docker/config.json"),
@@ -807,13 +851,13 @@ fn config_file_rows() -> Vec<Case> {
         let row = |what: &str| case(format!("{tool} {path} {what}"), &login).dcr();
         rows.extend([
             row("malformed")
-                .file(path, format!("{other},"))
+                .secret_file(path, format!("{other},"))
                 .error("is not valid JSON (trailing characters at line 1"),
             row("truncated")
-                .file(path, &other[..other.len() - 3])
+                .secret_file(path, &other[..other.len() - 3])
                 .error("is not valid JSON (EOF while parsing"),
             row("not UTF-8")
-                .file(path, [other.as_bytes(), b"\xff"].concat())
+                .secret_file(path, [other.as_bytes(), b"\xff"].concat())
                 .error("is not UTF-8 text: fix or remove it"),
             row("a JSON array")
                 .file(path, "[]")
@@ -837,7 +881,7 @@ fn config_file_rows() -> Vec<Case> {
             .file(docker, Vec::new())
             .accepted(
                 "an empty file is an empty config, as docker reads it",
-                |home, _| logged_in_as(home, "alice", PASSWORD),
+                |home, _| logged_in_as(home, "alice", password()),
             ),
         case("docker config.json huge and valid", login)
             .dcr()
@@ -845,7 +889,7 @@ fn config_file_rows() -> Vec<Case> {
             .accepted(
                 "a big config is still the user's config: every entry is kept",
                 |home, _| {
-                    logged_in_as(home, "alice", PASSWORD);
+                    logged_in_as(home, "alice", password());
                     let doc = read_json(&home.join(".docker/config.json"));
                     assert_eq!(doc["auths"].as_object().unwrap().len(), 100_001);
                 },
@@ -859,7 +903,7 @@ fn config_file_rows() -> Vec<Case> {
         .accepted(
             "the file is the user's; the warning quotes the helper's name on one line",
             |home, out| {
-                logged_in_as(home, "alice", PASSWORD);
+                logged_in_as(home, "alice", password());
                 assert!(
                     out.stderr
                         .contains(r#""credsStore": "x\n::error::injected" names"#),
@@ -879,7 +923,7 @@ fn config_file_rows() -> Vec<Case> {
         .accepted(
             "a helper that would shadow the login is removed, and named on one line",
             |home, out| {
-                logged_in_as(home, "alice", PASSWORD);
+                logged_in_as(home, "alice", password());
                 assert!(
                     out.stderr.contains(r#"(helper "x\n::add-mask::injected")"#),
                     "{out}"
@@ -1005,10 +1049,16 @@ fn kubelet_rows() -> Vec<Case> {
 /// answer of an accepted helper row).
 fn canaries() -> Vec<String> {
     let mut secrets = Vec::new();
-    for secret in [PASSWORD, STATIC_KEY, SA_TOKEN, OTHER_AUTH] {
+    for secret in [password(), static_key(), sa_token(), other_auth()] {
         secrets.extend(secret_forms(secret, None));
     }
-    secrets.extend(secret_forms(PASSWORD, Some("alice")));
+    secrets.extend(secret_forms(password(), Some("alice")));
+    secrets.extend(secret_forms(other_auth(), Some("bob")));
+    // The huge password's start: 30 bytes (36 after "alice:"), a multiple of 3, so its base64 is
+    // the start of the whole password's.
+    let start = &huge_password()[..30];
+    secrets.extend(secret_forms(start, None));
+    secrets.extend(secret_forms(start, Some("alice")));
     secrets.extend(iam_server::keys().secret_lines());
     secrets
 }
@@ -1032,7 +1082,10 @@ fn run_case(case: &Case, github: bool) -> (Env, Tree, Out) {
     for (path, content) in &case.files {
         let path = env.home().join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, content).unwrap();
+        fs::write(&path, content).unwrap();
+    }
+    for path in &case.secret_files {
+        harness::audit::input(&env.home().join(path));
     }
     let before = Tree::of(env.home());
     let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
@@ -1049,11 +1102,13 @@ fn run_case(case: &Case, github: bool) -> (Env, Tree, Out) {
         cmd.env("GITHUB_ACTIONS", "true");
     }
     let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
     if let Some(input) = &case.stdin {
         // crlogin may stop reading early (a size limit): a broken pipe is fine then.
         let _ = child.stdin.take().unwrap().write_all(input);
     }
     let output = child.wait_with_output().unwrap();
+    harness::audit::output(&cmd, pid, &output.stdout, &output.stderr);
     let out = Out {
         status: output.status,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

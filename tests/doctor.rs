@@ -9,7 +9,7 @@ mod iam_grpc;
 mod iam_server;
 mod nebius_machine;
 
-use harness::{assert_no_leak, secret_forms, Auth, Env, Out, Registry};
+use harness::{assert_no_leak, canary, secret_forms, Auth, Env, Out, Registry};
 use nebius_machine::Machine;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -154,7 +154,7 @@ fn path_with(dir: &Path) -> String {
 
 #[test]
 fn all_ok_against_a_live_registry_prints_no_secret_and_writes_nothing() {
-    let secret = "canary-doctor-ok-7f3a9c";
+    let secret = &canary("doctor-ok");
     let registry = Registry::start(Auth::user(USER, secret));
     let env = dcr_env(&registry.host(), secret);
     let docker = env.home().join(".docker/config.json");
@@ -221,7 +221,7 @@ fn all_ok_against_a_live_registry_prints_no_secret_and_writes_nothing() {
 
 #[test]
 fn a_registry_that_is_gone_fails_reachability_with_a_fix() {
-    let secret = "canary-doctor-gone-51be";
+    let secret = &canary("doctor-gone");
     let host = Registry::start(Auth::user(USER, secret)).host(); // stopped again at once
     let env = dcr_env(&host, secret);
     let (out, lines, doc) = doctor(&env, &["--timeout", "5"]);
@@ -258,7 +258,7 @@ fn a_silent_server_fails_within_the_timeout() {
     // Connections complete in the kernel's backlog and are never answered.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = silent.local_addr().unwrap().to_string();
-    let env = dcr_env(&host, "canary-doctor-silent-0c1d");
+    let env = dcr_env(&host, &canary("doctor-silent"));
     let started = Instant::now();
     let out = env.crlogin(["doctor", "--timeout", "1"]).run();
     let took = started.elapsed();
@@ -275,7 +275,7 @@ fn a_silent_server_fails_within_the_timeout() {
 
 #[test]
 fn tls_errors_are_told_apart_and_ssl_cert_file_fixes_them() {
-    let secret = "canary-doctor-tls-88e1";
+    let secret = &canary("doctor-tls");
     let registry = Registry::start_tls(Auth::user(USER, secret));
     let mut env = dcr_env(&registry.host(), secret);
     let (_, lines, _) = doctor(&env, &[]);
@@ -301,7 +301,7 @@ fn tls_errors_are_told_apart_and_ssl_cert_file_fixes_them() {
 
 #[test]
 fn a_malformed_docker_config_fails_and_is_left_untouched() {
-    let secret = "canary-doctor-json-3e4f";
+    let secret = &canary("doctor-json");
     let registry = Registry::start(Auth::user(USER, secret));
     let env = dcr_env(&registry.host(), secret);
     let docker = env.home().join(".docker/config.json");
@@ -340,7 +340,7 @@ fn a_malformed_docker_config_fails_and_is_left_untouched() {
 
 #[test]
 fn creds_store_desktop_without_its_helper_fails() {
-    let secret = "canary-doctor-desktop-19aa";
+    let secret = &canary("doctor-desktop");
     let registry = Registry::start(Auth::user(USER, secret));
     let env = dcr_env(&registry.host(), secret);
     let docker = env.home().join(".docker/config.json");
@@ -368,13 +368,13 @@ fn creds_store_desktop_without_its_helper_fails() {
 
 #[test]
 fn a_helper_that_is_not_executable_fails_naming_permission_and_an_executable_one_passes() {
-    let secret = "canary-doctor-helper-6b02";
+    let secret = &canary("doctor-helper");
     let registry = Registry::start(Auth::user(USER, secret));
     let env = dcr_env(&registry.host(), secret);
     let docker = env.home().join(".docker/config.json");
     fs::create_dir_all(docker.parent().unwrap()).unwrap();
     fs::write(&docker, r#"{"credHelpers": {"r.example": "x"}}"#).unwrap();
-    let bin = tempfile::tempdir().unwrap();
+    let bin = harness::temp_dir();
     let helper = bin.path().join("docker-credential-x");
     fs::write(&helper, "#!/bin/sh\nexit 1\n").unwrap();
     let run = || {
@@ -437,7 +437,7 @@ fn no_credentials_fails_listing_what_it_looked_for() {
 
 #[test]
 fn an_unknown_region_fails() {
-    let key = "canary-doctor-static-key-d00d";
+    let key = &canary("doctor-static-key");
     let mut env = Env::new();
     env.set("NEBIUS_STATIC_KEY", key);
     let (out, lines, _) = doctor(&env, &["--region", "eu-north1,mars-1"]);
@@ -539,7 +539,7 @@ fn clock_skew_against_the_iam_server() {
 
 #[test]
 fn github_actions_gets_error_annotations_and_no_masks() {
-    let secret = "canary-doctor-github-a4c7";
+    let secret = &canary("doctor-github");
     let host = Registry::start(Auth::user(USER, secret)).host(); // stopped again at once
     let mut env = dcr_env(&host, secret);
     let summary = env.home().join("summary.md");
@@ -583,6 +583,7 @@ fn oidc_federation_checks_the_grpc_exchange_without_calling_it() {
     });
     let registry = Registry::start(Auth::None);
     let jwt = issuer.token("repo:acme/app:ref:refs/heads/main", "crlogin-doctor", 600);
+    harness::audit::secret("OIDC token", &jwt);
     let mut env = Env::new();
     env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
         .set("NEBIUS_ID_TOKEN", &jwt)

@@ -14,7 +14,7 @@ mod iam_grpc;
 mod iam_server;
 mod snapshot;
 
-use harness::{assert_no_leak, secret_forms, Env, Out};
+use harness::{assert_no_leak, canary, secret_forms, Env, Out};
 use iam_server::{keys, IamServer, Reply, TRUNCATED_TOKEN};
 use snapshot::Tree;
 use std::net::TcpListener;
@@ -26,8 +26,6 @@ const KID: &str = "publickey-e00faulttest";
 /// The OIDC token's subject and audience the gRPC stand-in trusts.
 const SUB: &str = "repo:acme/app:ref:refs/heads/main";
 const AUD: &str = "crlogin-fault-test";
-/// The DCR password of the `--verify` rows.
-const PASSWORD: &str = "canary-fault-password-5e1";
 
 /// Every row must end within this, whatever its timeouts (they are 2-3 s): a wide margin for a
 /// loaded machine, and still far below "hangs".
@@ -336,6 +334,8 @@ fn run_row(row: &Row) -> Seen {
     let mut env = Env::new();
     let mut args = vec!["login", "--for", "docker", "--no-cache"];
     args.extend(row.args);
+    // The DCR password of the `--verify` rows.
+    let mut password = None;
     match &row.fault {
         Fault::Exchange(_) | Fault::ExchangeDown => {
             env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
@@ -349,8 +349,10 @@ fn run_row(row: &Row) -> Seen {
             args.extend(["--region", "eu-north1"]);
         }
         Fault::RegistryDown | Fault::RegistrySilent => {
+            let secret = canary("fault-password");
             env.set("DCR_USERNAME", "alice")
-                .set("DCR_PASSWORD", PASSWORD);
+                .set("DCR_PASSWORD", &secret);
+            password = Some(secret);
         }
     }
     let before = Tree::of(env.home());
@@ -403,21 +405,23 @@ fn run_row(row: &Row) -> Seen {
         }
         Fault::RegistryDown => {
             env.set("DCR_REGISTRY", closed_port());
-            secrets.push(PASSWORD.into());
+            secrets.extend(password.clone());
             (env.crlogin(&args).run(), 0)
         }
         Fault::RegistrySilent => {
             // Connections complete in the kernel's backlog, and nobody ever reads them.
             let silent = TcpListener::bind("127.0.0.1:0").unwrap();
             env.set("DCR_REGISTRY", silent.local_addr().unwrap().to_string());
-            secrets.push(PASSWORD.into());
+            secrets.extend(password.clone());
             (env.crlogin(&args).run(), 0)
         }
     };
-    if matches!(row.fault, Fault::RegistryDown | Fault::RegistrySilent) {
-        assert_verify_wrote_the_login(&env, &out);
-    } else {
-        before.assert_unchanged(env.home(), row.name);
+    match &password {
+        Some(password) => assert_verify_wrote_the_login(&env, &out, password),
+        None => before.assert_unchanged(env.home(), row.name),
+    }
+    for secret in &secrets {
+        harness::audit::secret("fault row secret", secret);
     }
     Seen {
         env,
@@ -429,7 +433,7 @@ fn run_row(row: &Row) -> Seen {
 
 /// `--verify` checks after writing (README: "`--verify` failing exits 1 after the credentials
 /// were written"): the login is in the docker file, and nothing else was written.
-fn assert_verify_wrote_the_login(env: &Env, out: &Out) {
+fn assert_verify_wrote_the_login(env: &Env, out: &Out, password: &str) {
     assert!(
         out.stderr.contains("; the credentials were written"),
         "{out}"
@@ -440,7 +444,7 @@ fn assert_verify_wrote_the_login(env: &Env, out: &Out) {
     let auths = doc["auths"].as_object().cloned().unwrap_or_default();
     assert_eq!(auths.len(), 1, "{out}");
     let (host, entry) = auths.iter().next().unwrap();
-    let want = secret_forms(PASSWORD, Some("alice")).pop().unwrap();
+    let want = secret_forms(password, Some("alice")).pop().unwrap();
     assert!(
         entry["auth"]
             .as_str()

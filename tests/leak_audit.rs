@@ -14,6 +14,7 @@ use leak_scan::strace::Trace;
 use leak_scan::targets::{self, classify, Hosts, Run};
 use leak_scan::{Kind, Scan};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -48,6 +49,28 @@ fn every_form_is_found_at_every_offset_in_both_alphabets_padded_or_not() {
     let near_miss = ODD.replace("selftest", "selftesu");
     assert!(found(&matcher, near_miss.as_bytes()).is_empty());
     assert!(found(&matcher, STANDARD.encode(&near_miss).as_bytes()).is_empty());
+}
+
+#[test]
+fn a_secret_or_a_stray_canary_is_found_at_any_position() {
+    let matcher = Matcher::new(&[ODD.to_string()]);
+    let registered = BTreeMap::from([(ODD.to_string(), "canary odd".to_string())]);
+    let pad = |n: usize| ".".repeat(n);
+    for before in 0..40 {
+        for after in 0..5 {
+            let raw = format!("{}{ODD}{}", pad(before), pad(after));
+            assert_eq!(found(&matcher, raw.as_bytes()), ["raw"], "{before}+{after}");
+            let encoded = format!("{}{}", pad(before), STANDARD.encode(format!("ab{ODD}")));
+            assert!(!found(&matcher, encoded.as_bytes()).is_empty(), "{before}");
+            let stray = format!("{}canary-stray-1{}", pad(before), pad(after));
+            assert_eq!(
+                leak_scan::unregistered_canaries(stray.as_bytes(), &registered),
+                ["canary-stray-1"],
+                "{before}+{after}"
+            );
+        }
+    }
+    assert!(leak_scan::unregistered_canaries(b"canary", &registered).is_empty());
 }
 
 fn hosts(list: &str) -> Hosts {

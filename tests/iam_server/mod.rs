@@ -424,6 +424,7 @@ fn misbehave(mut stream: TcpStream, reply: &Reply) {
         }
         Reply::Raw(status, body) => head(status, "", body.len()) + body,
         Reply::Truncated => {
+            audit::secret("truncated access token", TRUNCATED_TOKEN);
             let start = format!(r#"{{"access_token":"{TRUNCATED_TOKEN}","#);
             head(200, "", start.len() + 100) + &start
         }
