@@ -279,7 +279,7 @@ fn main() {
             nebius.helper_sa_cached.len(),
             nebius.helper_cached_exchanges
         ),
-        "A process's first RSA signature or TLS handshake costs it tens of milliseconds of CPU once: aws-lc seeds its random generator from CPU Jitter Entropy. Every exchange and every `--verify` pays it; a cache hit pays nothing of it.".to_string(),
+        "aws-lc is built without its CPU-jitter entropy source (.cargo/config.toml), which cost every process about 40 ms of CPU on its first RSA signature or TLS handshake; its random generator is seeded by the kernel (getrandom). Server-side bcrypt (the registries' htpasswd) is part of every `--verify` and every client login.".to_string(),
         format!(
             "Our own timer (used for the login and helper rows: spawn to exit, as hyperfine --shell=none) gives {} for `crlogin --version`, for comparison with hyperfine's figure.",
             own_timer.summary()
