@@ -57,11 +57,22 @@ impl State {
 
     /// Undoes the login: removes its keys from each file, then the isolated directory it made
     /// (or, in a directory the user named, just the state file in it). Returns how many entries
-    /// were removed.
+    /// were removed. A file that cannot be updated does not stop the others: removing a
+    /// credential is never worse than keeping it, so every file gets its chance before the error.
     pub fn undo(&self, state_dir: Option<&Path>) -> Result<usize> {
         let mut removed = 0;
+        let mut failures = Vec::new();
         for entry in &self.entries {
-            removed += sinks::remove_keys(&entry.file, &entry.keys)?.len();
+            match sinks::remove_keys(&entry.file, &entry.keys) {
+                Ok(keys) => removed += keys.len(),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        if !failures.is_empty() {
+            bail!(
+                "{} (the other files were cleaned; fix the file and run cleanup again)",
+                failures.join("; ")
+            );
         }
         if let Some(dir) = &self.isolated_dir {
             // Only a directory crlogin itself named; never whatever a tampered state points at.
@@ -107,5 +118,34 @@ mod tests {
         };
         state.undo(None).unwrap();
         assert!(tmp.path().exists());
+    }
+
+    #[test]
+    fn undo_cleans_every_file_it_can_before_reporting_one_it_cannot() {
+        let tmp = tempfile::tempdir().unwrap();
+        let broken = tmp.path().join("broken.json");
+        let good = tmp.path().join("good.json");
+        std::fs::write(&broken, "{not json").unwrap();
+        std::fs::write(&good, r#"{"auths":{"r.io":{"auth":"eDp5"},"keep.io":{}}}"#).unwrap();
+        let state = State {
+            entries: vec![
+                Entry {
+                    file: broken.clone(),
+                    keys: vec!["r.io".into()],
+                },
+                Entry {
+                    file: good.clone(),
+                    keys: vec!["r.io".into()],
+                },
+            ],
+            isolated_dir: None,
+        };
+        let error = format!("{:#}", state.undo(None).unwrap_err());
+        assert!(error.contains("broken.json"), "{error}");
+        assert!(error.contains("run cleanup again"), "{error}");
+        assert_eq!(std::fs::read_to_string(&broken).unwrap(), "{not json");
+        let left: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+        assert_eq!(left, serde_json::json!({"auths": {"keep.io": {}}}));
     }
 }
