@@ -1,25 +1,8 @@
 //! crlogin: logs docker, helm and podman into container registries from CI, without a secret
 //! ever reaching a log. `main` parses arguments, runs one pipeline and maps errors to exit codes.
 
-mod auth;
-mod ci;
-mod cli;
-mod commands;
-mod doctor;
-mod env;
-mod helper;
-mod k8s_secret;
-#[cfg(test)]
-mod proptests;
-mod registry;
-mod report;
-mod secrets;
-mod sinks;
-mod state;
-mod tls;
-mod verify;
-
 use clap::Parser;
+use crlogin::{ci, cli, commands, doctor, env, helper, k8s_secret};
 use std::ffi::OsString;
 use std::process::ExitCode;
 

@@ -79,7 +79,12 @@ pub fn server_host(url: &str) -> Option<String> {
 /// Reads all of stdin (at most 1 MiB) as UTF-8 text, zeroed when dropped: a request may carry a
 /// secret (the kubelet's service-account token, the password `store` is given).
 pub fn read_stdin() -> Result<Zeroizing<String>> {
-    crate::secrets::read_text(std::io::stdin().lock(), MAX_STDIN).map_err(|e| match e {
+    read_request(std::io::stdin().lock())
+}
+
+/// [`read_stdin`] from any reader (the fuzz target feeds it bytes).
+pub(crate) fn read_request(reader: impl Read) -> Result<Zeroizing<String>> {
+    crate::secrets::read_text(reader, MAX_STDIN).map_err(|e| match e {
         TextError::Io(kind) => anyhow::anyhow!("cannot read stdin: {kind}"),
         TextError::TooLarge => {
             anyhow::anyhow!(

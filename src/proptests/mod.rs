@@ -9,7 +9,7 @@
 //! `tests/helper_stdin_props.rs`.
 
 mod auth_files;
-mod credentials;
+pub(crate) mod credentials;
 mod kubelet;
 mod profile;
 mod registry;

@@ -1,0 +1,24 @@
+//! crlogin's code as a library: the binary (`src/main.rs`) is a thin `main` over it, and the
+//! fuzz targets under `fuzz/` call `fuzzing`, which exists only in a `cargo fuzz` build
+//! (`--cfg fuzzing`) and in tests. Only what those two need is public.
+
+mod auth;
+pub mod ci;
+pub mod cli;
+pub mod commands;
+pub mod doctor;
+pub mod env;
+// Also in test builds, where its unit test runs every entry point over the seed corpus.
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
+pub mod helper;
+pub mod k8s_secret;
+#[cfg(test)]
+mod proptests;
+mod registry;
+mod report;
+mod secrets;
+mod sinks;
+mod state;
+mod tls;
+mod verify;
