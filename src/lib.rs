@@ -6,6 +6,7 @@ mod auth;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+mod connect_error;
 pub mod doctor;
 pub mod env;
 // Also in test builds, where its unit test runs every entry point over the seed corpus.

@@ -7,23 +7,28 @@
 //! system store, as in OpenSSL, while the bundled roots stay).
 
 use rustls_pki_types::CertificateDer;
+use std::sync::OnceLock;
 
 /// The User-Agent header of every request crlogin makes.
 pub const USER_AGENT: &str = concat!("crlogin/", env!("CARGO_PKG_VERSION"));
 
-/// The bundled roots followed by the system's (or `SSL_CERT_FILE`/`SSL_CERT_DIR`'s). A system
+/// The bundled roots followed by the system's (or `SSL_CERT_FILE`/`SSL_CERT_DIR`'s), read once
+/// per process however many clients are built (a login with `--verify` builds two). A system
 /// store that is missing or partly unreadable is not an error: the bundled roots still apply.
-pub fn root_certificates() -> Vec<CertificateDer<'static>> {
-    let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
-    roots.extend(rustls_native_certs::load_native_certs().certs);
-    roots
+pub fn root_certificates() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec();
+        roots.extend(rustls_native_certs::load_native_certs().certs);
+        roots
+    })
 }
 
 /// A reqwest client builder with crlogin's user agent, trusting [`root_certificates`].
 pub fn http_client() -> reqwest::ClientBuilder {
     let roots = root_certificates()
-        .into_iter()
-        .filter_map(|der| reqwest::Certificate::from_der(&der).ok());
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .tls_certs_only(roots)

@@ -2,6 +2,7 @@
 //! (registry API v2): `GET /v2/`, then Basic auth, or the Bearer challenge's token realm with
 //! Basic auth and `/v2/` again with that token. All registries are checked at once.
 
+use crate::connect_error::Cause;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{header::WWW_AUTHENTICATE, Client, Response, StatusCode};
 use std::time::Duration;
@@ -133,22 +134,13 @@ pub(crate) async fn ping(
 /// Why `url` could not be asked, with what to do about it: a refused connection and a timeout
 /// say so plainly; anything else (TLS, DNS) keeps reqwest's causes.
 fn unreachable(url: &str, error: reqwest::Error, timeout: Duration) -> anyhow::Error {
-    if error.is_timeout() {
-        return no_answer(timeout);
+    match crate::connect_error::cause(&error).0 {
+        Cause::Timeout => no_answer(timeout),
+        Cause::Refused => anyhow!("nothing listens there (connection refused): check that the registry is running and that its host and port are right"),
+        _ => anyhow!(error).context(format!(
+            "cannot reach {url} (for a private CA, set SSL_CERT_FILE to its PEM bundle)"
+        )),
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(cause) = source {
-        let refused = cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
-        if refused {
-            return anyhow!("nothing listens there (connection refused): check that the registry is running and that its host and port are right");
-        }
-        source = cause.source();
-    }
-    anyhow!(error).context(format!(
-        "cannot reach {url} (for a private CA, set SSL_CERT_FILE to its PEM bundle)"
-    ))
 }
 
 /// A registry that did not answer within `timeout` (the caller names the registry).
