@@ -346,17 +346,16 @@ fn authorized_key_is_exchanged_and_the_registry_accepts_the_token() {
     let iam = iam_server::IamServer::start(SA, KID);
     iam.set_token(token);
     let registry = Registry::start(Auth::user("iam", token));
-    let credentials = serde_json::json!({"subject-credentials": {
-        "type": "JWT", "alg": "RS256", "private-key": iam_server::keys().pkcs8,
-        "kid": KID, "iss": SA, "sub": SA,
-    }});
     // The token cache holds the token by design (0600): keep it outside HOME, so HOME can be
     // scanned strictly for leaks.
     let cache = harness::temp_dir();
     let mut env = Env::new();
-    env.set("NEBIUS_SA_CREDENTIALS", credentials.to_string())
-        .set("NEBIUS_AUTH_ENDPOINT", iam.endpoint())
-        .set("XDG_CACHE_HOME", cache.path().to_str().unwrap());
+    env.set(
+        "NEBIUS_SA_CREDENTIALS",
+        iam_server::credentials_json(SA, KID),
+    )
+    .set("NEBIUS_AUTH_ENDPOINT", iam.endpoint())
+    .set("XDG_CACHE_HOME", cache.path().to_str().unwrap());
     let login = env
         .crlogin([
             "login",

@@ -3,9 +3,8 @@
 //! answered from the token cache, with a static key and with that authorized key.
 
 use crate::harness::{self, Env, Out};
-use crate::iam_server::{keys, IamServer};
+use crate::iam_server::{credentials_json, IamServer};
 use crate::timing::{self, Samples};
-use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
@@ -38,19 +37,6 @@ pub struct Results {
     pub helper_cached_exchanges: usize,
 }
 
-/// The credentials JSON `nebius iam auth-public-key generate` writes, for the test key.
-fn credentials() -> String {
-    json!({ "subject-credentials": {
-        "type": "JWT",
-        "alg": "RS256",
-        "private-key": keys().pkcs8,
-        "kid": KID,
-        "iss": SA,
-        "sub": SA,
-    }})
-    .to_string()
-}
-
 /// Fails loudly unless `out` succeeded and shows none of `tokens` (nor their base64 forms).
 fn assert_quiet_success(out: &Out, what: &str, tokens: &[String]) {
     out.assert_success(what);
@@ -81,7 +67,7 @@ fn helper_get(bin: &Path, env: &Env, secret: &str) {
 pub fn run(bin: &Path, runs: usize) -> Results {
     let server = IamServer::start(SA, KID);
     let mut env = Env::new();
-    env.set("NEBIUS_SA_CREDENTIALS", credentials())
+    env.set("NEBIUS_SA_CREDENTIALS", credentials_json(SA, KID))
         .set("NEBIUS_AUTH_ENDPOINT", server.endpoint());
     let login = || harness::run(env.command(bin).args(["login", "--all-regions"]), None);
 
@@ -112,7 +98,7 @@ pub fn run(bin: &Path, runs: usize) -> Results {
 
     let mut no_cache = Env::new();
     no_cache
-        .set("NEBIUS_SA_CREDENTIALS", credentials())
+        .set("NEBIUS_SA_CREDENTIALS", credentials_json(SA, KID))
         .set("NEBIUS_AUTH_ENDPOINT", server.endpoint())
         .set("CRLOGIN_NO_CACHE", "1");
     let exchanges = runs.min(50);

@@ -53,6 +53,22 @@ impl Keys {
     }
 }
 
+/// The credentials JSON `nebius iam auth-public-key generate` writes for `service_account`'s
+/// key `key_id`, holding the test private key.
+pub fn credentials_json(service_account: &str, key_id: &str) -> String {
+    serde_json::to_string_pretty(&json!({
+        "subject-credentials": {
+            "type": "JWT",
+            "alg": "RS256",
+            "private-key": keys().pkcs8,
+            "kid": key_id,
+            "iss": service_account,
+            "sub": service_account,
+        }
+    }))
+    .unwrap()
+}
+
 /// The test keys (generated on first use with the `openssl` command).
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();

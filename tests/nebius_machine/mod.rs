@@ -5,8 +5,7 @@
 #![allow(dead_code)]
 
 use crate::harness::{secret_forms, Env, Out};
-use crate::iam_server::{keys, IamServer};
-use serde_json::json;
+use crate::iam_server::{credentials_json, keys, IamServer};
 use std::path::Path;
 use tempfile::TempDir;
 
@@ -30,7 +29,7 @@ impl Machine {
         let server = IamServer::start(SA, KID);
         let cache = crate::harness::temp_dir();
         let mut env = Env::new();
-        env.set("NEBIUS_SA_CREDENTIALS", credentials_json())
+        env.set("NEBIUS_SA_CREDENTIALS", credentials_json(SA, KID))
             .set("NEBIUS_AUTH_ENDPOINT", server.endpoint())
             .set("XDG_CACHE_HOME", cache.path().to_str().unwrap());
         Machine { env, server, cache }
@@ -94,19 +93,4 @@ impl Machine {
             }
         }
     }
-}
-
-/// The credentials JSON `nebius iam auth-public-key generate` writes, for the test key.
-pub fn credentials_json() -> String {
-    serde_json::to_string_pretty(&json!({
-        "subject-credentials": {
-            "type": "JWT",
-            "alg": "RS256",
-            "private-key": keys().pkcs8,
-            "kid": KID,
-            "iss": SA,
-            "sub": SA,
-        }
-    }))
-    .unwrap()
 }
