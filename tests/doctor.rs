@@ -8,14 +8,15 @@ mod harness;
 mod iam_grpc;
 mod iam_server;
 mod nebius_machine;
+mod snapshot;
 
 use harness::{assert_no_leak, canary, secret_forms, Auth, Env, Out, Registry};
 use nebius_machine::Machine;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use snapshot::Tree;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const USER: &str = "alice";
@@ -115,25 +116,6 @@ fn doctor(env: &Env, args: &[&str]) -> (Out, Vec<Line>, Value) {
     (text, parsed, doc)
 }
 
-/// Every file and directory under `root`: its mode and (for files) content.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
-    let mut found = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let meta = fs::symlink_metadata(&path).unwrap();
-        let content = if meta.is_dir() {
-            stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            Vec::new()
-        } else if meta.is_file() {
-            fs::read(&path).unwrap()
-        } else {
-            Vec::new()
-        };
-        found.insert(path, (meta.permissions().mode(), content));
-    }
-    found
-}
-
 /// An environment with `DCR_*` pointing at `host` and the password `secret`.
 fn dcr_env(host: &str, secret: &str) -> Env {
     let mut env = Env::new();
@@ -161,7 +143,7 @@ fn all_ok_against_a_live_registry_prints_no_secret_and_writes_nothing() {
     fs::create_dir_all(docker.parent().unwrap()).unwrap();
     fs::write(&docker, r#"{"auths":{"other.example":{"auth":"eDp5"}}}"#).unwrap();
     fs::set_permissions(&docker, fs::Permissions::from_mode(0o600)).unwrap();
-    let before = snapshot(env.home());
+    let before = Tree::of(env.home());
 
     let (out, lines, _) = doctor(&env, &[]);
     out.assert_success("doctor with a live registry");
@@ -191,7 +173,7 @@ fn all_ok_against_a_live_registry_prints_no_secret_and_writes_nothing() {
         .contains(&format!("HTTP 401 from http://{}/v2/", registry.host())));
     assert!(out.stdout.ends_with("0 failed, 3 skipped\n"), "{out}");
 
-    assert_eq!(snapshot(env.home()), before, "doctor changed HOME");
+    before.assert_unchanged(env.home(), "doctor");
     assert_no_leak(
         secret,
         &secret_forms(secret, Some(USER)),
@@ -307,7 +289,7 @@ fn a_malformed_docker_config_fails_and_is_left_untouched() {
     let docker = env.home().join(".docker/config.json");
     fs::create_dir_all(docker.parent().unwrap()).unwrap();
     fs::write(&docker, "{\"auths\": {\n").unwrap();
-    let before = snapshot(env.home());
+    let before = Tree::of(env.home());
 
     let (out, lines, _) = doctor(&env, &[]);
     let config = line(&lines, "config-file", ".docker/config.json");
@@ -328,7 +310,7 @@ fn a_malformed_docker_config_fails_and_is_left_untouched() {
         line(&lines, "reach-registry", &registry.host()).status,
         "ok"
     );
-    assert_eq!(snapshot(env.home()), before, "doctor changed HOME");
+    before.assert_unchanged(env.home(), "doctor");
     assert_no_leak(
         secret,
         &secret_forms(secret, Some(USER)),
