@@ -299,15 +299,11 @@ pub fn selection(args: &NebiusTargetArgs, env: &Env) -> Result<Selection> {
     })
 }
 
-/// A fresh 0700 directory under `base` that outlives this process (the job removes it).
+/// A fresh private (0700) directory under `base` that outlives this process (the job removes it).
 fn make_isolated_dir(base: &Path) -> Result<PathBuf> {
     sinks::auth_file::create_private_dir(base)?;
-    let dir = tempfile::Builder::new()
-        .prefix("crlogin-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir_in(base)
-        .with_context(|| format!("cannot create a directory in {}", base.display()))?;
-    Ok(dir.keep())
+    crate::os::private::temp_dir_in(base, "crlogin-")
+        .with_context(|| format!("cannot create a directory in {}", base.display()))
 }
 
 /// Prints `export` lines on stdout and hands the variables to the CI, so tools find the files.

@@ -67,11 +67,8 @@ impl Env {
             .map(PathBuf::from)
     }
 
-    /// The user's home directory from `$HOME`.
+    /// The user's home directory: `$HOME`, on Windows `%USERPROFILE%`.
     pub fn home(&self) -> Result<PathBuf> {
-        match self.path("HOME") {
-            Some(h) => Ok(h),
-            None => bail!("HOME is not set: set HOME, or use --config-dir DIR"),
-        }
+        crate::os::paths::home(self, crate::os::Os::CURRENT)
     }
 }

@@ -14,6 +14,7 @@ pub mod env;
 pub mod fuzzing;
 pub mod helper;
 pub mod k8s_secret;
+mod os;
 #[cfg(test)]
 mod proptests;
 mod registry;

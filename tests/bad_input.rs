@@ -14,6 +14,9 @@
 //! Environment values cannot be 10 MB: Linux refuses a variable or argument longer than 128 KiB
 //! (MAX_ARG_STRLEN) at exec, so "huge" is the largest that passes there, and 10 MB for files
 //! and stdin.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_server;

@@ -1,5 +1,8 @@
 //! crlogin as a user runs it, without a registry: what it writes, what it refuses, what it
 //! prints. Each test runs the real binary from a cleared environment with its own HOME.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 

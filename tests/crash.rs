@@ -8,6 +8,9 @@
 //! 0600), never a mix; the next login succeeds (the lock died with the process); and the temp
 //! file the dead process left (mode 0600, possibly holding the new credential) is removed by the
 //! next write in that directory once it is older than ten minutes.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 

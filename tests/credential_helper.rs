@@ -4,6 +4,9 @@
 //! then served from the cache. Then the protocol itself, action by action, run both as
 //! `crlogin credential-helper` and through the `docker-credential-crlogin` name. Every run is
 //! checked for leaked secrets.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_server;

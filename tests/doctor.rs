@@ -3,6 +3,9 @@
 //! any more), the loopback IAM stand-in with a skewed clock, broken config files and credential
 //! helpers. Every run is checked for canary secrets, and HOME is compared before and after:
 //! doctor writes nothing.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_grpc;

@@ -8,6 +8,9 @@
 //! written before the check, as documented), and shows no private key, JWT or token.
 //!
 //! The retried-then-successful paths live in tests/nebius_iam.rs and tests/nebius_oidc.rs.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_grpc;

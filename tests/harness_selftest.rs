@@ -1,6 +1,9 @@
 //! The harness itself, against real components: a distribution registry with htpasswd auth
 //! (plain HTTP and TLS) accepts a push and a pull by skopeo with the right password and
 //! refuses them with a wrong one; the OCI layout, auth file and leak check behave.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 

@@ -1,6 +1,9 @@
 //! `crlogin k8s-secret`: the manifest (YAML and JSON) decodes back to a
 //! `kubernetes.io/dockerconfigjson` Secret whose auths hold the right credential for each
 //! selected registry, and matches what kubectl itself generates.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_server;

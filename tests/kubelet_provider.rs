@@ -3,6 +3,9 @@
 //! decode as a `CredentialProviderResponse` (no field the kubelet does not know) in the same
 //! apiVersion, with credentials for the image's registry host and a cacheDuration just under the
 //! token's remaining life. Also checks examples/kubernetes/credential-provider-config.yaml.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_server;

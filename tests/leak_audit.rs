@@ -2,6 +2,9 @@
 //! `cargo test`; `plant_leaks` and `scan` are run by scripts/leak-audit.sh: the first under the
 //! audit with the suites (it leaks a canary into each kind of place through the real capture
 //! path), the second afterwards, over everything recorded.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-smoke.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod leak_scan;

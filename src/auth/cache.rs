@@ -1,5 +1,6 @@
 //! A small on-disk cache of exchanged access tokens, so jobs that run crlogin often do not mint a
-//! token each time: `$XDG_CACHE_HOME/crlogin` (else `~/.cache/crlogin`), one 0600 file per
+//! token each time: `$XDG_CACHE_HOME/crlogin` (else `~/.cache/crlogin`; per OS in
+//! [`crate::os::paths::token_cache_dir`]), one private file per
 //! credential identity, named by a hash of the service account, the key id and the endpoint
 //! (never of the private key), replaced atomically.
 
@@ -10,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,16 +60,11 @@ pub struct Cached {
     pub expires_at: SystemTime,
 }
 
-/// The cache directory: `$XDG_CACHE_HOME/crlogin`, else `$HOME/.cache/crlogin`.
+/// The cache directory: `$XDG_CACHE_HOME/crlogin`, else `$HOME/.cache/crlogin` (on macOS
+/// `~/Library/Caches/crlogin`, on Windows `%LOCALAPPDATA%\crlogin`).
 pub fn dir(env: &Env) -> Result<PathBuf> {
-    let base = match env.path("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
-        Some(dir) => dir,
-        None => env
-            .home()
-            .context("no place for the token cache")?
-            .join(".cache"),
-    };
-    Ok(base.join("crlogin"))
+    crate::os::paths::token_cache_dir(env, crate::os::Os::CURRENT)
+        .context("no place for the token cache")
 }
 
 /// Whether a token issued at `issued_at` and expiring at `expires_at` may still be handed out at
@@ -88,7 +83,8 @@ pub fn is_fresh(issued_at: SystemTime, expires_at: SystemTime, now: SystemTime) 
 pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> {
     let path = dir.join(identity.file_name());
     let meta = fs::metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE || meta.permissions().mode() & 0o077 != 0 {
+    if !meta.is_file() || meta.len() > MAX_FILE || crate::os::private::others_may_read(&path, &meta)
+    {
         return None;
     }
     let text = zeroize::Zeroizing::new(fs::read_to_string(&path).ok()?);
@@ -186,14 +182,18 @@ mod tests {
         store(&dir, &id, &token, now, now + Duration::from_secs(3600)).unwrap();
         let files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap()).collect();
         assert_eq!(files.len(), 1, "no temp file is left behind");
-        assert_eq!(
-            files[0].metadata().unwrap().permissions().mode() & 0o777,
-            0o600
+        let private = |p: &Path| !crate::os::private::others_may_read(p, &fs::metadata(p).unwrap());
+        assert!(
+            private(&files[0].path()),
+            "the cache file is the user's alone"
         );
-        assert_eq!(
-            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert!(private(&dir), "the cache directory is the user's alone");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!((mode(&files[0].path()), mode(&dir)), (0o600, 0o700));
+        }
         let name = files[0].file_name().into_string().unwrap();
         assert!(!name.contains("serviceaccount"), "{name}");
         let cached = load(&dir, &id, now).unwrap();

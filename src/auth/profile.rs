@@ -197,7 +197,10 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join(".nebius")).unwrap();
         std::fs::write(home.path().join(CONFIG_FILE), yaml).unwrap();
-        let mut vars = vec![("HOME", home.path().to_str().unwrap())];
+        let mut vars = vec![(
+            crate::os::paths::home_var(crate::os::Os::CURRENT),
+            home.path().to_str().unwrap(),
+        )];
         vars.extend_from_slice(pairs);
         let env = Env::from_pairs(&vars);
         let ci = detect(&Env::default());
@@ -249,7 +252,10 @@ mod tests {
 
     #[test]
     fn missing_file_is_only_an_error_when_required() {
-        let env = Env::from_pairs(&[("HOME", "/nonexistent-crlogin-home")]);
+        let env = Env::from_pairs(&[(
+            crate::os::paths::home_var(crate::os::Os::CURRENT),
+            "/nonexistent-crlogin-home",
+        )]);
         let ci = detect(&Env::default());
         assert!(read(&env, ci.as_ref(), false).unwrap().is_none());
         assert!(read(&env, ci.as_ref(), true).is_err());

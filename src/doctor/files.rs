@@ -5,11 +5,11 @@
 use super::Check;
 use crate::env::Env;
 use crate::helper::HELPER_NAME;
+use crate::os::{helper_link, private};
 use crate::sinks::auth_file::{self, Document};
 use crate::sinks::{docker_format, Tool};
 use serde_json::Value;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// A file that exists and parses, with the tools that read it.
@@ -96,17 +96,29 @@ fn config_file(path: &Path, tools: &[Tool]) -> (Check, Option<Document>) {
         .get("auths")
         .and_then(Value::as_object)
         .map_or(0, |a| a.len());
-    let mode = meta.permissions().mode() & 0o777;
+    let access = match private::mode(&meta) {
+        Some(mode) => format!("mode {mode:04o}"),
+        None if private::others_may_read(path, &meta) => "other accounts in its ACL".to_string(),
+        None => "an ACL for this user only".to_string(),
+    };
     let detail = format!(
-        "{names}: valid JSON, {entries} auths {}, mode {mode:04o}",
+        "{names}: valid JSON, {entries} auths {}, {access}",
         if entries == 1 { "entry" } else { "entries" }
     );
-    // Login rewrites the file with mode 0600; entries already in it are exposed until then.
-    let check = if mode & 0o077 != 0 && entries > 0 {
+    // Login rewrites the file private (0600); entries already in it are exposed until then.
+    let check = if private::others_may_read(path, &meta) && entries > 0 {
+        let fix = if cfg!(windows) {
+            format!(
+                "run `crlogin login` again to rewrite {} with an ACL for you alone",
+                path.display()
+            )
+        } else {
+            format!("chmod 600 {}", path.display())
+        };
         Check::warn(
             NAME,
             format!("{detail}: other users can read the credentials in it"),
-            format!("chmod 600 {}", path.display()),
+            fix,
         )
     } else {
         Check::ok(NAME, detail)
@@ -185,7 +197,7 @@ pub fn credential_helpers(files: &[Parsed], env: &Env) -> Vec<Check> {
 
 fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
     const NAME: &str = "cred-helper";
-    let program = format!("docker-credential-{name}");
+    let program = helper_link::file_name(&format!("docker-credential-{name}"));
     let named_in: Vec<String> = uses
         .iter()
         .map(|u| {
@@ -271,11 +283,12 @@ fn locate(program: &str, path_var: Option<&Path>) -> Located {
         }
         let candidate = dir.join(program);
         match fs::metadata(&candidate) {
-            Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {
+            Ok(meta) if meta.is_file() && private::is_executable(&meta) => {
                 return Located::Executable(candidate)
             }
             Ok(meta) if meta.is_file() && !matches!(passed_over, Located::NotExecutable(..)) => {
-                passed_over = Located::NotExecutable(candidate, meta.permissions().mode() & 0o777);
+                let mode = private::mode(&meta).unwrap_or_default();
+                passed_over = Located::NotExecutable(candidate, mode);
             }
             Ok(_) => {}
             Err(_)
@@ -289,12 +302,13 @@ fn locate(program: &str, path_var: Option<&Path>) -> Located {
     passed_over
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
     #[test]
     fn locate_prefers_an_executable_and_remembers_what_it_passed_over() {
+        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
         fs::create_dir_all(&a).unwrap();

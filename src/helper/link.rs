@@ -1,13 +1,15 @@
 //! The `docker-credential-crlogin` link that clients find on PATH: a symlink to the crlogin
-//! executable, which then answers as the helper (see [`super::program_args`]). It goes into
-//! `--bin-dir`, else next to the executable, else (when that directory is not writable)
-//! `~/.local/bin`. A link is replaced atomically; a file that is not a link is never touched.
+//! executable (on Windows `docker-credential-crlogin.exe`, a hard link or copy: see
+//! [`crate::os::helper_link`]), which then answers as the helper (see [`super::program_args`]).
+//! It goes into `--bin-dir`, else next to the executable, else (when that directory is not
+//! writable) `~/.local/bin`. A link is replaced atomically; a file that is not crlogin's is
+//! never touched.
 
 use super::DOCKER_HELPER_PROGRAM;
+use crate::os::helper_link::{self, Found};
 use anyhow::{bail, Context, Result};
 use std::ffi::OsStr;
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// Where the link ended up, and how.
@@ -64,10 +66,10 @@ pub fn install(exe: &Path, dirs: &[PathBuf]) -> Result<(Placed, Vec<String>)> {
 }
 
 fn install_in(exe: &Path, dir: &Path, create_dir: bool) -> Result<Placed> {
-    let link = dir.join(DOCKER_HELPER_PROGRAM);
-    match fs::symlink_metadata(&link) {
-        Ok(meta) if !meta.file_type().is_symlink() => return Ok(Placed::NotOurs(link)),
-        Ok(_) if points_at(&link, exe) => return Ok(Placed::AlreadyThere(link)),
+    let link = dir.join(helper_link::file_name(DOCKER_HELPER_PROGRAM));
+    match helper_link::inspect(&link, exe) {
+        Ok(Found::NotOurs) => return Ok(Placed::NotOurs(link)),
+        Ok(Found::Current) => return Ok(Placed::AlreadyThere(link)),
         _ => {}
     }
     if create_dir {
@@ -78,7 +80,7 @@ fn install_in(exe: &Path, dir: &Path, create_dir: bool) -> Result<Placed> {
         std::process::id()
     ));
     let _ = fs::remove_file(&tmp);
-    let made = std::os::unix::fs::symlink(exe, &tmp).and_then(|()| fs::rename(&tmp, &link));
+    let made = helper_link::make(exe, &tmp).and_then(|()| fs::rename(&tmp, &link));
     if let Err(e) = made {
         let _ = fs::remove_file(&tmp);
         bail!("cannot create {}: {}", link.display(), e.kind());
@@ -91,25 +93,19 @@ fn install_in(exe: &Path, dir: &Path, create_dir: bool) -> Result<Placed> {
 pub fn remove(exe: &Path, dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let (mut removed, mut kept) = (Vec::new(), Vec::new());
     for dir in dirs {
-        let link = dir.join(DOCKER_HELPER_PROGRAM);
-        match fs::symlink_metadata(&link) {
-            Ok(meta) if meta.file_type().is_symlink() && points_at(&link, exe) => {
+        let link = dir.join(helper_link::file_name(DOCKER_HELPER_PROGRAM));
+        match helper_link::inspect(&link, exe) {
+            Ok(Found::Current) => {
                 fs::remove_file(&link)
                     .with_context(|| format!("cannot remove {}", link.display()))?;
                 removed.push(link);
             }
-            Ok(_) => kept.push(link),
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Ok(Found::Stale | Found::NotOurs) => kept.push(link),
+            Ok(Found::Missing) => {}
             Err(e) => bail!("cannot look at {}: {}", link.display(), e.kind()),
         }
     }
     Ok((removed, kept))
-}
-
-/// Whether the link at `link` leads to `exe` (as written, or once resolved).
-fn points_at(link: &Path, exe: &Path) -> bool {
-    fs::read_link(link).is_ok_and(|target| target == exe)
-        || fs::canonicalize(link).is_ok_and(|target| target == exe)
 }
 
 /// Where a PATH search (`path_var`, as in `$PATH`) finds [`DOCKER_HELPER_PROGRAM`], if anywhere.
@@ -129,12 +125,13 @@ mod tests {
         fs::write(&exe, "").unwrap();
         let bin = tmp.path().join("bin");
         let dirs = vec![bin.clone()];
-        let link = bin.join(DOCKER_HELPER_PROGRAM);
+        let link = bin.join(helper_link::file_name(DOCKER_HELPER_PROGRAM));
 
         assert_eq!(
             install(&exe, &dirs).unwrap().0,
             Placed::Created(link.clone())
         );
+        #[cfg(unix)]
         assert_eq!(fs::read_link(&link).unwrap(), exe);
         assert_eq!(
             install(&exe, &dirs).unwrap().0,
@@ -142,7 +139,7 @@ mod tests {
         );
         // A link to an older crlogin is replaced.
         fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(tmp.path().join("old"), &link).unwrap();
+        helper_link::make_stale(&link, &tmp.path().join("old"));
         assert_eq!(
             install(&exe, &dirs).unwrap().0,
             Placed::Created(link.clone())
@@ -173,7 +170,7 @@ mod tests {
         let (placed, passed_over) = install(&exe, &[unusable, fallback.clone()]).unwrap();
         assert_eq!(
             placed,
-            Placed::Created(fallback.join(DOCKER_HELPER_PROGRAM))
+            Placed::Created(fallback.join(helper_link::file_name(DOCKER_HELPER_PROGRAM)))
         );
         assert_eq!(passed_over.len(), 1, "{passed_over:?}");
     }

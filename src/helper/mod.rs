@@ -9,6 +9,7 @@ pub mod docker_credential;
 pub mod kubelet;
 pub mod link;
 
+use crate::os::helper_link::runs_as;
 use crate::registry::{self, NEBIUS_REGIONS};
 use crate::secrets::TextError;
 use anyhow::{Context, Result};
@@ -40,10 +41,12 @@ pub fn program_args(mut args: Vec<OsString>) -> Vec<OsString> {
         .and_then(|a| Path::new(a).file_name())
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let subcommand = match name {
-        DOCKER_HELPER_PROGRAM => "credential-helper",
-        KUBELET_PROVIDER_PROGRAM => "kubelet-credential-provider",
-        _ => return args,
+    let subcommand = if runs_as(name, DOCKER_HELPER_PROGRAM) {
+        "credential-helper"
+    } else if runs_as(name, KUBELET_PROVIDER_PROGRAM) {
+        "kubelet-credential-provider"
+    } else {
+        return args;
     };
     args[0] = OsString::from("crlogin");
     args.insert(1, OsString::from(subcommand));

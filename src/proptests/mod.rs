@@ -8,6 +8,8 @@
 //! The whole-process properties (arbitrary stdin to the two helpers) are in
 //! `tests/helper_stdin_props.rs`.
 
+// Unix only: it checks modes and inode numbers (the private-file rules per OS are tested in `os`).
+#[cfg(unix)]
 mod auth_files;
 pub(crate) mod credentials;
 mod kubelet;
@@ -15,7 +17,9 @@ mod profile;
 mod registry;
 
 use crate::ci::Ci;
+#[cfg(unix)]
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+#[cfg(unix)]
 use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -49,6 +53,7 @@ impl Ci for Recorder {
 
 /// The form of `secret` that `text` contains, if any: itself, or its standard or URL-safe
 /// base64 (padding trimmed), with or without `user:` in front.
+#[cfg(unix)]
 pub fn leaked_form(text: &str, secret: &str, user: Option<&str>) -> Option<String> {
     let mut forms = vec![secret.to_string()];
     for plain in [

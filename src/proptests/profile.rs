@@ -133,7 +133,7 @@ proptest! {
         std::fs::write(home.path().join("key.pem"), &test_key().pem).unwrap();
         let creds = json!({"subject-credentials": {"alg": "RS256", "kid": KID, "iss": SA, "sub": SA, "private-key": test_key().pem}});
         std::fs::write(home.path().join("creds.json"), creds.to_string()).unwrap();
-        let env = Env::from_pairs(&[("HOME", home.path().to_str().unwrap())]);
+        let env = Env::from_pairs(&[(crate::os::paths::home_var(crate::os::Os::CURRENT), home.path().to_str().unwrap())]);
         let ci = Recorder::default();
         let result = read(&env, &ci, required);
         if case.inline_key && matches!(result, Ok(Some(_))) {
@@ -174,7 +174,10 @@ fn an_auth_type_holding_key_material_is_not_shown() {
     std::fs::create_dir_all(home.path().join(".nebius")).unwrap();
     let yaml = format!("profiles:\n  ci:\n    auth-type: {KEY_CANARY}\n");
     std::fs::write(home.path().join(CONFIG_FILE), yaml).unwrap();
-    let env = Env::from_pairs(&[("HOME", home.path().to_str().unwrap())]);
+    let env = Env::from_pairs(&[(
+        crate::os::paths::home_var(crate::os::Os::CURRENT),
+        home.path().to_str().unwrap(),
+    )]);
     let message = format!("{:#}", read(&env, &Recorder::default(), true).unwrap_err());
     assert!(
         message.contains("has auth-type something else"),

@@ -3,11 +3,11 @@
 //! serialise on an advisory lock of the file's directory, so none loses another's entries, and a
 //! reader sees the old file or the new one, never a partial one.
 
+use crate::os::{private, replace};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -66,7 +66,7 @@ pub fn update<T>(
     let dir = parent(&path);
     create_private_dir(dir)?;
     let lock =
-        File::open(dir).with_context(|| format!("cannot open {} to lock it", dir.display()))?;
+        open_lock(dir).with_context(|| format!("cannot open {} to lock it", dir.display()))?;
     lock.lock()
         .with_context(|| format!("cannot lock {}", dir.display()))?;
 
@@ -80,22 +80,16 @@ pub fn update<T>(
     Ok(result)
 }
 
-/// Writes `bytes` to a 0600 temp file beside `path`, syncs it and renames it over `path`.
+/// Writes `bytes` to a private temp file beside `path` (0600; on Windows an ACL for the user
+/// alone), syncs it and moves it over `path` ([`replace::persist`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent(path);
     remove_stale_temps(dir, SystemTime::now());
     let fail = || format!("cannot write {}", path.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .with_context(fail)?;
+    let mut tmp = private::temp_file_in(dir, TEMP_PREFIX, TEMP_SUFFIX).with_context(fail)?;
     tmp.write_all(bytes).with_context(fail)?;
     tmp.as_file().sync_all().with_context(fail)?;
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
-    // Make the rename itself durable; a failure here leaves a complete file, so it is not fatal.
-    let _ = File::open(dir).and_then(|d| d.sync_all());
+    replace::persist(tmp, path).with_context(fail)?;
     Ok(())
 }
 
@@ -125,13 +119,24 @@ fn remove_stale_temps(dir: &Path, now: SystemTime) {
     }
 }
 
-/// Creates `dir` and its missing parents with mode 0700 (existing ones are left as they are).
+/// Creates `dir` and its missing parents private to the user (mode 0700; on Windows an ACL
+/// for the user alone); existing ones are left as they are.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    private::create_dir_all(dir)
         .with_context(|| format!("cannot create directory {}", dir.display()))
+}
+
+/// What [`update`] locks: the directory itself on Unix; on Windows, where a directory cannot be
+/// locked, the file `.crlogin.lock` in it.
+fn open_lock(dir: &Path) -> std::io::Result<File> {
+    #[cfg(windows)]
+    return fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".crlogin.lock"));
+    #[cfg(not(windows))]
+    File::open(dir)
 }
 
 /// Writes through a symlinked auth file (dotfile managers link them) instead of replacing the link.
@@ -165,20 +170,26 @@ mod tests {
             Ok(((), true))
         })
         .unwrap();
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            fs::metadata(path.parent().unwrap())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o700
-        );
+        let dir = path.parent().unwrap();
+        for p in [&path, dir, dir.parent().unwrap()] {
+            let meta = fs::metadata(p).unwrap();
+            assert!(
+                !private::others_may_read(p, &meta),
+                "{} is private",
+                p.display()
+            );
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!((mode(&path), mode(dir)), (0o600, 0o700));
+        }
         assert_eq!(read(&path).unwrap()["k"], json!(1));
-        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        let leftovers: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name() != ".crlogin.lock")
+            .collect();
         assert_eq!(leftovers.len(), 1, "no temp file is left behind");
     }
 
@@ -216,6 +227,7 @@ mod tests {
         assert!(other.exists(), "only crlogin's own temp files are removed");
     }
 
+    #[cfg(unix)]
     #[test]
     fn writes_through_a_symlink() {
         let tmp = tempfile::tempdir().unwrap();

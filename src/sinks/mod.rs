@@ -7,6 +7,7 @@ pub(crate) mod docker_format;
 
 use crate::ci::Ci;
 use crate::env::Env;
+use crate::os::{paths, Os};
 use crate::secrets::Secret;
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -35,29 +36,22 @@ impl Tool {
 
     /// The auth file the tool reads, from its own variables and defaults.
     pub fn auth_file(self, env: &Env) -> Result<PathBuf> {
-        Ok(match self {
-            Tool::Docker => match env.path("DOCKER_CONFIG") {
-                Some(dir) => dir.join("config.json"),
-                None => env.home()?.join(".docker/config.json"),
-            },
-            Tool::Helm => match env.path("HELM_REGISTRY_CONFIG") {
-                Some(file) => file,
-                None => helm_config_home(env)?.join("registry/config.json"),
-            },
-            Tool::Podman => match (env.path("REGISTRY_AUTH_FILE"), env.path("XDG_RUNTIME_DIR")) {
-                (Some(file), _) => file,
-                (None, Some(runtime)) => runtime.join("containers/auth.json"),
-                (None, None) => env.home()?.join(".config/containers/auth.json"),
-            },
-        })
+        match self {
+            Tool::Docker => paths::docker_config(env, Os::CURRENT),
+            Tool::Helm => paths::helm_registry_config(env, Os::CURRENT),
+            Tool::Podman => paths::podman_auth_file(env, Os::CURRENT),
+        }
     }
 
     /// The variables that choose the tool's file, for messages.
     fn variables(self) -> &'static str {
         match self {
             Tool::Docker => "DOCKER_CONFIG",
+            Tool::Helm if Os::CURRENT == Os::Windows => {
+                "HELM_REGISTRY_CONFIG, HELM_CONFIG_HOME, XDG_CONFIG_HOME, APPDATA"
+            }
             Tool::Helm => "HELM_REGISTRY_CONFIG, HELM_CONFIG_HOME, XDG_CONFIG_HOME",
-            Tool::Podman => "REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR",
+            Tool::Podman => paths::podman_variables(Os::CURRENT),
         }
     }
 
@@ -89,19 +83,6 @@ impl Tool {
     }
 }
 
-/// `$HELM_CONFIG_HOME`, else the XDG config home's `helm` (as Helm resolves it on Linux).
-fn helm_config_home(env: &Env) -> Result<PathBuf> {
-    if let Some(dir) = env.path("HELM_CONFIG_HOME") {
-        return Ok(dir);
-    }
-    let config = match env.path("XDG_CONFIG_HOME") {
-        Some(dir) => dir,
-        None if cfg!(target_os = "macos") => env.home()?.join("Library/Preferences"),
-        None => env.home()?.join(".config"),
-    };
-    Ok(config.join("helm"))
-}
-
 /// Each selected tool with the file it reads: under `config_dir`, one shared `config.json`.
 pub fn files(tools: &[Tool], env: &Env, config_dir: Option<&Path>) -> Result<Vec<(Tool, PathBuf)>> {
     tools
@@ -114,7 +95,11 @@ pub fn files(tools: &[Tool], env: &Env, config_dir: Option<&Path>) -> Result<Vec
             let what = format!("the {} auth file", tool.name());
             let fix = match config_dir {
                 Some(_) => "give --config-dir a plain path".to_string(),
-                None => format!("set {} or HOME to a plain path", tool.variables()),
+                None => format!(
+                    "set {} or {} to a plain path",
+                    tool.variables(),
+                    paths::home_var(Os::CURRENT)
+                ),
             };
             check_path(&path, &what, &fix)?;
             Ok((tool, path))
@@ -384,43 +369,6 @@ fn group_by_file(files: &[(Tool, PathBuf)]) -> Vec<(PathBuf, Vec<Tool>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_paths_follow_each_tool() {
-        let env = Env::from_pairs(&[("HOME", "/h")]);
-        assert_eq!(
-            Tool::Docker.auth_file(&env).unwrap(),
-            Path::new("/h/.docker/config.json")
-        );
-        assert_eq!(
-            Tool::Podman.auth_file(&env).unwrap(),
-            Path::new("/h/.config/containers/auth.json")
-        );
-        let env = Env::from_pairs(&[
-            ("HOME", "/h"),
-            ("DOCKER_CONFIG", "/d"),
-            ("HELM_CONFIG_HOME", "/hc"),
-            ("XDG_RUNTIME_DIR", "/run/u"),
-        ]);
-        assert_eq!(
-            Tool::Docker.auth_file(&env).unwrap(),
-            Path::new("/d/config.json")
-        );
-        assert_eq!(
-            Tool::Helm.auth_file(&env).unwrap(),
-            Path::new("/hc/registry/config.json")
-        );
-        assert_eq!(
-            Tool::Podman.auth_file(&env).unwrap(),
-            Path::new("/run/u/containers/auth.json")
-        );
-        let env = Env::from_pairs(&[
-            ("HELM_REGISTRY_CONFIG", "/x.json"),
-            ("REGISTRY_AUTH_FILE", "/a.json"),
-        ]);
-        assert_eq!(Tool::Helm.auth_file(&env).unwrap(), Path::new("/x.json"));
-        assert_eq!(Tool::Podman.auth_file(&env).unwrap(), Path::new("/a.json"));
-    }
 
     #[test]
     fn docker_hub_uses_the_legacy_key_for_docker_only() {
