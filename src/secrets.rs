@@ -298,7 +298,8 @@ impl<'a> Vars<'a> {
 /// A value is taken as a mounted file only when it is an absolute path to an existing file, so
 /// an ordinary password is never mistaken for one.
 fn looks_like_mounted_file(value: &str) -> bool {
-    value.starts_with('/') && !value.contains('\n') && Path::new(value).is_file()
+    // `C:\...` on Windows; on Unix the same as a leading `/`.
+    Path::new(value).is_absolute() && !value.contains('\n') && Path::new(value).is_file()
 }
 
 /// Reads a small UTF-8 secret file (at most 1 MiB); errors name the problem, never the content.

@@ -24,6 +24,23 @@ if "${CRLOGIN_BIN:-crlogin}" cleanup --help >/dev/null 2>&1; then "${CRLOGIN_BIN
 rm -rf "$CRLOGIN_CONFIG_DIR"
 '''
 
+// The same two scripts for Windows agents (isUnix() false), run with the powershell step: also
+// single-quoted literals that read everything from the environment.
+@Field static final String LOGIN_PS = '''\
+$bin = if ($env:CRLOGIN_BIN) { $env:CRLOGIN_BIN } else { 'crlogin' }
+if (-not (Get-Command $bin -ErrorAction SilentlyContinue)) { [Console]::Error.WriteLine("crlogin: error: $bin not found: put crlogin.exe on the agent's PATH or pass binary: 'C:\\path\\to\\crlogin.exe'"); exit 127 }
+Remove-Item Env:CRLOGIN_ISOLATED -ErrorAction SilentlyContinue
+& $bin login --config-dir $env:CRLOGIN_CONFIG_DIR
+exit $LASTEXITCODE
+'''
+
+@Field static final String CLEANUP_PS = '''\
+$bin = if ($env:CRLOGIN_BIN) { $env:CRLOGIN_BIN } else { 'crlogin' }
+try { & $bin cleanup --help *> $null; if ($LASTEXITCODE -eq 0) { & $bin cleanup --config-dir $env:CRLOGIN_CONFIG_DIR } } catch { }
+Remove-Item -LiteralPath $env:CRLOGIN_CONFIG_DIR -Recurse -Force -ErrorAction SilentlyContinue
+exit 0
+'''
+
 def call(Map args = [:], Closure body) {
     List unknown = args.keySet().findAll { !(it in PARAMETERS) } as List
     if (unknown) {
@@ -67,15 +84,20 @@ def call(Map args = [:], Closure body) {
         try {
             String exports = ''
             withCredentials(credentials) {
-                exports = sh(script: LOGIN, returnStdout: true)
+                exports = agentScript(LOGIN, LOGIN_PS, true)
             }
             withEnv(exportedEnv(exports)) {
                 body()
             }
         } finally {
-            sh CLEANUP
+            agentScript(CLEANUP, CLEANUP_PS, false)
         }
     }
+}
+
+// Runs the sh script on a Unix agent, the PowerShell one on a Windows agent.
+String agentScript(String unix, String windows, boolean stdout) {
+    isUnix() ? sh(script: unix, returnStdout: stdout) : powershell(script: windows, returnStdout: stdout)
 }
 
 // Adds NAME=a,b for a list or a string value; nothing for null or empty.

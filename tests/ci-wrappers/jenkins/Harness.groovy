@@ -25,6 +25,7 @@ class Fake {
     Map<String, Map> credentials
     File transcript
     boolean execute = true
+    boolean unix = true
     List<Map<String, String>> stack = []
     List<Map> calls = []
 
@@ -116,6 +117,13 @@ binding.with {
     setVariable('withEnv', j.&withEnv)
     setVariable('withCredentials', j.&withCredentials)
     setVariable('sh', { arg -> j.sh('step', arg) })
+    setVariable('isUnix', { -> j.unix })
+    // No PowerShell here: a Windows agent's scripts are recorded and answered, not run.
+    setVariable('powershell', { Map a ->
+        assert a.script instanceof String: "powershell got a ${a.script.getClass()} (Groovy-interpolated?)"
+        j.calls << [step: 'powershell', script: a.script, env: j.currentEnv()]
+        a.returnStdout ? '' : null
+    })
     setVariable('file', { Map m -> [type: 'file'] + m })
     setVariable('string', { Map m -> [type: 'string'] + m })
     setVariable('usernamePassword', { Map m -> [type: 'usernamePassword'] + m })
@@ -200,4 +208,12 @@ assert shs[0].env.NEBIUS_REGIONS == 'eu-north1,eu-west1' && shs[0].env.NEBIUS_SA
     cases++
     println "ok: error for ${args}: ${message}"
 }
+j.unix = false  // a Windows agent: the same flow through the powershell step
+j.calls.clear()
+crlogin.call([credentialsId: 'cr-key', kind: 'string']) { -> }
+List<Map> ps = j.calls.findAll { it.step == 'powershell' }
+assert ps*.script == [crlogin.LOGIN_PS, crlogin.CLEANUP_PS] && !j.calls.any { it.step == 'sh' }: "windows agent: ${j.calls*.step}"
+assert ps[0].env.NEBIUS_STATIC_KEY == cfg.P_IAM && !ps[1].env.containsKey('NEBIUS_STATIC_KEY')
+cases++
+println 'ok: a Windows agent runs the PowerShell scripts, secrets bound for the login alone'
 println "jenkins harness: ${cases} cases passed"
