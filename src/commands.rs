@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// `crlogin login`.
 pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let inputs = auth::gather(env, ci, &args.target.from_env, args.auth.source)?;
+    let inputs = auth::gather(env, ci, &args.target.from_env, &args.auth.choice())?;
     if inputs.is_empty() {
         bail!("no credentials found: set {}", auth::looked_for());
     }
@@ -31,7 +31,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             let c = &credentials[t.scope];
             report::Row {
                 host: &t.host,
-                username: &c.username,
+                username: c.shown_username(),
                 source: &c.source,
                 expires_at: c.expires_at,
             }
@@ -250,7 +250,7 @@ pub fn nebius_credential(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<(auth::Credential, PasswordKind)> {
-    let Some(input) = auth::find_nebius(env, ci, args.source)? else {
+    let Some(input) = auth::find_nebius(env, ci, &args.choice())? else {
         bail!(
             "no Nebius credential found: set one of {}",
             auth::nebius_looked_for()
