@@ -94,12 +94,17 @@ fn helm_config_home(env: &Env) -> Result<PathBuf> {
     if let Some(dir) = env.path("HELM_CONFIG_HOME") {
         return Ok(dir);
     }
-    let config = match env.path("XDG_CONFIG_HOME") {
+    Ok(config_home(env)?.join("helm"))
+}
+
+/// The user's configuration directory: `$XDG_CONFIG_HOME`, else `~/Library/Preferences` on
+/// macOS, else `~/.config` (where Helm and crlogin keep their own settings).
+pub fn config_home(env: &Env) -> Result<PathBuf> {
+    Ok(match env.path("XDG_CONFIG_HOME") {
         Some(dir) => dir,
         None if cfg!(target_os = "macos") => env.home()?.join("Library/Preferences"),
         None => env.home()?.join(".config"),
-    };
-    Ok(config.join("helm"))
+    })
 }
 
 /// Each selected tool with the file it reads: under `config_dir`, one shared `config.json`.
