@@ -273,10 +273,9 @@ fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
             NAME,
             format!("{} is executable (named by {named_in})", at.display()),
         ),
-        Located::Executable(at) => Check::warn(
+        Located::Executable(at) => Check::ok(
             NAME,
-            format!("{} is executable, and \"credsStore\" makes docker and helm read every login from it, not from the entries login writes (named by {named_in})", at.display()),
-            format!("remove \"credsStore\" from {}, or use `crlogin login --isolated`", store_files.join(", ")),
+            format!("{} is executable, and \"credsStore\" makes docker and helm read every login from it: login stores through it, as docker login does (named by {named_in})", at.display()),
         ),
         Located::NotExecutable(at, mode) => Check::fail(
             NAME,

@@ -20,8 +20,8 @@ use crate::ci::{one_line, Ci};
 use crate::cli::CredentialHelperArgs;
 use crate::commands::nebius_credential;
 use crate::env::Env;
+use crate::sinks::cred_store::Credentials;
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
@@ -35,17 +35,6 @@ enum Outcome {
     Done,
     /// `get` for a host crlogin does not serve.
     NotFound,
-}
-
-/// The `get` answer, as docker-credential-helpers' `Credentials` serialises.
-#[derive(Serialize)]
-struct Credentials<'a> {
-    #[serde(rename = "ServerURL")]
-    server_url: &'a str,
-    #[serde(rename = "Username")]
-    username: &'a str,
-    #[serde(rename = "Secret")]
-    secret: &'a str,
 }
 
 /// Runs one action and answers the way the protocol wants: exit 0, or a message on stdout and
