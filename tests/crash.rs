@@ -9,7 +9,7 @@
 //! file the dead process left (mode 0600, possibly holding the new credential) is removed by the
 //! next write in that directory once it is older than ten minutes.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

@@ -3,7 +3,7 @@
 //! CNCF distribution registry on loopback. Each test has its own canary secret, checks it leaks
 //! nowhere, and proves the client fails with a wrong password, so the test can fail.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

@@ -9,7 +9,7 @@
 //!
 //! The retried-then-successful paths live in tests/nebius_iam.rs and tests/nebius_oidc.rs.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

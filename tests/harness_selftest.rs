@@ -2,7 +2,7 @@
 //! (plain HTTP and TLS) accepts a push and a pull by skopeo with the right password and
 //! refuses them with a wrong one; the OCI layout, auth file and leak check behave.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

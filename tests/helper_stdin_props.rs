@@ -8,7 +8,7 @@
 //! `PROPTEST_CASES` raises the case counts; failures are kept in
 //! `tests/helper_stdin_props.proptest-regressions` and replayed first.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

@@ -1,7 +1,7 @@
 //! Checks the OIDC federation stand-ins themselves (`iam_grpc`), with their own gRPC messages
 //! and plain HTTP clients, so a binary-level test can trust what they accept and refuse.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod iam_grpc;

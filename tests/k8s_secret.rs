@@ -2,7 +2,7 @@
 //! `kubernetes.io/dockerconfigjson` Secret whose auths hold the right credential for each
 //! selected registry, and matches what kubectl itself generates.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

@@ -4,7 +4,7 @@
 //! apiVersion, with credentials for the image's registry host and a cacheDuration just under the
 //! token's remaining life. Also checks examples/kubernetes/credential-provider-config.yaml.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

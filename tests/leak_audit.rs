@@ -3,7 +3,7 @@
 //! audit with the suites (it leaks a canary into each kind of place through the real capture
 //! path), the second afterwards, over everything recorded.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

@@ -4,7 +4,7 @@
 //! reached crlogin's output, and that the access token is in no file but the token cache (the
 //! auth files hold it base64-encoded with the username).
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

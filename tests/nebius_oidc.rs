@@ -3,7 +3,7 @@
 //! against a loopback IAM server that checks what Nebius checks (the JWT's signature against the
 //! issuer's keys, its issuer, audience, subject and expiry, and the request's token types).
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
-// scripts/windows-smoke.sh cover crlogin.
+// scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
 
 mod harness;

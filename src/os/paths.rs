@@ -40,24 +40,28 @@ pub fn helm_registry_config(env: &Env, os: Os) -> Result<PathBuf> {
     if let Some(file) = env.path("HELM_REGISTRY_CONFIG") {
         return Ok(file);
     }
-    let config_home = match (env.path("HELM_CONFIG_HOME"), env.path("XDG_CONFIG_HOME")) {
-        (Some(dir), _) => dir,
-        (None, Some(xdg)) => xdg.join("helm"),
-        (None, None) => match os {
-            Os::Windows => match env.path("APPDATA") {
-                Some(appdata) => appdata.join("helm"),
-                None => bail!(
-                    "APPDATA is not set: set APPDATA, HELM_CONFIG_HOME or HELM_REGISTRY_CONFIG"
-                ),
-            },
-            Os::Mac => home(env, os)?
-                .join("Library")
-                .join("Preferences")
-                .join("helm"),
-            Os::Linux => home(env, os)?.join(".config").join("helm"),
-        },
+    let helm_home = match env.path("HELM_CONFIG_HOME") {
+        Some(dir) => dir,
+        None => config_home(env, os)?.join("helm"),
     };
-    Ok(config_home.join("registry").join("config.json"))
+    Ok(helm_home.join("registry").join("config.json"))
+}
+
+/// The user's configuration directory, where Helm and crlogin keep their settings:
+/// `$XDG_CONFIG_HOME`, else `%APPDATA%` on Windows, `~/Library/Preferences` on macOS, `~/.config`
+/// elsewhere.
+pub fn config_home(env: &Env, os: Os) -> Result<PathBuf> {
+    if let Some(xdg) = env.path("XDG_CONFIG_HOME") {
+        return Ok(xdg);
+    }
+    Ok(match os {
+        Os::Windows => match env.path("APPDATA") {
+            Some(appdata) => appdata,
+            None => bail!("APPDATA is not set: set APPDATA, or XDG_CONFIG_HOME"),
+        },
+        Os::Mac => home(env, os)?.join("Library").join("Preferences"),
+        Os::Linux => home(env, os)?.join(".config"),
+    })
 }
 
 /// The containers/image auth file (podman, skopeo, buildah): `$REGISTRY_AUTH_FILE`, else on

@@ -47,6 +47,13 @@ pub fn others_may_read(path: &Path, meta: &fs::Metadata) -> bool {
     imp::others_may_read(path, meta)
 }
 
+/// Whether users other than the owner may change the file at `path`: on Unix a group or other
+/// write bit, on Windows (where crlogin does not tell read from write entries) any DACL entry
+/// that allows another account in.
+pub fn others_may_write(path: &Path, meta: &fs::Metadata) -> bool {
+    imp::others_may_write(path, meta)
+}
+
 /// The permission bits, for messages; `None` on Windows, which has none.
 pub fn mode(meta: &fs::Metadata) -> Option<u32> {
     imp::mode(meta)
@@ -90,6 +97,10 @@ mod imp {
         meta.permissions().mode() & 0o077 != 0
     }
 
+    pub fn others_may_write(_path: &Path, meta: &fs::Metadata) -> bool {
+        meta.permissions().mode() & 0o022 != 0
+    }
+
     pub fn mode(meta: &fs::Metadata) -> Option<u32> {
         Some(meta.permissions().mode() & 0o777)
     }
@@ -116,6 +127,10 @@ mod imp {
 
     pub fn others_may_read(path: &Path, _meta: &fs::Metadata) -> bool {
         !windows_acl::only_current_user(path)
+    }
+
+    pub fn others_may_write(path: &Path, meta: &fs::Metadata) -> bool {
+        others_may_read(path, meta)
     }
 
     pub fn mode(_meta: &fs::Metadata) -> Option<u32> {
