@@ -45,7 +45,9 @@ fi
 case $(uname -s)-$(uname -m) in
   Linux-x86_64|Linux-amd64) asset=crlogin-x86_64-unknown-linux-musl ;;
   Linux-aarch64|Linux-arm64) asset=crlogin-aarch64-unknown-linux-musl ;;
-  *) die "no crlogin release binary for $(uname -s) $(uname -m); there are: Linux x86_64, Linux aarch64 (or build it: cargo install crlogin --locked)" ;;
+  Darwin-x86_64) asset=crlogin-x86_64-apple-darwin ;;
+  Darwin-arm64) asset=crlogin-aarch64-apple-darwin ;;
+  *) die "no crlogin release binary for $(uname -s) $(uname -m); there are: Linux x86_64, Linux aarch64, macOS x86_64, macOS arm64 (on Windows use install.ps1; or build it: cargo install crlogin --locked)" ;;
 esac
 
 if command -v curl >/dev/null 2>&1; then fetch() { curl -fsSL --retry 3 --proto '=https,http' -o "$2" "$1"; }

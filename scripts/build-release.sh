@@ -17,6 +17,10 @@ cd "$(dirname "$0")/.."
 matrix='
 x86_64-unknown-linux-musl      zigbuild  static
 aarch64-unknown-linux-musl     zigbuild  static
+x86_64-pc-windows-gnu          cargo     -
+x86_64-pc-windows-msvc         cargo     -
+x86_64-apple-darwin            cargo     -
+aarch64-apple-darwin           cargo     -
 '
 default_targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
 

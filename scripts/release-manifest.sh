@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 platforms='
 crlogin-x86_64-unknown-linux-musl    Linux-X64
 crlogin-aarch64-unknown-linux-musl   Linux-ARM64
+crlogin-x86_64-apple-darwin          macOS-X64
+crlogin-aarch64-apple-darwin         macOS-ARM64
+crlogin-x86_64-pc-windows-msvc.exe   Windows-X64
 '
 exec python3 - "$1" "$2" "${DIST_DIR:-dist}/SHA256SUMS" "$platforms" <<'PY'
 import json, re, sys

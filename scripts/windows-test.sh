@@ -17,7 +17,7 @@ target=x86_64-pc-windows-gnu
 wine=/usr/lib/wine/wine64   # Debian's wine64 puts no `wine` on PATH
 start=$SECONDS
 say() { echo "windows-test: $* [$((SECONDS - start)) s]"; }
-fail() { echo "windows-test: FAILED: $*" >&2; exit 1; }
+fail() { echo "windows-test: FAILED: $*" >&2; exit 1; }   # (lib.sh's, once sourced, says FAIL:)
 
 rustup target list --installed | grep -qx "$target" || rustup target add "$target" >&2
 
@@ -52,12 +52,8 @@ fi
 say "CLI smoke of $exe"
 
 work=$(mktemp -d)
-registry_pid=""
-cleanup() {
-  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. tests/ci-wrappers/lib.sh   # start_registry, stop_registry, canary, no_leak
+trap 'stop_registry; rm -rf "$work"' EXIT
 out="$work/out.log"
 
 # A Windows program's view: a clean environment, and Wine's own %USERPROFILE% and %TEMP%.
@@ -70,20 +66,8 @@ version=$(run_win "$wine" "$work/crlogin.exe" --version | tr -d '\r')
 grep -Eq '^crlogin [0-9]+\.[0-9]+\.[0-9]+' <<<"$version" || fail "--version printed: $version"
 say "--version: $version"
 
-password="WinCanary$(head -c 12 /dev/urandom | base64 | tr -d '/+=')"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf '%s' "$password" | htpasswd -iBn smoke > "$work/htpasswd" 2>/dev/null
-cat > "$work/registry.yml" <<YAML
-version: 0.1
-log: {level: info}
-storage: {filesystem: {rootdirectory: $work/data}}
-http: {addr: 127.0.0.1:$port}
-auth: {htpasswd: {realm: smoke, path: $work/htpasswd}}
-YAML
-docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-registry_pid=$!
-grep -q -m1 "listening on" <(timeout 10 tail -n +1 -f "$work/registry.log") \
-  || fail "the registry did not start: $(tail -3 "$work/registry.log")"
+password=$(canary)
+start_registry "smoke=$password"
 
 config="$profile/.docker/config.json"
 rm -f "$config"
@@ -102,7 +86,7 @@ run_win "$wine" "$work/crlogin.exe" configure-helper --for docker >> "$out" 2>&1
 helper="$work/docker-credential-crlogin.exe"
 [ -f "$helper" ] || { cat "$out"; fail "configure-helper made no $helper"; }
 cmp -s "$helper" "$work/crlogin.exe" || fail "$helper is not crlogin.exe"
-token="v1.WinCanaryToken$(head -c 12 /dev/urandom | base64 | tr -d '/+=')"
+token="v1.$(canary)"
 answer=$(printf 'https://cr.eu-north1.nebius.cloud' | run_win NEBIUS_IAM_TOKEN="$token" \
   "$wine" "$helper" get 2>> "$out" | tr -d '\r')
 python3 - "$answer" "$token" <<'PY' || fail "the helper's get answer is wrong"
@@ -112,10 +96,7 @@ assert got["Secret"] == sys.argv[2] and got["Username"] and got["ServerURL"].end
 PY
 say "docker-credential-crlogin.exe get answered for cr.eu-north1.nebius.cloud"
 
-b64=$(printf 'smoke:%s' "$password" | base64 -w0)
 echo "$version" >> "$out"
-if grep -qF -e "$password" -e "$b64" -e "$token" "$out"; then
-  fail "a canary reached crlogin.exe's output"
-fi
+no_leak "smoke=$password" "iam=$token" -- "$out" || fail "a canary reached crlogin.exe's output"
 rm -f "$config"
 say "passed"
