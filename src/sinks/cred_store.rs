@@ -274,7 +274,7 @@ async fn bounded(mut reader: impl AsyncRead + Unpin) -> std::io::Result<Zeroizin
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
