@@ -143,7 +143,7 @@ pub fn store(store: &Store, server_url: &str, username: &str, secret: &Secret) -
     let answer = call(&store.program, "store", &input)?;
     if !answer.success {
         bail!(
-            "{} store for {server_url} failed: {}",
+            "{} store for {server_url} failed: {}: fix the store (the tool's file names it), or use --isolated to write a plain file instead",
             store.program.display(),
             answer.message(Some(secret))
         );
