@@ -77,6 +77,8 @@ pub enum NebiusInput {
         /// The service account (`NEBIUS_SERVICE_ACCOUNT_ID`).
         service_account_id: String,
     },
+    /// The service account attached to this Nebius VM, from its metadata service.
+    Metadata(crate::auth::metadata::Probe),
 }
 
 /// The Nebius credential sources, in the order they are tried (first found wins); `--auth`
@@ -95,16 +97,20 @@ pub enum AuthSource {
     Oidc,
     /// A service-account profile in `~/.nebius/config.yaml`.
     Profile,
+    /// The Nebius VM's metadata service, else its mounted token file (a fallback when nothing
+    /// else is found and there is no `~/.nebius/config.yaml`).
+    Metadata,
 }
 
 impl AuthSource {
-    const ALL: [AuthSource; 6] = [
+    const ALL: [AuthSource; 7] = [
         AuthSource::IamToken,
         AuthSource::StaticKey,
         AuthSource::SaCredentials,
         AuthSource::SaKey,
         AuthSource::Oidc,
         AuthSource::Profile,
+        AuthSource::Metadata,
     ];
 
     /// The variables this source reads, for "not set" errors.
@@ -116,6 +122,7 @@ impl AuthSource {
             AuthSource::SaKey => "NEBIUS_SERVICE_ACCOUNT_ID, NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY (or NEBIUS_PRIVATE_KEY_FILE)",
             AuthSource::Oidc => "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN)",
             AuthSource::Profile => "a service-account profile in ~/.nebius/config.yaml",
+            AuthSource::Metadata => "nothing: it needs a Nebius VM with a service account attached",
         }
     }
 }
@@ -141,12 +148,12 @@ pub const LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME/
      CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab), PREFIX_* with --from-env PREFIX, \
      or a Nebius service-account key: NEBIUS_SA_CREDENTIALS, \
      NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, NEBIUS_SERVICE_ACCOUNT_ID with a CI OIDC token, \
-     or a service-account profile in ~/.nebius/config.yaml";
+     a service-account profile in ~/.nebius/config.yaml, or run on a Nebius VM with a service account attached";
 
 /// The Nebius sources alone, for errors where only a Nebius credential fits.
 pub const NEBIUS_LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, NEBIUS_SA_CREDENTIALS, \
      NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, NEBIUS_SERVICE_ACCOUNT_ID with a CI OIDC token, \
-     or a service-account profile in ~/.nebius/config.yaml";
+     a service-account profile in ~/.nebius/config.yaml, or run on a Nebius VM with a service account attached";
 
 /// Reads every input crlogin supports from `env`, masking each secret with `ci` as it is read.
 /// `auth` restricts the Nebius credential to one source.
@@ -166,7 +173,11 @@ pub fn gather(
         inputs.plain.push(reader.gitlab_login()?);
     }
 
-    inputs.nebius = gather_nebius(env, ci, auth)?;
+    inputs.nebius = match gather_nebius(env, ci, auth)? {
+        // The metadata service is only probed when nothing else is found.
+        Some(NebiusInput::Metadata(probe)) if !probe.forced && !inputs.plain.is_empty() => None,
+        other => other,
+    };
     Ok(inputs)
 }
 
@@ -273,6 +284,9 @@ impl Reader<'_> {
             AuthSource::Oidc => self.federation(forced)?,
             AuthSource::Profile => profile::read(self.env, self.ci, forced)?
                 .map(|(source, key)| NebiusInput::AuthorizedKey { source, key }),
+            AuthSource::Metadata => {
+                crate::auth::metadata::probe(self.env, forced)?.map(NebiusInput::Metadata)
+            }
         })
     }
 

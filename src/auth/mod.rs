@@ -7,6 +7,7 @@ pub mod authorized_key;
 mod cache;
 pub mod exchange_grpc;
 pub mod exchange_http;
+pub mod metadata;
 pub mod oidc;
 pub mod profile;
 
@@ -104,6 +105,7 @@ pub fn resolve_nebius(
             return Ok(credential("NEBIUS_STATIC_KEY".into(), key, None))
         }
         NebiusInput::AuthorizedKey { source, key } => (source, Exchange::Key(key)),
+        NebiusInput::Metadata(probe) => return metadata::credential(&probe, env, ci, options),
         NebiusInput::Federated { service_account_id } => (
             "OIDC federation".to_string(),
             Exchange::Federated(service_account_id),

@@ -2,7 +2,7 @@
 //! variable or file), with the registry and user, never the secret.
 
 use super::Check;
-use crate::auth::{exchange_grpc, exchange_http, Scope, NEBIUS_USERNAME};
+use crate::auth::{exchange_grpc, exchange_http, metadata, Scope, NEBIUS_USERNAME};
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::secrets::{self, AuthSource, NebiusInput, LOOKED_FOR};
@@ -18,6 +18,8 @@ pub struct Found {
     pub iam: Option<Iam>,
     /// Whether the credentials could be read at all (false: `scopes` may be missing some).
     pub read: bool,
+    /// Whether the Nebius credential is the VM's metadata service.
+    pub metadata: bool,
 }
 
 /// The IAM endpoint a Nebius credential is exchanged at.
@@ -112,6 +114,7 @@ pub fn credentials(
         checks.push(Check::ok("credentials", detail).on(&source));
         found.scopes.push((Scope::Nebius, source));
         found.iam = iam;
+        found.metadata = matches!(nebius, NebiusInput::Metadata(_));
     }
     (checks, found)
 }
@@ -145,6 +148,15 @@ fn describe_nebius(input: &NebiusInput, env: &Env) -> (String, String, Option<Ia
                 Some(Iam::KeyExchange(endpoint)),
             )
         }
+        NebiusInput::Metadata(probe) => (
+            "Nebius VM metadata".to_string(),
+            format!(
+                "the service account attached to this VM: login takes its token from {} (else {}) and exchanges nothing (user {user})",
+                probe.url,
+                probe.token_file.display()
+            ),
+            None,
+        ),
         NebiusInput::Federated { service_account_id } => {
             let endpoint = exchange_grpc::endpoint(env).map_err(|e| format!("{e:#}"));
             let at = endpoint.as_deref().unwrap_or("NEBIUS_TOKEN_EXCHANGE_GRPC (unusable, below)").to_string();
@@ -156,6 +168,17 @@ fn describe_nebius(input: &NebiusInput, env: &Env) -> (String, String, Option<Ia
                 Some(Iam::Federation(endpoint)),
             )
         }
+    }
+}
+
+/// Whether this machine's metadata service (or mounted token) gives a usable token: a failure
+/// only when login would use it.
+pub fn metadata(env: &Env, ci: &dyn Ci, found: &Found) -> Check {
+    match (metadata::describe(env, &Unmasked(ci)), found.metadata) {
+        (Ok(detail), true) => Check::ok("metadata", detail),
+        (Ok(detail), false) => Check::ok("metadata", format!("{detail}; login uses it only when no other credential is set, or with --auth metadata")),
+        (Err(why), true) => Check::fail("metadata", why, "run crlogin on a Nebius VM or Managed Kubernetes node with a service account attached, or set another credential"),
+        (Err(why), false) => Check::skip("metadata", format!("no Nebius VM service account here: {why}")),
     }
 }
 
