@@ -179,7 +179,7 @@ fn nothing_is_probed_when_another_credential_or_a_nebius_config_file_exists() {
         .env("DCR_REGISTRY", registry)
         .run();
     dcr.assert_success("a DCR login");
-    assert!(!dcr.stderr.contains("metadata"), "{dcr}");
+    assert!(!dcr.stderr.contains("metadata service"), "{dcr}");
 
     fs::create_dir_all(vm.env.home().join(".nebius")).unwrap();
     fs::write(
@@ -360,6 +360,7 @@ fn the_default_places_are_the_ones_used() {
     }
     drop(server);
     let file_token = format!("v1.{}", canary("metadata-default-file"));
+    audit::secret("mounted token", &file_token);
     let file_registry = Registry::start(Auth::user("iam", &file_token));
     // Another machine (no cached token from the service): only the file.
     let env = Env::new();

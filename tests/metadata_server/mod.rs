@@ -5,6 +5,11 @@
 //! registered with the leak audit.
 #![allow(dead_code)]
 
+// The leak-audit hooks, by path, as tests/iam_server has them.
+#[allow(clippy::duplicate_mod)]
+#[path = "../harness/audit.rs"]
+mod audit;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -55,6 +60,7 @@ impl MetadataServer {
     /// A server on `addr` (e.g. `127.77.0.1:80` for the default URL), handing out `token`
     /// with one hour of life.
     pub fn start_on(addr: &str, token: &str) -> Self {
+        audit::secret("metadata access token", token);
         let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
