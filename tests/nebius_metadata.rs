@@ -256,12 +256,21 @@ fn the_helpers_serve_the_vms_token_and_a_warm_cache_asks_nobody() {
         "image": format!("{HOST}/e00registry/app:v1"),
     })
     .to_string();
-    let kubelet = vm
-        .env
-        .crlogin(["kubelet-credential-provider"])
-        .env("CRLOGIN_AUTH", "metadata")
-        .stdin(&request)
-        .run();
+    // The provider runs with the environment examples/kubernetes gives it (its cache directory
+    // aside, which stays in this test's temp dir).
+    let mut kubelet = vm.env.crlogin(["kubelet-credential-provider"]);
+    let example = example_provider();
+    assert_eq!(example["matchImages"][0], "cr.*.nebius.cloud");
+    for entry in example["env"].as_sequence().unwrap() {
+        let (name, value) = (
+            entry["name"].as_str().unwrap(),
+            entry["value"].as_str().unwrap(),
+        );
+        if name != "XDG_CACHE_HOME" {
+            kubelet = kubelet.env(name, value);
+        }
+    }
+    let kubelet = kubelet.stdin(&request).run();
     kubelet.assert_success("kubelet provider");
     let response: serde_json::Value = serde_json::from_str(&kubelet.stdout).unwrap();
     assert_eq!(response["auth"][HOST]["password"], vm.token.as_str());
@@ -289,6 +298,20 @@ fn the_helpers_serve_the_vms_token_and_a_warm_cache_asks_nobody() {
         assert!(!out.stderr.contains(&vm.token), "{out}");
     }
     vm.assert_quiet(&[], &[]);
+}
+
+/// The provider entry of examples/kubernetes/credential-provider-config-metadata.yaml.
+fn example_provider() -> serde_yaml::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/kubernetes/credential-provider-config-metadata.yaml");
+    let config: serde_yaml::Value =
+        serde_yaml::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(config["kind"], "CredentialProviderConfig");
+    assert_eq!(
+        config["providers"][0]["name"],
+        "crlogin-credential-provider"
+    );
+    config["providers"][0].clone()
 }
 
 #[test]
