@@ -12,7 +12,7 @@
 //! name lookup, bounded by [`LOOKUP_DEADLINE`]. `CRLOGIN_METADATA_URL` and
 //! `CRLOGIN_METADATA_TOKEN_FILE` replace the two places (for tests and unusual images).
 
-use super::{cache, Credential, Options, Scope, NEBIUS_USERNAME};
+use super::{CacheIdentity, Iam, Minted, NebiusInput, Obtain, Options, PasswordKind, Source, Vars};
 use crate::ci::{one_line, quoted, Ci};
 use crate::env::Env;
 use crate::secrets::{read_text, Secret, TextError};
@@ -20,6 +20,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{header, StatusCode, Url};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
@@ -46,21 +47,58 @@ const MAX_URL: usize = 2048;
 /// What the cache files this source's tokens under (the URL completes the identity).
 const CACHE_IDENTITY: &str = "nebius-vm-metadata";
 
-/// The metadata source as `secrets` hands it over: where to look, and whether `--auth metadata`
-/// chose it (then its absence is an error rather than "no credential").
+/// The source.
+pub static SOURCE: Metadata = Metadata;
+
+/// See the module documentation.
+pub struct Metadata;
+
+/// The report's name for this source.
+const SOURCE_NAME: &str = "Nebius VM metadata";
+
+impl Source for Metadata {
+    fn name(&self) -> &'static str {
+        "metadata"
+    }
+
+    fn help(&self) -> &'static str {
+        "the Nebius VM's own service account, from its metadata service or mounted token (no secret)"
+    }
+
+    fn needs(&self) -> &'static str {
+        "a Nebius VM with a service account attached (its metadata service)"
+    }
+
+    fn configured(&self, _vars: &Vars) -> bool {
+        false
+    }
+
+    fn fallback(&self) -> bool {
+        true
+    }
+
+    fn find(&self, vars: &Vars, forced: bool) -> Result<Option<NebiusInput>> {
+        Ok(probe(vars.env(), forced)?.map(|probe| NebiusInput {
+            source: SOURCE_NAME.to_string(),
+            credential: Box::new(probe),
+        }))
+    }
+}
+
+/// Where to look for the VM's token, and whether `--auth metadata` chose this source (then its
+/// absence is an error rather than "no credential").
 #[derive(Debug)]
 pub struct Probe {
-    /// The token endpoint.
-    pub url: Url,
-    /// The mounted token file.
-    pub token_file: PathBuf,
-    /// Whether `--auth metadata` chose this source.
-    pub forced: bool,
+    url: Url,
+    token_file: PathBuf,
+    forced: bool,
+    /// Which place the last [`Obtain::obtain`] took the token from, for the report.
+    obtained: Mutex<String>,
 }
 
 /// The metadata source, if it applies: always with `forced`; otherwise only when no Nebius CLI
 /// config file exists and the service's name resolves or the token file exists.
-pub fn probe(env: &Env, forced: bool) -> Result<Option<Probe>> {
+fn probe(env: &Env, forced: bool) -> Result<Option<Probe>> {
     if !forced && config_file_exists(env) {
         return Ok(None);
     }
@@ -73,6 +111,7 @@ pub fn probe(env: &Env, forced: bool) -> Result<Option<Probe>> {
         url,
         token_file,
         forced,
+        obtained: Mutex::new(String::new()),
     }))
 }
 
@@ -143,65 +182,67 @@ struct Token {
     expires_at: Option<SystemTime>,
 }
 
-/// The registry credential from the metadata source: a cached token of the service, else the
-/// service's answer, else the mounted token file. Nothing is exchanged.
-pub fn credential(probe: &Probe, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Credential> {
-    let credential = |source: String, token: Token| Credential {
-        scope: Scope::Nebius,
-        source,
-        username: NEBIUS_USERNAME.to_string(),
-        secret: token.access_token,
-        expires_at: token.expires_at,
-    };
-    let identity = cache::Identity {
-        service_account_id: CACHE_IDENTITY,
-        public_key_id: CACHE_IDENTITY,
-        endpoint: probe.url.as_str(),
-    };
-    let cache_dir = options.cache.then(|| cache::dir(env).ok()).flatten();
-    if let Some(dir) = &cache_dir {
-        if let Some(cached) = cache::load(dir, &identity, SystemTime::now()) {
-            ci.mask(cached.access_token.expose());
-            let token = Token {
-                access_token: cached.access_token,
-                expires_at: Some(cached.expires_at),
-            };
-            return Ok(credential("metadata service, cached token".into(), token));
-        }
+impl Obtain for Probe {
+    fn kind(&self) -> PasswordKind {
+        PasswordKind::Exchanged
     }
-    let deadline = if probe.forced {
-        options.timeout
-    } else {
-        PROBE_DEADLINE
-    };
-    let issued_at = SystemTime::now();
-    let service_failure = match fetch(&probe.url, deadline, ci) {
-        Ok(token) => {
-            if let (Some(dir), Some(expires_at)) = (&cache_dir, token.expires_at) {
-                if !options.dry_run && cache::is_fresh(issued_at, expires_at, issued_at) {
-                    if let Err(e) =
-                        cache::store(dir, &identity, &token.access_token, issued_at, expires_at)
-                    {
-                        ci.warning(&format!(
-                            "{e:#}; the token was not cached (--no-cache turns the cache off)"
-                        ));
-                    }
+
+    fn describe(&self, _env: &Env) -> (String, Option<Iam>) {
+        let detail = format!(
+            "the service account attached to this VM: login takes its token from {} (else {}) and exchanges nothing (user {})",
+            self.url,
+            self.token_file.display(),
+            super::NEBIUS_USERNAME
+        );
+        (detail, None)
+    }
+
+    /// The service's tokens are cached by its URL; the mounted file's (no known expiry) are not.
+    fn cache_identity(&self, _env: &Env) -> Result<Option<CacheIdentity>> {
+        Ok(Some(CacheIdentity {
+            service_account_id: CACHE_IDENTITY.to_string(),
+            public_key_id: CACHE_IDENTITY.to_string(),
+            endpoint: self.url.to_string(),
+        }))
+    }
+
+    /// The service's answer, else the mounted token file. Nothing is exchanged.
+    fn obtain(&self, _env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted> {
+        let deadline = if self.forced {
+            options.timeout
+        } else {
+            PROBE_DEADLINE
+        };
+        let issued_at = SystemTime::now();
+        let (token, obtained) = match fetch(&self.url, deadline, ci) {
+            Ok(token) => (token, "from the metadata service".to_string()),
+            Err(service_failure) => {
+                let file = self.token_file.display();
+                match read_token_file(&self.token_file, ci)? {
+                    Some(token) => (token, format!("from the mounted token {file}")),
+                    None if self.forced => bail!(
+                        "--auth metadata was chosen, but this machine offers no service-account token: {service_failure:#}, and {file} does not exist: run crlogin on a Nebius VM or Managed Kubernetes node with a service account attached, or choose another --auth source"
+                    ),
+                    None => bail!(
+                        "no credentials found: set {}; this machine's Nebius metadata service gave no token either ({service_failure:#}, and {file} does not exist)",
+                        super::looked_for()
+                    ),
                 }
             }
-            return Ok(credential("metadata service".into(), token));
-        }
-        Err(e) => e,
-    };
-    let file = probe.token_file.display();
-    match read_token_file(&probe.token_file, ci)? {
-        Some(token) => Ok(credential(format!("mounted token {file}"), token)),
-        None if probe.forced => bail!(
-            "--auth metadata was chosen, but this machine offers no service-account token: {service_failure:#}, and {file} does not exist: run crlogin on a Nebius VM or Managed Kubernetes node with a service account attached, or choose another --auth source"
-        ),
-        None => bail!(
-            "no credentials found: set {}; this machine's Nebius metadata service gave no token either ({service_failure:#}, and {file} does not exist)",
-            crate::secrets::LOOKED_FOR
-        ),
+        };
+        *self.obtained.lock().unwrap_or_else(|e| e.into_inner()) = obtained;
+        Ok(Minted {
+            token: token.access_token,
+            issued_at,
+            expires_at: token.expires_at,
+        })
+    }
+
+    fn obtained(&self) -> String {
+        self.obtained
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -393,10 +434,15 @@ fn read_token_file(path: &Path, ci: &dyn Ci) -> Result<Option<Token>> {
     }))
 }
 
+/// Whether `source` (a [`NebiusInput`]'s) is this source's, for `doctor`.
+pub fn is_source(source: &str) -> bool {
+    source == SOURCE_NAME
+}
+
 /// What `crlogin doctor` says about this machine's metadata source: which of the two places
 /// gives a usable token (never the token itself), or why neither does. `ci` should not mask:
 /// doctor prints no token.
-pub fn describe(env: &Env, ci: &dyn Ci) -> Result<String, String> {
+pub fn check(env: &Env, ci: &dyn Ci) -> Result<String, String> {
     let probe = probe(env, true)
         .map_err(|e| format!("{e:#}"))?
         .expect("a forced probe always applies");
