@@ -234,8 +234,11 @@ fn auth_metadata_off_nebius_says_what_is_missing() {
         .run();
     out.assert_failure("login with nothing at all");
     assert!(
-        out.stderr.contains("no credentials found: set DCR_USERNAME")
-            && out.stderr.contains("a Nebius VM with a service account attached"),
+        out.stderr
+            .contains("no credentials found: set DCR_USERNAME")
+            && out
+                .stderr
+                .contains("a Nebius VM with a service account attached"),
         "{out}"
     );
 }
