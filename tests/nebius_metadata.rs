@@ -443,7 +443,9 @@ impl HostsEntry {
             "{HOSTS} already maps the name"
         );
         let guard = HostsEntry(before.clone());
-        fs::write(HOSTS, format!("{before}{line}\n")).unwrap();
+        fs::write(HOSTS, format!("{before}{line}\n")).unwrap_or_else(|e| {
+            panic!("cannot edit {HOSTS} ({e}): this test runs as root, as CI does")
+        });
         guard
     }
 }
