@@ -78,10 +78,8 @@ impl Source for Metadata {
     }
 
     fn find(&self, vars: &Vars, forced: bool) -> Result<Option<NebiusInput>> {
-        Ok(probe(vars.env(), forced)?.map(|probe| NebiusInput {
-            source: SOURCE_NAME.to_string(),
-            credential: Box::new(probe),
-        }))
+        Ok(probe(vars.env(), forced)?
+            .map(|probe| NebiusInput::new(SOURCE_NAME.to_string(), Box::new(probe))))
     }
 }
 
