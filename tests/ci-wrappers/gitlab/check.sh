@@ -13,7 +13,7 @@ cd "$repo"
 
 echo "== schema: check-jsonschema --builtin-schema vendor.gitlab-ci =="
 python3 "$here/templates.py" "$repo" "$work/schema"
-for f in examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _)"; done
+for f in .gitlab-ci.yml examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _ | sed "s/^\./root/")"; done
 check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$work"/schema/*.yml
 
 echo "== gitlab-ci-local =="
