@@ -7,8 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Log docker, helm and podman into container registries from CI, without leaking a secret.
+// `--version` also names the commit and the target triple (build.rs).
 #[derive(Debug, Parser)]
-#[command(name = "crlogin", version, about, long_about = None)]
+#[command(name = "crlogin", version = env!("CRLOGIN_VERSION_LONG"), about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

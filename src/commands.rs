@@ -80,8 +80,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             }
         })
         .collect();
-    let warnings = sinks::write_logins(&files, &logins, ci)?;
-    for warning in &warnings {
+    let path_var = env.path("PATH");
+    let written = sinks::write_logins_via(
+        &files,
+        &logins,
+        ci,
+        path_var.as_deref().map(Path::as_os_str),
+    )?;
+    for warning in &written.warnings {
         ci.warning(warning);
     }
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
@@ -89,6 +95,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         entries: sinks::keys_by_file(&files, &hosts)
             .into_iter()
             .map(|(file, keys)| state::Entry { file, keys })
+            .collect(),
+        stored: written
+            .stored
+            .iter()
+            .map(|s| state::Stored {
+                helper: s.helper.clone(),
+                key: s.key.clone(),
+            })
             .collect(),
         isolated_dir,
     };
@@ -105,10 +119,9 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         }
         ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
     }
-    ci.section(
-        "crlogin login",
-        &report::login(&rows, &files, ci.name(), false),
-    );
+    let mut text = report::login(&rows, &files, ci.name(), false);
+    text.extend(written.stored.iter().map(|s| format!("{}\n", s.line)));
+    ci.section("crlogin login", &text);
     ci.publish(&outcome(&rows, &files, &state))?;
 
     if args.verify {
@@ -136,11 +149,12 @@ pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
     let files = sinks::files(&args.tools, env, args.config_dir.as_deref())?;
-    let removed = sinks::remove_logins(&files, &hosts)?;
-    ci.section(
-        "crlogin logout",
-        &report::logout(&removed, hosts.len(), &files),
-    );
+    let path_var = env.path("PATH");
+    let (removed, erased) =
+        sinks::remove_logins_via(&files, &hosts, path_var.as_deref().map(Path::as_os_str))?;
+    let mut text = report::logout(&removed, hosts.len(), &files);
+    text.extend(erased.iter().map(|line| format!("{line}\n")));
+    ci.section("crlogin logout", &text);
     Ok(())
 }
 
