@@ -204,7 +204,10 @@ fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() 
     job_login.assert_success("crlogin login --config-dir with credsStore pass");
     assert_eq!(PassStore::list(&env), json!({ &host: USER }));
     let state = fs::read_to_string(job.join("crlogin-state.json")).unwrap();
-    assert!(state.contains(r#""stored":[{"helper":"pass","key":"#), "{state}");
+    assert!(
+        state.contains(r#""stored":[{"helper":"pass","key":"#),
+        "{state}"
+    );
     let cleanup = env.crlogin(["cleanup", "--config-dir", job_dir]).run();
     cleanup.assert_success("crlogin cleanup");
     assert!(cleanup.stderr.contains("cleaned up 1 entry"), "{cleanup}");
