@@ -23,6 +23,7 @@ pub mod profile;
 mod sa_credentials;
 mod sa_key;
 mod static_key;
+mod token_endpoint;
 mod token_file;
 
 use crate::ci::Ci;
