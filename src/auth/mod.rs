@@ -118,6 +118,7 @@ pub fn resolve_nebius(
             cache::Identity {
                 service_account_id: &key.service_account_id,
                 public_key_id: &key.public_key_id,
+                public_key_sha256: &key.public_key_sha256,
                 endpoint: http_endpoint.as_str(),
             }
         }
@@ -126,6 +127,7 @@ pub fn resolve_nebius(
             cache::Identity {
                 service_account_id,
                 public_key_id: "oidc",
+                public_key_sha256: "",
                 endpoint: &grpc_endpoint,
             }
         }
@@ -133,19 +135,26 @@ pub fn resolve_nebius(
     // A federated token is not cached: the cache is keyed by service account, so another job
     // sharing this HOME would get the token without presenting an OIDC token of its own.
     let cacheable = matches!(exchange, Exchange::Key(_));
-    let cache_dir = if options.cache && cacheable {
+    let mut cache_dir = if options.cache && cacheable {
         cache::dir(env).ok()
     } else {
         None
     };
     if let Some(dir) = &cache_dir {
-        if let Some(cached) = cache::load(dir, &identity, SystemTime::now()) {
-            ci.mask(cached.access_token.expose());
-            return Ok(credential(
-                format!("{source}, cached token"),
-                cached.access_token,
-                Some(cached.expires_at),
-            ));
+        match cache::load(dir, &identity, SystemTime::now()) {
+            Ok(Some(cached)) => {
+                ci.mask(cached.access_token.expose());
+                return Ok(credential(
+                    format!("{source}, cached token"),
+                    cached.access_token,
+                    Some(cached.expires_at),
+                ));
+            }
+            Ok(None) => {}
+            Err(cache::Untrusted(why)) => {
+                ci.warning(&why);
+                cache_dir = None;
+            }
         }
     }
     if options.dry_run {
