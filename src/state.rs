@@ -34,6 +34,9 @@ pub struct Bounds<'a> {
 pub struct State {
     /// The `auths` keys written, per file.
     pub entries: Vec<Entry>,
+    /// The logins stored through credential helpers, erased by cleanup.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored: Vec<Stored>,
     /// The directory `--isolated` created, removed whole by cleanup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolated_dir: Option<PathBuf>,
@@ -46,6 +49,16 @@ pub struct Entry {
     pub file: PathBuf,
     /// The `auths` keys crlogin wrote there.
     pub keys: Vec<String>,
+}
+
+/// A login stored through a credential helper (see [`sinks::cred_store`]).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct Stored {
+    /// The helper's name: cleanup runs `docker-credential-<helper>` found on PATH, never a path
+    /// the state names.
+    pub helper: String,
+    /// The server URL stored.
+    pub key: String,
 }
 
 impl State {
@@ -126,6 +139,21 @@ impl State {
             }
             match sinks::remove_keys(&entry.file, &entry.keys) {
                 Ok(keys) => removed += keys.len(),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        let path_var = std::env::var_os("PATH");
+        for stored in &self.stored {
+            let Some(store) = sinks::cred_store::named(&stored.helper, path_var.as_deref()) else {
+                failures.push(format!(
+                    "docker-credential-{} is not on PATH any more, so the login for {} stays in it",
+                    crate::ci::one_line(&stored.helper),
+                    crate::ci::one_line(&stored.key)
+                ));
+                continue;
+            };
+            match sinks::cred_store::erase(&store, &stored.key) {
+                Ok(erased) => removed += usize::from(erased),
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
@@ -217,6 +245,7 @@ mod tests {
                 file: "/a/config.json".into(),
                 keys: vec!["r.io".into()],
             }],
+            stored: Vec::new(),
             isolated_dir: Some("/tmp/crlogin-x\ny".into()),
         };
         let json = state.to_json();
@@ -238,6 +267,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let state = State {
             entries: Vec::new(),
+            stored: Vec::new(),
             isolated_dir: Some(tmp.path().to_path_buf()),
         };
         let base = tmp.path().parent().unwrap();
@@ -254,6 +284,7 @@ mod tests {
         std::fs::create_dir(&planted).unwrap();
         let state = |dir: &Path| State {
             entries: Vec::new(),
+            stored: Vec::new(),
             isolated_dir: Some(dir.to_path_buf()),
         };
         let error = state(&planted)
@@ -286,6 +317,7 @@ mod tests {
                     keys: vec!["r.io".into()],
                 },
             ],
+            stored: Vec::new(),
             isolated_dir: None,
         };
         let files = [broken.clone(), good.clone()];

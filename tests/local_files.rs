@@ -499,7 +499,11 @@ fn root_does_not_write_through_a_link_another_user_planted() {
         error_line(&out).contains("crlogin will not write through it"),
         "{out}"
     );
-    assert_eq!(fs::read_to_string(&protected).unwrap(), "", "left as it was");
+    assert_eq!(
+        fs::read_to_string(&protected).unwrap(),
+        "",
+        "left as it was"
+    );
     // A link of root's own to the same file is written through, as docker writes it.
     fs::remove_file(&file).unwrap();
     symlink(&protected, &file).unwrap();
