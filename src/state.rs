@@ -144,6 +144,14 @@ impl State {
         }
         let path_var = std::env::var_os("PATH");
         for stored in &self.stored {
+            if !allowed.iter().any(|file| names_helper(file, stored)) {
+                failures.push(format!(
+                    "no auth file login writes here names docker-credential-{} for {}, so nothing was erased from it",
+                    crate::ci::one_line(&stored.helper),
+                    crate::ci::one_line(&stored.key)
+                ));
+                continue;
+            }
             let Some(store) = sinks::cred_store::named(&stored.helper, path_var.as_deref()) else {
                 failures.push(format!(
                     "docker-credential-{} is not on PATH any more, so the login for {} stays in it",
@@ -211,6 +219,19 @@ fn own_isolated_dir(dir: &Path, bounds: &Bounds) -> Result<(), String> {
         return Err("it is not the directory the state was read from".into());
     }
     Ok(())
+}
+
+/// Whether the auth file at `path` makes a tool store `stored.key` through `stored.helper` (its
+/// `credHelpers` entry, or its `credsStore`), as it must have for login to store it there.
+fn names_helper(path: &Path, stored: &Stored) -> bool {
+    let Ok(doc) = auth_file::read(path) else {
+        return false;
+    };
+    let per_host = doc
+        .get("credHelpers")
+        .and_then(|helpers| helpers.get(&stored.key))
+        .and_then(serde_json::Value::as_str);
+    [per_host, sinks::docker_format::creds_store(&doc)].contains(&Some(stored.helper.as_str()))
 }
 
 /// Whether two paths name the same place: equal as written, or after resolving their

@@ -427,6 +427,35 @@ fn cleanup_does_not_follow_a_planted_state_out_of_its_own_directory() {
         "{out}"
     );
     assert_eq!(fs::read_to_string(&victim_file).unwrap(), victim_text);
+    // A login "stored" through a credential helper no auth file here names: not erased.
+    let bin = home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let erased = home.join("erased");
+    let helper = bin.join("docker-credential-victim");
+    fs::write(&helper, format!("#!/bin/sh\ncat >> {}\n", erased.display())).unwrap();
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    env.set("PATH", &path);
+    let state = json!({"entries": [], "stored": [{"helper": "victim", "key": "r.example.io"}]});
+    fs::write(config.join("crlogin-state.json"), state.to_string()).unwrap();
+    let out = env.crlogin(["cleanup"]).run();
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert!(
+        error_line(&out)
+            .contains("names docker-credential-victim for r.example.io, so nothing was erased"),
+        "{out}"
+    );
+    assert!(
+        !erased.exists(),
+        "the helper was not asked to erase anything"
+    );
+    // Once the config names that helper (as a login that stored through it saw), it is erased.
+    fs::write(config.join("config.json"), r#"{"credsStore": "victim"}"#).unwrap();
+    fs::write(config.join("crlogin-state.json"), state.to_string()).unwrap();
+    env.crlogin(["cleanup"])
+        .run()
+        .assert_success("cleanup erases what login stored");
+    assert_eq!(fs::read_to_string(&erased).unwrap().trim(), "r.example.io");
 }
 
 #[test]
