@@ -129,7 +129,7 @@ fn a_token_cache_planted_by_another_user_or_open_to_others_is_not_used() {
         .assert_success("first login");
     let file = cache_file(&env);
     // The attacker's token, in an entry that is otherwise exactly what crlogin would read.
-    let planted = canary("planted-token");
+    let planted = canary("foreign-cache-token");
     let mut entry = read_json(&file);
     entry["access_token"] = json!(planted);
     fs::write(&file, entry.to_string()).unwrap();
@@ -512,7 +512,7 @@ fn root_does_not_write_through_a_link_another_user_planted() {
         return;
     }
     let mut env = Env::new();
-    dcr(&mut env, &canary("planted-link-password"));
+    dcr(&mut env, &canary("foreign-link-password"));
     // The attacker's HOME holds a link to a file only root may write.
     let protected = env.home().join("protected/shadow");
     fs::create_dir_all(protected.parent().unwrap()).unwrap();
