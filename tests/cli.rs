@@ -593,6 +593,9 @@ fn dcr_registry_set_to_proc_self_environ_does_not_print_the_environment() {
     for shown in [&run.stdout, &run.stderr] {
         assert!(!shown.contains(&key), "{shown}");
         assert!(!shown.contains("NEBIUS_STATIC_KEY="), "{shown}");
+        // The error once quoted the file's start (crlogin's own environment, PATH first).
+        assert!(!shown.contains("PATH="), "{shown}");
+        assert!(!shown.contains("DCR_PASSWORD="), "{shown}");
     }
     assert!(!m.docker_file().exists());
 }
