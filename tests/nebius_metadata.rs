@@ -495,7 +495,10 @@ fn a_token_endpoint_profile_takes_the_token_from_its_url() {
     fs::create_dir_all(&dir).unwrap();
     fs::write(
         dir.join("config.yaml"),
-        format!("profiles:\n  ci:\n    token-endpoint: {}\n", vm.server.url()),
+        format!(
+            "profiles:\n  ci:\n    token-endpoint: {}\n",
+            vm.server.url()
+        ),
     )
     .unwrap();
     let login = env
