@@ -3,6 +3,9 @@
 //! gives the token. Each test is a user story on such a machine; tokens are canaries and appear
 //! in no output. One test exercises the default places themselves (`metadata.nebius.internal`
 //! mapped to a loopback address in /etc/hosts, and `/mnt/cloud-metadata/token`), restoring both.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-test.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod metadata_server;

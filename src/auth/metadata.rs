@@ -200,6 +200,7 @@ impl Obtain for Probe {
         Ok(Some(CacheIdentity {
             service_account_id: CACHE_IDENTITY.to_string(),
             public_key_id: CACHE_IDENTITY.to_string(),
+            public_key_sha256: String::new(),
             endpoint: self.url.to_string(),
         }))
     }

@@ -47,6 +47,7 @@ impl Obtain for TokenEndpoint {
         Ok(Some(CacheIdentity {
             service_account_id: "token-endpoint".to_string(),
             public_key_id: "token-endpoint".to_string(),
+            public_key_sha256: String::new(),
             endpoint: self.url.to_string(),
         }))
     }
