@@ -40,6 +40,10 @@ pub enum Command {
     /// Print a `kubernetes.io/dockerconfigjson` Secret for the Nebius registries, for
     /// `crlogin k8s-secret --name pull | kubectl apply -f -`.
     K8sSecret(K8sSecretArgs),
+    /// Log in as `login` does, into a fresh private directory, run COMMAND with DOCKER_CONFIG,
+    /// HELM_REGISTRY_CONFIG and REGISTRY_AUTH_FILE pointing there and without the secret
+    /// variables, then remove the directory. Exits with COMMAND's status.
+    Exec(ExecArgs),
     /// Check what `login` would need, without writing or exchanging anything: CI, credential
     /// source, tool config files, credential helpers, regions, clock skew and reachability.
     Doctor(DoctorArgs),
@@ -89,9 +93,22 @@ pub struct TokenArgs {
     pub auth: AuthArgs,
 }
 
-/// Which registries and tools: shared by `login` and `logout`.
+/// Which registries and tools, and where to write: shared by `login` and `logout`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
+    /// Registries and tools.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Write one config.json for all tools into DIR (and print `export` lines for it), leaving
+    /// the shared home untouched.
+    #[arg(long, value_name = "DIR", env = "CRLOGIN_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// Which registries and tools: `login`'s selection without a place to write (`exec` makes its own).
+#[derive(Debug, Args)]
+pub struct SelectArgs {
     /// Also read PREFIX_USERNAME, PREFIX_PASSWORD and PREFIX_REGISTRY (repeatable; DCR is read
     /// without asking).
     #[arg(
@@ -116,11 +133,6 @@ pub struct TargetArgs {
         default_value = "docker,helm,podman"
     )]
     pub tools: Vec<Tool>,
-
-    /// Write one config.json for all tools into DIR (and print `export` lines for it), leaving
-    /// the shared home untouched.
-    #[arg(long, value_name = "DIR", env = "CRLOGIN_CONFIG_DIR")]
-    pub config_dir: Option<PathBuf>,
 }
 
 /// Flags of `crlogin cleanup`.
@@ -168,6 +180,28 @@ pub struct LoginArgs {
     /// Show what would be written, without writing anything.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Flags of `crlogin exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Registries and tools.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// The command to run, and its arguments (after `--` when one starts with `-`).
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// Flags of `crlogin credential-helper` (the docker credential-helper protocol).

@@ -3,7 +3,9 @@
 
 use crate::auth::{self, Scope};
 use crate::ci::{Ci, Outcome};
-use crate::cli::{AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, TargetArgs, TokenArgs};
+use crate::cli::{
+    AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, SelectArgs, TargetArgs, TokenArgs,
+};
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
 use crate::report;
@@ -16,27 +18,71 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// `crlogin login`.
-pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let inputs = secrets::gather(env, ci, &args.target.from_env, args.auth.source)?;
+/// The credentials a login writes and the registries each one is for: what `login` and `exec`
+/// share, resolved before anything is written.
+pub struct Resolved {
+    credentials: Vec<auth::Credential>,
+    targets: Vec<Target>,
+}
+
+impl Resolved {
+    /// One report row per registry.
+    pub fn rows(&self) -> Vec<report::Row<'_>> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let c = &self.credentials[t.scope];
+                report::Row {
+                    host: &t.host,
+                    username: &c.username,
+                    source: &c.source,
+                    expires_at: c.expires_at,
+                }
+            })
+            .collect()
+    }
+
+    /// One auth-file entry per registry.
+    pub fn logins(&self) -> Vec<Login<'_>> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let c = &self.credentials[t.scope];
+                Login {
+                    host: &t.host,
+                    username: &c.username,
+                    secret: &c.secret,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads the inputs `select` and `auth` name and turns them into credentials for their hosts.
+pub fn resolve_logins(
+    select: &SelectArgs,
+    auth_args: &AuthArgs,
+    dry_run: bool,
+    env: &Env,
+    ci: &dyn Ci,
+) -> Result<Resolved> {
+    let inputs = secrets::gather(env, ci, &select.from_env, auth_args.source)?;
     if inputs.is_empty() {
         bail!("no credentials found: set {LOOKED_FOR}");
     }
-    let credentials = auth::resolve(inputs, env, ci, &auth_options(&args.auth, args.dry_run))?;
+    let credentials = auth::resolve(inputs, env, ci, &auth_options(auth_args, dry_run))?;
     let scopes: Vec<Scope> = credentials.iter().map(|c| c.scope.clone()).collect();
-    let targets = registry::select(&scopes, &selection(&args.target.nebius, env)?)?;
-    let rows: Vec<report::Row> = targets
-        .iter()
-        .map(|t| {
-            let c = &credentials[t.scope];
-            report::Row {
-                host: &t.host,
-                username: &c.username,
-                source: &c.source,
-                expires_at: c.expires_at,
-            }
-        })
-        .collect();
+    let targets = registry::select(&scopes, &selection(&select.nebius, env)?)?;
+    Ok(Resolved {
+        credentials,
+        targets,
+    })
+}
+
+/// `crlogin login`.
+pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+    let resolved = resolve_logins(&args.target.select, &args.auth, args.dry_run, env, ci)?;
+    let rows = resolved.rows();
 
     let isolated = isolation(args, env, ci)?;
     if args.dry_run {
@@ -45,7 +91,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         } else {
             args.target.config_dir.clone()
         };
-        let files = sinks::files(&args.target.tools, env, dir.as_deref())?;
+        let files = sinks::files(&args.target.select.tools, env, dir.as_deref())?;
         ci.section(
             "crlogin login",
             &report::login(&rows, &files, ci.name(), true),
@@ -54,37 +100,19 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
 
     let isolated_dir = match isolated {
-        true => {
-            let base = ci.isolated_base(env);
-            sinks::check_path(
-                &base,
-                "the directory for --isolated",
-                "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
-            )?;
-            Some(make_isolated_dir(&base)?)
-        }
+        true => Some(fresh_private_dir(env, ci)?),
         false => None,
     };
     let config_dir = isolated_dir
         .clone()
         .or_else(|| args.target.config_dir.clone());
-    let files = sinks::files(&args.target.tools, env, config_dir.as_deref())?;
-    let logins: Vec<Login> = targets
-        .iter()
-        .map(|t| {
-            let c = &credentials[t.scope];
-            Login {
-                host: &t.host,
-                username: &c.username,
-                secret: &c.secret,
-            }
-        })
-        .collect();
+    let files = sinks::files(&args.target.select.tools, env, config_dir.as_deref())?;
+    let logins = resolved.logins();
     let warnings = sinks::write_logins(&files, &logins, ci)?;
     for warning in &warnings {
         ci.warning(warning);
     }
-    let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
+    let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
     let state = State {
         entries: sinks::keys_by_file(&files, &hosts)
             .into_iter()
@@ -97,7 +125,11 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         export_config_dir(&files, ci)?;
     }
     if args.export_env {
-        let Some(nebius) = credentials.iter().find(|c| c.scope == Scope::Nebius) else {
+        let Some(nebius) = resolved
+            .credentials
+            .iter()
+            .find(|c| c.scope == Scope::Nebius)
+        else {
             bail!("--export-env exports the Nebius token, and no Nebius credential was found");
         };
         if nebius.source == "NEBIUS_STATIC_KEY" {
@@ -120,8 +152,8 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
 /// no credential variables at all.
 pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let (registries, nebius) = secrets::registries_only(env, ci, &args.from_env)?;
-    let selection = selection(&args.nebius, env)?;
+    let (registries, nebius) = secrets::registries_only(env, ci, &args.select.from_env)?;
+    let selection = selection(&args.select.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
@@ -131,7 +163,7 @@ pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
-    let files = sinks::files(&args.tools, env, args.config_dir.as_deref())?;
+    let files = sinks::files(&args.select.tools, env, args.config_dir.as_deref())?;
     let removed = sinks::remove_logins(&files, &hosts)?;
     ci.section(
         "crlogin logout",
@@ -297,6 +329,18 @@ pub fn selection(args: &NebiusTargetArgs, env: &Env) -> Result<Selection> {
         registries: args.registries.clone(),
         default_region: env.get("NEBIUS_REGION")?,
     })
+}
+
+/// A fresh 0700 `crlogin-*` directory in the CI's per-job temporary place, for `--isolated`
+/// and `exec`.
+pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
+    let base = ci.isolated_base(env);
+    sinks::check_path(
+        &base,
+        "the directory for --isolated",
+        "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
+    )?;
+    make_isolated_dir(&base)
 }
 
 /// A fresh 0700 directory under `base` that outlives this process (the job removes it).

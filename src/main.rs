@@ -2,7 +2,7 @@
 //! ever reaching a log. `main` parses arguments, runs one pipeline and maps errors to exit codes.
 
 use clap::Parser;
-use crlogin::{ci, cli, commands, doctor, env, helper, k8s_secret};
+use crlogin::{ci, cli, commands, doctor, env, exec, helper, k8s_secret};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         }
         cli::Command::K8sSecret(args) => k8s_secret::run(args, &env, ci.as_ref()),
         cli::Command::Doctor(args) => doctor::run(args, &env, ci.as_ref()),
+        // COMMAND's exit status is exec's.
+        cli::Command::Exec(args) => return exec::run(args, &env, ci.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

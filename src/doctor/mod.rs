@@ -143,10 +143,14 @@ pub fn run(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     let mut checks = vec![credentials::ci(ci, env, args.target.config_dir.is_some())];
     let (found_checks, found) =
-        credentials::credentials(env, ci, &args.target.from_env, args.source);
+        credentials::credentials(env, ci, &args.target.select.from_env, args.source);
     checks.extend(found_checks);
 
-    match sinks::files(&args.target.tools, env, args.target.config_dir.as_deref()) {
+    match sinks::files(
+        &args.target.select.tools,
+        env,
+        args.target.config_dir.as_deref(),
+    ) {
         Ok(paths) => {
             let (file_checks, documents) = files::config_files(&paths);
             checks.extend(file_checks);
@@ -159,7 +163,7 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         )),
     }
 
-    let (selection_checks, hosts) = selection::hosts(&args.target.nebius, env, &found);
+    let (selection_checks, hosts) = selection::hosts(&args.target.select.nebius, env, &found);
     checks.extend(selection_checks);
     checks.extend(network::checks(
         found.iam.as_ref(),
