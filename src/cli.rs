@@ -37,8 +37,8 @@ pub enum Command {
     /// Answer a kubelet CredentialProviderRequest on stdin for a Nebius image; also run as
     /// `crlogin-credential-provider`.
     KubeletCredentialProvider(ProviderArgs),
-    /// Print a `kubernetes.io/dockerconfigjson` Secret for the Nebius registries, for
-    /// `crlogin k8s-secret --name pull | kubectl apply -f -`.
+    /// Print a `kubernetes.io/dockerconfigjson` Secret for every registry `login` would write,
+    /// for `crlogin k8s-secret --name pull | kubectl apply -f -`.
     K8sSecret(K8sSecretArgs),
     /// Log in as `login` does, into a fresh private directory, run COMMAND with DOCKER_CONFIG,
     /// HELM_REGISTRY_CONFIG and REGISTRY_AUTH_FILE pointing there and without the secret
@@ -109,6 +109,25 @@ pub struct TargetArgs {
 /// Which registries and tools: `login`'s selection without a place to write (`exec` makes its own).
 #[derive(Debug, Args)]
 pub struct SelectArgs {
+    /// Credentials and registries.
+    #[command(flatten)]
+    pub registries: RegistryArgs,
+
+    /// Which tools to write credentials for.
+    #[arg(
+        long = "for",
+        value_name = "TOOLS",
+        value_enum,
+        value_delimiter = ',',
+        env = "CRLOGIN_FOR",
+        default_value = "docker,helm,podman"
+    )]
+    pub tools: Vec<Tool>,
+}
+
+/// Which credentials and registries, as `login` reads them (`k8s-secret` writes for no tool).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
     /// Also read PREFIX_USERNAME, PREFIX_PASSWORD and PREFIX_REGISTRY (repeatable; DCR is read
     /// without asking).
     #[arg(
@@ -122,17 +141,6 @@ pub struct SelectArgs {
     /// Nebius regions and extra hosts.
     #[command(flatten)]
     pub nebius: NebiusTargetArgs,
-
-    /// Which tools to write credentials for.
-    #[arg(
-        long = "for",
-        value_name = "TOOLS",
-        value_enum,
-        value_delimiter = ',',
-        env = "CRLOGIN_FOR",
-        default_value = "docker,helm,podman"
-    )]
-    pub tools: Vec<Tool>,
 }
 
 /// Flags of `crlogin cleanup`.
@@ -308,9 +316,15 @@ pub struct K8sSecretArgs {
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
 
-    /// Registries.
+    /// Credentials and registries, as for `login`.
     #[command(flatten)]
-    pub target: NebiusTargetArgs,
+    pub registries: RegistryArgs,
+
+    /// Also print this ServiceAccount with the Secret added to its `imagePullSecrets`. The
+    /// current ServiceAccount is read on stdin (`kubectl get serviceaccount NAME -o json`), so
+    /// its other entries are kept; empty stdin makes a new one.
+    #[arg(long, value_name = "NAME")]
+    pub service_account: Option<String>,
 
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "yaml")]

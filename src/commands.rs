@@ -4,7 +4,7 @@
 use crate::auth::{self, Scope};
 use crate::ci::{Ci, Outcome};
 use crate::cli::{
-    AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, SelectArgs, TargetArgs, TokenArgs,
+    AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, RegistryArgs, TargetArgs, TokenArgs,
 };
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
@@ -59,8 +59,9 @@ impl Resolved {
 }
 
 /// Reads the inputs `select` and `auth` name and turns them into credentials for their hosts.
+/// The registry selection is checked before any token exchange.
 pub fn resolve_logins(
-    select: &SelectArgs,
+    select: &RegistryArgs,
     auth_args: &AuthArgs,
     dry_run: bool,
     env: &Env,
@@ -70,9 +71,16 @@ pub fn resolve_logins(
     if inputs.is_empty() {
         bail!("no credentials found: set {LOOKED_FOR}");
     }
-    let credentials = auth::resolve(inputs, env, ci, &auth_options(auth_args, dry_run))?;
-    let scopes: Vec<Scope> = credentials.iter().map(|c| c.scope.clone()).collect();
+    // The order auth::resolve keeps: the plain logins, then the Nebius credential.
+    let scopes: Vec<Scope> = inputs
+        .plain
+        .iter()
+        .map(|p| Scope::Registry(p.registry.clone()))
+        .chain(inputs.nebius.as_ref().map(|_| Scope::Nebius))
+        .collect();
     let targets = registry::select(&scopes, &selection(&select.nebius, env)?)?;
+    let credentials = auth::resolve(inputs, env, ci, &auth_options(auth_args, dry_run))?;
+    debug_assert!(credentials.iter().map(|c| &c.scope).eq(scopes.iter()));
     Ok(Resolved {
         credentials,
         targets,
@@ -81,7 +89,13 @@ pub fn resolve_logins(
 
 /// `crlogin login`.
 pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let resolved = resolve_logins(&args.target.select, &args.auth, args.dry_run, env, ci)?;
+    let resolved = resolve_logins(
+        &args.target.select.registries,
+        &args.auth,
+        args.dry_run,
+        env,
+        ci,
+    )?;
     let rows = resolved.rows();
 
     let isolated = isolation(args, env, ci)?;
@@ -152,8 +166,8 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
 /// no credential variables at all.
 pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let (registries, nebius) = secrets::registries_only(env, ci, &args.select.from_env)?;
-    let selection = selection(&args.select.nebius, env)?;
+    let (registries, nebius) = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
+    let selection = selection(&args.select.registries.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);

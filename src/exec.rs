@@ -27,7 +27,7 @@ pub fn run(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> ExitCode {
 }
 
 fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
-    let resolved = commands::resolve_logins(&args.select, &args.auth, false, env, ci)?;
+    let resolved = commands::resolve_logins(&args.select.registries, &args.auth, false, env, ci)?;
     // Caught from before the directory exists, so no signal can end crlogin with it left behind.
     let mut signals = forward::Signals::catch()?;
     let dir = Scratch(commands::fresh_private_dir(env, ci)?);
@@ -49,7 +49,7 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
         .context("exec needs a command: crlogin exec -- COMMAND [ARGS...]")?;
     let mut command = Command::new(program);
     command.args(rest);
-    for name in secret_variables(env, &args.select.from_env) {
+    for name in secret_variables(env, &args.select.registries.from_env) {
         command.env_remove(name);
     }
     for (tool, path) in &files {

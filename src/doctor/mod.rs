@@ -142,8 +142,12 @@ pub fn run(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// The checks in report order: what login would read, then what it would reach.
 fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     let mut checks = vec![credentials::ci(ci, env, args.target.config_dir.is_some())];
-    let (found_checks, found) =
-        credentials::credentials(env, ci, &args.target.select.from_env, args.source);
+    let (found_checks, found) = credentials::credentials(
+        env,
+        ci,
+        &args.target.select.registries.from_env,
+        args.source,
+    );
     checks.extend(found_checks);
 
     match sinks::files(
@@ -163,7 +167,8 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         )),
     }
 
-    let (selection_checks, hosts) = selection::hosts(&args.target.select.nebius, env, &found);
+    let (selection_checks, hosts) =
+        selection::hosts(&args.target.select.registries.nebius, env, &found);
     checks.extend(selection_checks);
     checks.extend(network::checks(
         found.iam.as_ref(),
