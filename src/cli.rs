@@ -21,7 +21,7 @@ pub enum Command {
     /// Write registry credentials for docker, helm and podman from environment secrets.
     Login(LoginArgs),
     /// Remove the entries `login` writes (same registry selection) from every tool's file.
-    Logout(TargetArgs),
+    Logout(LogoutArgs),
     /// Undo exactly what this job's `login` added, from the state it saved (GitHub's post step,
     /// or the state file in the config dir), and remove the directory `--isolated` made.
     Cleanup(CleanupArgs),
@@ -143,6 +143,19 @@ pub struct RegistryArgs {
     pub nebius: NebiusTargetArgs,
 }
 
+/// Flags of `crlogin logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Registries, tools and config directory, as for `login`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Also print what was removed on stdout: `json` for scripts (the human report stays on
+    /// stderr).
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: ReportFormat,
+}
+
 /// Flags of `crlogin cleanup`.
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
@@ -188,6 +201,11 @@ pub struct LoginArgs {
     /// Show what would be written, without writing anything.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also print what was written on stdout: `json` for scripts (hosts, users, sources,
+    /// expiry, tools, files, exported variables; never a secret), instead of `export` lines.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: ReportFormat,
 }
 
 /// Flags of `crlogin exec`.

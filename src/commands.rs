@@ -4,7 +4,8 @@
 use crate::auth::{self, Scope};
 use crate::ci::{Ci, Outcome};
 use crate::cli::{
-    AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, RegistryArgs, TargetArgs, TokenArgs,
+    AuthArgs, CleanupArgs, LoginArgs, LogoutArgs, NebiusTargetArgs, RegistryArgs, ReportFormat,
+    TokenArgs,
 };
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
@@ -110,6 +111,9 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             "crlogin login",
             &report::login(&rows, &files, ci.name(), true),
         );
+        if args.output == ReportFormat::Json {
+            print_json(&report::login_json(&rows, &files, &[], true))?;
+        }
         return Ok(());
     }
 
@@ -134,9 +138,13 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             .collect(),
         isolated_dir,
     };
+    let mut exported = Vec::new();
     if let Some(dir) = &config_dir {
         state.save_in(dir)?;
-        export_config_dir(&files, ci)?;
+        exported = export_config_dir(&files, ci)?;
+        if args.output == ReportFormat::Text {
+            print!("{}", report::export_lines(&exported));
+        }
     }
     if args.export_env {
         let Some(nebius) = resolved
@@ -156,6 +164,9 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         &report::login(&rows, &files, ci.name(), false),
     );
     ci.publish(&outcome(&rows, &files, &state))?;
+    if args.output == ReportFormat::Json {
+        print_json(&report::login_json(&rows, &files, &exported, false))?;
+    }
 
     if args.verify {
         verify_logins(&logins, Duration::from_secs(args.verify_timeout))?;
@@ -165,7 +176,8 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 
 /// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
 /// no credential variables at all.
-pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+    let (args, output) = (&args.target, args.output);
     let (registries, nebius) = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
     let selection = selection(&args.select.registries.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
@@ -183,6 +195,9 @@ pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         "crlogin logout",
         &report::logout(&removed, hosts.len(), &files),
     );
+    if output == ReportFormat::Json {
+        print_json(&report::logout_json(&removed, &hosts, &files))?;
+    }
     Ok(())
 }
 
@@ -368,8 +383,12 @@ fn make_isolated_dir(base: &Path) -> Result<PathBuf> {
     Ok(dir.keep())
 }
 
-/// Prints `export` lines on stdout and hands the variables to the CI, so tools find the files.
-fn export_config_dir(files: &[(Tool, PathBuf)], ci: &dyn Ci) -> Result<()> {
+/// Hands the tools' variables to the CI, so later steps find the files; returns them for the
+/// `export` lines (or the JSON report).
+fn export_config_dir(
+    files: &[(Tool, PathBuf)],
+    ci: &dyn Ci,
+) -> Result<Vec<(&'static str, PathBuf)>> {
     let vars: Vec<(&str, PathBuf)> = files
         .iter()
         .map(|(tool, path)| tool.env_var(path))
@@ -377,8 +396,17 @@ fn export_config_dir(files: &[(Tool, PathBuf)], ci: &dyn Ci) -> Result<()> {
     for (name, value) in &vars {
         ci.export_var(name, value)?;
     }
-    print!("{}", report::export_lines(&vars));
-    Ok(())
+    Ok(vars)
+}
+
+/// One JSON document on stdout (`-o json`).
+fn print_json(value: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the report to stdout: {}", e.kind()))
 }
 
 fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
