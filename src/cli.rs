@@ -44,6 +44,9 @@ pub enum Command {
     /// HELM_REGISTRY_CONFIG and REGISTRY_AUTH_FILE pointing there and without the secret
     /// variables, then remove the directory. Exits with COMMAND's status.
     Exec(ExecArgs),
+    /// Print a shell completion script on stdout, e.g. `crlogin completions bash >
+    /// /etc/bash_completion.d/crlogin`.
+    Completions(CompletionsArgs),
     /// Check what `login` would need, without writing or exchanging anything: CI, credential
     /// source, tool config files, credential helpers, regions, clock skew and reachability.
     Doctor(DoctorArgs),
@@ -152,7 +155,13 @@ pub struct LogoutArgs {
 
     /// Also print what was removed on stdout: `json` for scripts (the human report stays on
     /// stderr).
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub output: ReportFormat,
 }
 
@@ -204,7 +213,13 @@ pub struct LoginArgs {
 
     /// Also print what was written on stdout: `json` for scripts (hosts, users, sources,
     /// expiry, tools, files, exported variables; never a secret), instead of `export` lines.
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub output: ReportFormat,
 }
 
@@ -228,6 +243,30 @@ pub struct ExecArgs {
         value_parser = clap::value_parser!(std::ffi::OsString)
     )]
     pub command: Vec<std::ffi::OsString>,
+}
+
+/// Flags of `crlogin completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Prints the completion script for `shell` on stdout.
+pub fn print_completions(args: &CompletionsArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(
+        args.shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "crlogin",
+        &mut script,
+    );
+    let mut out = std::io::stdout().lock();
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the completion script to stdout: {}", e.kind()))
 }
 
 /// Flags of `crlogin credential-helper` (the docker credential-helper protocol).
@@ -345,7 +384,13 @@ pub struct K8sSecretArgs {
     pub service_account: Option<String>,
 
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "yaml")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "yaml"
+    )]
     pub output: ManifestFormat,
 
     /// The Nebius credential.
@@ -384,6 +429,12 @@ pub struct DoctorArgs {
     pub timeout: u64,
 
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub output: ReportFormat,
 }

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         }
         cli::Command::K8sSecret(args) => k8s_secret::run(args, &env, ci.as_ref()),
         cli::Command::Doctor(args) => doctor::run(args, &env, ci.as_ref()),
+        cli::Command::Completions(args) => cli::print_completions(args),
         // COMMAND's exit status is exec's.
         cli::Command::Exec(args) => return exec::run(args, &env, ci.as_ref()),
     };
