@@ -70,7 +70,10 @@ pub fn resolve_logins(
 ) -> Result<Resolved> {
     let inputs = secrets::gather(env, ci, &select.from_env, auth_args.source)?;
     if inputs.is_empty() {
-        bail!("no credentials found: set {LOOKED_FOR}");
+        bail!(
+            "no credentials found: {}",
+            crate::wrapper::current().how_to_give_credentials(LOOKED_FOR)
+        );
     }
     // The order auth::resolve keeps: the plain logins, then the Nebius credential.
     let scopes: Vec<Scope> = inputs
@@ -215,7 +218,12 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         },
     };
     let Some(state) = state else {
-        eprintln!("crlogin: nothing to clean up: no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)");
+        let why = match crate::wrapper::current() {
+            // The post step after a login that failed, or wrote nothing: nothing for the user to do.
+            crate::wrapper::Wrapper::Shell => "no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)",
+            _ => "the login step saved no state (it failed or stopped before writing anything)",
+        };
+        eprintln!("crlogin: nothing to clean up: {why}");
         return Ok(());
     };
     let removed = state.undo(dir.as_deref())?;

@@ -24,3 +24,4 @@ mod sinks;
 mod state;
 mod tls;
 mod verify;
+pub mod wrapper;

@@ -73,9 +73,17 @@ fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCo
         };
         message.contains(value).then(|| format!("{name} {problem}"))
     });
+    let wrapper = crlogin::wrapper::current();
     match unfit {
         Some(what) => {
-            ci.error(&format!("{what}: correct it (see crlogin --help)"));
+            ci.error(&format!("{what}: correct it ({})", wrapper.docs()));
+            ExitCode::from(2)
+        }
+        // A wrapper's user typed no command line: one line in their words, not clap's usage.
+        None if wrapper != crlogin::wrapper::Wrapper::Shell => {
+            let first = message.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            ci.error(&format!("{first} ({})", wrapper.docs()));
             ExitCode::from(2)
         }
         None => error.exit(),
