@@ -1,7 +1,7 @@
 //! Command-line interface. Every flag that is not a secret has an environment fallback; secrets
 //! are read only from the environment and files (never flags, which show in `ps`).
 
-use crate::secrets::AuthSource;
+use crate::auth::{source_parser, AuthSource};
 use crate::sinks::Tool;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -56,7 +56,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// Use only this Nebius credential source (default: the first one set, in this order).
-    #[arg(long = "auth", value_name = "SOURCE", value_enum, env = "CRLOGIN_AUTH")]
+    #[arg(long = "auth", value_name = "SOURCE", value_parser = source_parser(), env = "CRLOGIN_AUTH")]
     pub source: Option<AuthSource>,
 
     /// Retries of the Nebius token exchange after network errors, timeouts, HTTP 429 and 5xx.
@@ -415,7 +415,7 @@ pub struct DoctorArgs {
     pub target: TargetArgs,
 
     /// Check only this Nebius credential source (default: the first one set, as `login`).
-    #[arg(long = "auth", value_name = "SOURCE", value_enum, env = "CRLOGIN_AUTH")]
+    #[arg(long = "auth", value_name = "SOURCE", value_parser = source_parser(), env = "CRLOGIN_AUTH")]
     pub source: Option<AuthSource>,
 
     /// Seconds each network check may take (they all run at once).

@@ -10,7 +10,7 @@ use crate::cli::{
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
 use crate::report;
-use crate::secrets::{self, LOOKED_FOR};
+use crate::secrets;
 use crate::sinks::{self, Login, Tool};
 use crate::state::{self, State};
 use crate::verify;
@@ -43,6 +43,13 @@ impl Resolved {
             .collect()
     }
 
+    /// The first credential that expires (an IAM token, given or exchanged), if any.
+    pub fn expiring(&self) -> Option<&auth::Credential> {
+        self.credentials
+            .iter()
+            .find(|c| c.kind.is_some_and(|k| k != auth::PasswordKind::StaticKey))
+    }
+
     /// One auth-file entry per registry.
     pub fn logins(&self) -> Vec<Login<'_>> {
         self.targets
@@ -68,11 +75,11 @@ pub fn resolve_logins(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<Resolved> {
-    let inputs = secrets::gather(env, ci, &select.from_env, auth_args.source)?;
+    let inputs = auth::gather(env, ci, &select.from_env, auth_args.source)?;
     if inputs.is_empty() {
         bail!(
             "no credentials found: {}",
-            crate::wrapper::current().how_to_give_credentials(LOOKED_FOR)
+            crate::wrapper::current().how_to_give_credentials(&auth::looked_for())
         );
     }
     // The order auth::resolve keeps: the plain logins, then the Nebius credential.
@@ -157,7 +164,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         else {
             bail!("--export-env exports the Nebius token, and no Nebius credential was found");
         };
-        if nebius.source == "NEBIUS_STATIC_KEY" {
+        if nebius.kind == Some(PasswordKind::StaticKey) {
             bail!("--export-env exports an IAM token as NEBIUS_IAM_TOKEN, and a static key is not one: drop --export-env, or use a service-account key");
         }
         ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
@@ -181,14 +188,18 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// no credential variables at all.
 pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let (args, output) = (&args.target, args.output);
-    let (registries, nebius) = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
+    let registries = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
+    let nebius = auth::nebius_configured(env, ci);
     let selection = selection(&args.select.registries.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
     }
     if scopes.is_empty() {
-        bail!("nothing to log out of: name hosts with --region/--registry, or set the variables login used ({LOOKED_FOR})");
+        bail!(
+            "nothing to log out of: name hosts with --region/--registry, or set the variables login used ({})",
+            auth::looked_for()
+        );
     }
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
@@ -306,16 +317,7 @@ pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     Ok(())
 }
 
-/// What kind of Nebius password a credential is, for how long it may be kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordKind {
-    /// A Container Registry static key (months of life, expiry not known to crlogin).
-    StaticKey,
-    /// `NEBIUS_IAM_TOKEN` as given: an IAM token whose expiry crlogin does not know.
-    GivenToken,
-    /// A token crlogin exchanged (or took from its cache), with a known expiry.
-    Exchanged,
-}
+pub use crate::auth::PasswordKind;
 
 /// The Nebius registry password from the environment, through the token cache: what `token`,
 /// the credential helpers and `k8s-secret` hand out.
@@ -324,17 +326,13 @@ pub fn nebius_credential(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<(auth::Credential, PasswordKind)> {
-    let Some(input) = secrets::gather_nebius(env, ci, args.source)? else {
+    let Some(input) = auth::find_nebius(env, ci, args.source)? else {
         bail!(
             "no Nebius credential found: set one of {}",
-            secrets::NEBIUS_LOOKED_FOR
+            auth::nebius_looked_for()
         );
     };
-    let kind = match &input {
-        secrets::NebiusInput::StaticKey(_) => PasswordKind::StaticKey,
-        secrets::NebiusInput::IamToken(_) => PasswordKind::GivenToken,
-        _ => PasswordKind::Exchanged,
-    };
+    let kind = input.credential.kind();
     let credential = auth::resolve_nebius(input, env, ci, &auth_options(args, false))?;
     Ok((credential, kind))
 }

@@ -279,7 +279,7 @@ fn a_missing_creds_store_helper_is_warned_about() {
 fn bad_input_is_one_clear_line_and_writes_nothing() {
     let unreadable = "/nonexistent/crlogin/secret";
     let cases: Vec<(Machine, Vec<&str>, &str)> = vec![
-        (Machine::new(), vec![], "no credentials found: set NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME"),
+        (Machine::new(), vec![], "no credentials found: set DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, CI_REGISTRY"),
         (dcr(" \n"), vec![], "DCR_PASSWORD is empty or blank"),
         (
             dcr(&canary("bad-1")).var("DCR_REGISTRY", "https://dcr.example.io"),

@@ -77,6 +77,85 @@ impl Federation {
     }
 }
 
+/// The source: `NEBIUS_SERVICE_ACCOUNT_ID` with a CI OIDC token.
+pub static SOURCE: OidcSource = OidcSource;
+
+/// See [`SOURCE`].
+pub struct OidcSource;
+
+impl super::Source for OidcSource {
+    fn name(&self) -> &'static str {
+        "oidc"
+    }
+
+    fn help(&self) -> &'static str {
+        "keyless OIDC federation for NEBIUS_SERVICE_ACCOUNT_ID"
+    }
+
+    fn needs(&self) -> &'static str {
+        "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN)"
+    }
+
+    fn configured(&self, vars: &super::Vars) -> bool {
+        vars.is_set(SERVICE_ACCOUNT_ID_VAR)
+    }
+
+    /// Applies when a service account is named and the CI offers an OIDC token (or when
+    /// `--auth oidc` forces it, so a missing token is explained).
+    fn find(&self, vars: &super::Vars, forced: bool) -> Result<Option<super::NebiusInput>> {
+        let Some(service_account_id) = vars.plain(SERVICE_ACCOUNT_ID_VAR)? else {
+            return Ok(None);
+        };
+        if !forced && !oidc_available(vars.env()) {
+            return Ok(None);
+        }
+        Ok(Some(super::NebiusInput {
+            source: "OIDC federation".to_string(),
+            credential: Box::new(Federated { service_account_id }),
+        }))
+    }
+}
+
+/// The CI's OIDC token exchanged for this service account's: never cached (the cache is keyed
+/// by service account, so another job sharing this HOME would get the token without presenting
+/// an OIDC token of its own).
+#[derive(Debug)]
+pub struct Federated {
+    /// The service account to act as.
+    pub service_account_id: String,
+}
+
+impl super::Obtain for Federated {
+    fn kind(&self) -> super::PasswordKind {
+        super::PasswordKind::Exchanged
+    }
+
+    fn describe(&self, env: &Env) -> (String, Option<super::Iam>) {
+        let endpoint = exchange_grpc::endpoint(env).map_err(|e| format!("{e:#}"));
+        let at = endpoint
+            .as_deref()
+            .unwrap_or("NEBIUS_TOKEN_EXCHANGE_GRPC (unusable, below)")
+            .to_string();
+        let detail = format!(
+            "OIDC federation for {}: login exchanges the CI's OIDC token at {at} for an IAM token (user {})",
+            self.service_account_id,
+            super::NEBIUS_USERNAME
+        );
+        (detail, Some(super::Iam::Federation(endpoint)))
+    }
+
+    fn obtain(&self, env: &Env, ci: &dyn Ci, options: &super::Options) -> Result<super::Minted> {
+        let issued_at = SystemTime::now();
+        let (token, expires_at) =
+            federated_token_with_retries(env, ci, &self.service_account_id, options)?;
+        Ok(super::Minted {
+            token,
+            issued_at,
+            expires_at: Some(expires_at),
+        })
+    }
+}
+
 /// Whether `env` offers a CI OIDC token at all (GitHub's token endpoint or the JWT variable):
 /// whether federation is worth trying.
 pub fn oidc_available(env: &Env) -> bool {

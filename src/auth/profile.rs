@@ -15,6 +15,39 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_FILE: &str = ".nebius/config.yaml";
 const SHOWN: &str = "~/.nebius/config.yaml";
 
+/// The source: a profile in `~/.nebius/config.yaml`.
+pub static SOURCE: ProfileSource = ProfileSource;
+
+/// See [`SOURCE`].
+pub struct ProfileSource;
+
+impl super::Source for ProfileSource {
+    fn name(&self) -> &'static str {
+        "profile"
+    }
+
+    fn help(&self) -> &'static str {
+        "a service-account profile in ~/.nebius/config.yaml"
+    }
+
+    fn needs(&self) -> &'static str {
+        "a service-account profile in ~/.nebius/config.yaml"
+    }
+
+    fn configured(&self, _vars: &super::Vars) -> bool {
+        false
+    }
+
+    fn find(&self, vars: &super::Vars, forced: bool) -> Result<Option<super::NebiusInput>> {
+        Ok(
+            read(vars.env(), vars.ci(), forced)?.map(|(source, key)| super::NebiusInput {
+                source,
+                credential: Box::new(key),
+            }),
+        )
+    }
+}
+
 /// The service-account key of the selected profile.
 ///
 /// With `required` false (the profile is only the last fallback), a missing file, no selectable

@@ -19,7 +19,7 @@ check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$
 echo "== gitlab-ci-local =="
 mkdir -p "$work/bin" "$work/home" "$work/project"
 cp target/debug/crlogin "$work/bin/"
-cp -r gitlab "$here"/*.gitlab-ci.yml "$work/project/"
+cp -r gitlab templates "$here"/*.gitlab-ci.yml "$work/project/"
 python3 scripts/make-oci-image.py "$work/image" v1
 u_ci=gitlab-ci-token p_ci=$(canary) p_iam=$(canary) u_dcr=alice p_dcr=$(canary)
 start_registry "$u_ci=$p_ci" "iam=$p_iam" "$u_dcr=$p_dcr"

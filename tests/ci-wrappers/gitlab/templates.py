@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Static checks of the two GitLab templates, and files for the schema check.
-- gitlab/crlogin.yml is a component: a `spec: inputs:` header, `---`, then the jobs; both parse.
+- templates/crlogin.yml is a component: a `spec: inputs:` header, `---`, then the jobs; both parse.
 - Both define `.crlogin`, and share one shell: the component's before_script/after_script are the
   plain file's with the inputs block in front.
 - Writes OUT/*.yml: the component's header and body, and each template with its hidden jobs made
@@ -10,7 +10,7 @@ import os, sys, yaml
 
 repo, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
-header, body = open(os.path.join(repo, "gitlab/crlogin.yml")).read().split("\n---\n", 1)
+header, body = open(os.path.join(repo, "templates/crlogin.yml")).read().split("\n---\n", 1)
 spec = yaml.safe_load(header)
 assert list(spec) == ["spec"] and spec["spec"]["inputs"], "the component header must be spec: inputs:"
 component = yaml.safe_load(body)
