@@ -1,5 +1,5 @@
 // crlogin step: logs docker, helm and podman into container registries for the block, then removes
-// the credentials (help: crlogin.txt).
+// the credentials (help: crlogin.txt). Runs on Unix agents only (Linux, macOS): it uses `sh`.
 //
 //   crlogin(credentialsId: 'nebius-sa', regions: ['eu-north1']) { sh 'docker push ...' }
 //
@@ -29,6 +29,10 @@ def call(Map args = [:], Closure body) {
     if (unknown) {
         error "crlogin: unknown parameter ${unknown.join(', ')}: use ${PARAMETERS.join(', ')}"
     }
+    if (!isUnix()) {
+        error "crlogin: this step runs on Unix agents (Linux, macOS) only, as it uses sh: run it in a node block with a Unix label"
+    }
+    boolean verify = booleanParameter(args, 'verify')
     String id = args.credentialsId
     if (!id) {
         error "crlogin: credentialsId is required, e.g. crlogin(credentialsId: 'nebius-sa') { ... }"
@@ -54,12 +58,14 @@ def call(Map args = [:], Closure body) {
     }
 
     String dir = "${pwd(tmp: true)}/crlogin-${env.BUILD_NUMBER}-${UUID.randomUUID()}"
-    List<String> settings = ["CRLOGIN_CONFIG_DIR=${dir}".toString(), "CRLOGIN_BIN=${args.binary ?: 'crlogin'}".toString()]
+    // CRLOGIN_WRAPPER: crlogin words its errors with this step's parameters.
+    List<String> settings = ["CRLOGIN_CONFIG_DIR=${dir}".toString(), "CRLOGIN_BIN=${args.binary ?: 'crlogin'}".toString(),
+                             'CRLOGIN_WRAPPER=jenkins-step']
     addList(settings, 'NEBIUS_REGIONS', args.regions)
     addList(settings, 'CRLOGIN_REGISTRIES', args.registries)
     addList(settings, 'CRLOGIN_FOR', args.tools)
     addList(settings, 'DCR_REGISTRY', args.registry)
-    if (args.verify) {
+    if (verify) {
         settings << 'CRLOGIN_VERIFY=true'
     }
 
@@ -76,6 +82,19 @@ def call(Map args = [:], Closure body) {
             sh CLEANUP
         }
     }
+}
+
+// A boolean parameter: true or false, as a boolean or the string 'true' or 'false' (Groovy would
+// take any non-empty string, 'false' too, for true); absent is false; anything else is an error.
+boolean booleanParameter(Map args, String name) {
+    def value = args[name]
+    if (value == null || value == false || value == 'false') {
+        return false
+    }
+    if (value == true || value == 'true') {
+        return true
+    }
+    error "crlogin: ${name} must be true or false (a boolean, or the string 'true' or 'false'), not '${value}'"
 }
 
 // Adds NAME=a,b for a list or a string value; nothing for null or empty.

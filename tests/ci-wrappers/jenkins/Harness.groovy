@@ -25,6 +25,7 @@ class Fake {
     Map<String, Map> credentials
     File transcript
     boolean execute = true
+    boolean unix = true
     List<Map<String, String>> stack = []
     List<Map> calls = []
 
@@ -122,6 +123,7 @@ binding.with {
     setVariable('error', { String msg -> j.calls << [step: 'error', message: msg]; throw new IllegalStateException(msg) })
     setVariable('pwd', { Map m -> m.tmp ? "${workspace}@tmp" : workspace })
     setVariable('env', new EnvProxy(j: j))
+    setVariable('isUnix', { -> j.unix })
 }
 def shell = new GroovyShell(loader, binding, compiler)
 shell.parse(new File(cfg.REPO, 'examples/jenkins/Jenkinsfile'))
@@ -161,8 +163,16 @@ def shs = run('usernamePassword: DCR_* login, skopeo push with the written files
     [credentialsId: 'dcr', kind: 'usernamePassword', registry: "${registry}/jenkins", verify: true],
     body(DOCKER_CONFIG: { it.CRLOGIN_CONFIG_DIR }, HELM_REGISTRY_CONFIG: { it.CRLOGIN_CONFIG_DIR + '/config.json' },
          REGISTRY_AUTH_FILE: { it.CRLOGIN_CONFIG_DIR + '/config.json' }))
-assert shs[0].env.subMap(['DCR_USERNAME', 'DCR_PASSWORD', 'DCR_REGISTRY', 'CRLOGIN_VERIFY']) ==
-    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true']
+assert shs[0].env.subMap(['DCR_USERNAME', 'DCR_PASSWORD', 'DCR_REGISTRY', 'CRLOGIN_VERIFY', 'CRLOGIN_WRAPPER']) ==
+    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true',
+     CRLOGIN_WRAPPER: 'jenkins-step']
+
+// verify: 'false' is false (Groovy truth would make the non-empty string true).
+shs = run("verify: 'false' verifies nothing", [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, verify: 'false'],
+    { -> })
+assert !shs[0].env.containsKey('CRLOGIN_VERIFY')
+shs = run("verify: 'true' verifies", [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, verify: 'true'], { -> })
+assert shs[0].env.CRLOGIN_VERIFY == 'true'
 
 shs = run('string: static key (user iam) for one host, podman only',
     [credentialsId: 'cr-key', type: 'string', registries: [registry], tools: ['podman']],
@@ -189,6 +199,8 @@ assert j.calls.find { it.step == 'withCredentials' }.bindings ==
 assert shs[0].env.NEBIUS_REGIONS == 'eu-north1,eu-west1' && shs[0].env.NEBIUS_SA_CREDENTIALS_FILE.endsWith('key.json')
 
 [[[kind: 'usernamePassword', credentialsId: 'dcr'], "needs registry"],
+ [[credentialsId: 'dcr', kind: 'usernamePassword', registry: 'r.example', verify: 'no'], "verify must be true or false (a boolean, or the string 'true' or 'false'), not 'no'"],
+ [[credentialsId: 'dcr', kind: 'usernamePassword', registry: 'r.example', verify: 1], "verify must be true or false"],
  [[kind: 'token', credentialsId: 'dcr'], "kind must be"],
  [[regions: ['eu-north1']], 'credentialsId is required'],
  [[credentialsId: 'dcr', region: 'eu-north1'], 'unknown parameter region']].each { args, message ->
@@ -200,4 +212,12 @@ assert shs[0].env.NEBIUS_REGIONS == 'eu-north1,eu-west1' && shs[0].env.NEBIUS_SA
     cases++
     println "ok: error for ${args}: ${message}"
 }
+j.unix = false
+try { crlogin.call([credentialsId: 'dcr']) { -> }; assert false: 'ran on a Windows agent' } catch (IllegalStateException e) {
+    assert e.message.contains('runs on Unix agents (Linux, macOS) only, as it uses sh'): e.message
+}
+assert !j.calls.any { it.step in ['sh', 'withCredentials'] }
+j.unix = true
+cases++
+println 'ok: a Windows agent is a clear error'
 println "jenkins harness: ${cases} cases passed"
