@@ -41,8 +41,10 @@ gcl() {
 }
 host_path=$work/bin:$PATH
 time_start=$SECONDS
-gcl component.gitlab-ci.yml "$host_path" push > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
-grep -q "PASS.*push" "$work/out-component.txt" || fail "component job did not pass"
+gcl component.gitlab-ci.yml "$host_path" push push-podman > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
+grep -q "PASS.*push " "$work/out-component.txt" || grep -qE "PASS +push$" "$work/out-component.txt" || fail "component job did not pass"
+grep -q "PASS.*push-podman" "$work/out-component.txt" || fail "the second include's job did not pass"
+grep -q "crlogin dir removed (podman)" "$work/out-component.txt" || fail "the second include's cleanup"
 grep -q "crlogin dir removed" "$work/out-component.txt" || { cat "$work/out-component.txt"; fail "component cleanup"; }
 if ! target/debug/crlogin cleanup --help >/dev/null 2>&1; then   # until the binary has cleanup
   grep -q "logged out of 2 of 2 registries" "$work/out-component.txt" || fail "component: the logout fallback did not run"
