@@ -105,7 +105,7 @@ pub fn run(args: &K8sSecretArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     // An IAM token lives 12 hours; a static key or a registry password as long as its owner lets it.
     if let Some(credential) = resolved.expiring() {
         ci.warning(&format!(
-            "the Secret holds an IAM access token, which expires {}: for long-lived pulls use a Container Registry static key (NEBIUS_STATIC_KEY), the kubelet credential provider (crlogin kubelet-credential-provider), or re-apply the Secret on a schedule (examples/kubernetes/refresh-pull-secret.yaml)",
+            "the Secret holds an IAM access token, which expires {}: for long-lived pulls use a Container Registry static key (NEBIUS_STATIC_KEY), the kubelet credential provider (crlogin kubelet-credential-provider), or re-apply the Secret on a schedule (examples/kubernetes/refresh-pull-secret-cronjob.yaml)",
             match credential.expires_at {
                 Some(_) => format!("at {}", report::expiry(credential.expires_at)),
                 None => "within 12 hours".to_string(),

@@ -35,7 +35,7 @@ fn of_kind<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
 
 #[test]
 fn the_pull_secret_cronjob_applies_a_fresh_secret_and_the_service_account() {
-    let docs = documents("kubernetes/refresh-pull-secret.yaml");
+    let docs = documents("kubernetes/refresh-pull-secret-cronjob.yaml");
     let job = of_kind(&docs, "CronJob");
     // "M */N * * *": every N hours, N well under the token's 12.
     let schedule = job["spec"]["schedule"].as_str().unwrap();
@@ -146,4 +146,49 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .unwrap()
+}
+
+#[test]
+fn the_shell_example_pushes_through_exec_and_leaves_no_credential() {
+    let secret = &harness::canary("example-shell");
+    let registry = harness::Registry::start(harness::Auth::user("alice", secret));
+    let mut env = Env::new();
+    let bin = env.home().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_crlogin"), bin.join("crlogin")).unwrap();
+    let image = harness::oci_layout(&env.home().join("image"));
+    env.set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", secret)
+        .set("DCR_REGISTRY", registry.host())
+        .set("IMAGE", &image)
+        .set("TARGET", format!("{}/team/app:1.0", registry.host()))
+        .set(
+            "SKOPEO_COPY_FLAGS",
+            "--insecure-policy --dest-tls-verify=false",
+        );
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shell/push-image-with-exec.sh");
+    let mut cmd = env.command(require_tool("sh"));
+    cmd.env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    )
+    .arg(script);
+    let out = run(&mut cmd, None);
+    out.assert_success("examples/shell/push-image-with-exec.sh");
+    harness::assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("alice")),
+        &[&out.stdout, &out.stderr],
+        env.home(),
+        &[],
+    );
+    let pulled = format!("oci:{}:v1", env.home().join("pulled").display());
+    registry
+        .pull(&env, "team/app:1.0", &pulled, None)
+        .assert_failure("the credential is gone: an anonymous pull is refused");
+    assert!(
+        registry.log().contains("team/app"),
+        "the push reached the registry"
+    );
 }

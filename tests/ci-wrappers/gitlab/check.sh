@@ -13,7 +13,7 @@ cd "$repo"
 
 echo "== schema: check-jsonschema --builtin-schema vendor.gitlab-ci =="
 python3 "$here/templates.py" "$repo" "$work/schema"
-for f in examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _)"; done
+for f in examples/gitlab/push-to-nebius-and-password-registry.gitlab-ci.yml examples/gitlab/push-to-nebius-keyless-oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _)"; done
 check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$work"/schema/*.yml
 
 echo "== gitlab-ci-local =="

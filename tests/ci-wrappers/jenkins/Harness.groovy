@@ -2,7 +2,7 @@
 // withCredentials and sh call; the step's sh scripts must be the exact single-quoted literals below,
 // and are then run for real (sh -xe, as Jenkins does) with the recorded environment, the bound
 // canary secrets and the real crlogin binary against a loopback registry.
-// Also compiles examples/jenkins/Jenkinsfile. Environment: REPO, WORK, REGISTRY (127.0.0.1:port),
+// Also compiles examples/jenkins/push-image.Jenkinsfile. Environment: REPO, WORK, REGISTRY (127.0.0.1:port),
 // IMAGE (oci:DIR:TAG), CRLOGIN_PATH (a dir with crlogin), U_DCR, P_DCR, P_IAM, P_WRONG.
 // Output of every sh goes to $WORK/transcript.txt (the leak check reads it).
 import org.codehaus.groovy.control.CompilerConfiguration
@@ -126,8 +126,8 @@ binding.with {
     setVariable('isUnix', { -> j.unix })
 }
 def shell = new GroovyShell(loader, binding, compiler)
-shell.parse(new File(cfg.REPO, 'examples/jenkins/Jenkinsfile'))
-println 'parsed: examples/jenkins/Jenkinsfile'
+shell.parse(new File(cfg.REPO, 'examples/jenkins/push-image.Jenkinsfile'))
+println 'parsed: examples/jenkins/push-image.Jenkinsfile'
 Script crlogin = shell.parse(new File(cfg.REPO, 'jenkins/vars/crlogin.groovy'))
 crlogin.binding = binding
 println 'parsed: jenkins/vars/crlogin.groovy'
