@@ -100,6 +100,8 @@ fn the_pull_secret_cronjob_applies_a_fresh_secret_and_the_service_account() {
     let out = run(&mut cmd, None);
     out.assert_success("the CronJob's script");
 
+    // What `kubectl apply` was given: the Secret, holding the token on purpose.
+    harness::audit::input(&applied);
     let text = std::fs::read_to_string(&applied).unwrap();
     let applied: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
         .map(|d| Value::deserialize(d).unwrap())

@@ -143,11 +143,11 @@ fn signal_mid_run(env: &Env, signal: &str) -> (Out, PathBuf) {
     stdout.read_line(&mut line).unwrap();
     let dir = PathBuf::from(line.trim_end());
     assert!(dir.join("config.json").is_file(), "mid-run: {line:?}");
-    let kill = Command::new("kill")
-        .args([format!("-{signal}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    harness::run(
+        Command::new("kill").args([format!("-{signal}"), child.id().to_string()]),
+        None,
+    )
+    .assert_success("kill");
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let mut stderr = String::new();
