@@ -35,7 +35,7 @@ impl Resolved {
                 let c = &self.credentials[t.scope];
                 report::Row {
                     host: &t.host,
-                    username: &c.username,
+                    username: c.shown_username(),
                     source: &c.source,
                     expires_at: c.expires_at,
                 }
@@ -75,7 +75,7 @@ pub fn resolve_logins(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<Resolved> {
-    let inputs = auth::gather(env, ci, &select.from_env, auth_args.source)?;
+    let inputs = auth::gather(env, ci, &select.from_env, &auth_args.choice())?;
     if inputs.is_empty() {
         bail!(
             "no credentials found: {}",
@@ -136,8 +136,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         .or_else(|| args.target.config_dir.clone());
     let files = sinks::files(&args.target.select.tools, env, config_dir.as_deref())?;
     let logins = resolved.logins();
-    let warnings = sinks::write_logins(&files, &logins, ci)?;
-    for warning in &warnings {
+    let path_var = env.path("PATH");
+    let written = sinks::write_logins_via(
+        &files,
+        &logins,
+        ci,
+        path_var.as_deref().map(Path::as_os_str),
+    )?;
+    for warning in &written.warnings {
         ci.warning(warning);
     }
     let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
@@ -145,6 +151,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         entries: sinks::keys_by_file(&files, &hosts)
             .into_iter()
             .map(|(file, keys)| state::Entry { file, keys })
+            .collect(),
+        stored: written
+            .stored
+            .iter()
+            .map(|s| state::Stored {
+                helper: s.helper.clone(),
+                key: s.key.clone(),
+            })
             .collect(),
         isolated_dir,
     };
@@ -169,10 +183,9 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         }
         ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
     }
-    ci.section(
-        "crlogin login",
-        &report::login(&rows, &files, ci.name(), false),
-    );
+    let mut text = report::login(&rows, &files, ci.name(), false);
+    text.extend(written.stored.iter().map(|s| format!("{}\n", s.line)));
+    ci.section("crlogin login", &text);
     ci.publish(&outcome(&rows, &files, &state))?;
     if args.output == ReportFormat::Json {
         print_json(&report::login_json(&rows, &files, &exported, false))?;
@@ -204,11 +217,12 @@ pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
     let files = sinks::files(&args.select.tools, env, args.config_dir.as_deref())?;
-    let removed = sinks::remove_logins(&files, &hosts)?;
-    ci.section(
-        "crlogin logout",
-        &report::logout(&removed, hosts.len(), &files),
-    );
+    let path_var = env.path("PATH");
+    let (removed, erased) =
+        sinks::remove_logins_via(&files, &hosts, path_var.as_deref().map(Path::as_os_str))?;
+    let mut text = report::logout(&removed, hosts.len(), &files);
+    text.extend(erased.iter().map(|line| format!("{line}\n")));
+    ci.section("crlogin logout", &text);
     if output == ReportFormat::Json {
         print_json(&report::logout_json(&removed, &hosts, &files))?;
     }
@@ -326,7 +340,7 @@ pub fn nebius_credential(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<(auth::Credential, PasswordKind)> {
-    let Some(input) = auth::find_nebius(env, ci, args.source)? else {
+    let Some(input) = auth::find_nebius(env, ci, &args.choice())? else {
         bail!(
             "no Nebius credential found: set one of {}",
             auth::nebius_looked_for()

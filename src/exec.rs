@@ -32,8 +32,10 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     let mut signals = forward::Signals::catch()?;
     let dir = Scratch(commands::fresh_private_dir(env, ci)?);
     let files = sinks::files(&args.select.tools, env, Some(&dir.0))?;
-    for warning in sinks::write_logins(&files, &resolved.logins(), ci)? {
-        ci.warning(&warning);
+    // A fresh directory names no credential helper: everything goes into its own file.
+    let written = sinks::write_logins_via(&files, &resolved.logins(), ci, None)?;
+    for warning in &written.warnings {
+        ci.warning(warning);
     }
     ci.section(
         "crlogin exec",

@@ -52,9 +52,15 @@ pub struct PlainLogin {
     pub registry: String,
     /// The registry username.
     pub username: String,
+    /// Whether the username was read from a `_FILE`: then it is never shown (the file could be
+    /// anything), and the report says where it came from instead.
+    pub username_from_file: bool,
     /// The registry password or token.
     pub password: Secret,
 }
+
+/// What the report shows for a username read from a file.
+pub const USERNAME_FROM_FILE: &str = "(read from a file)";
 
 /// Everything crlogin found to log in with.
 #[derive(Debug, Default)]
@@ -182,7 +188,7 @@ impl<'a> Vars<'a> {
         is_inline: fn(&str) -> bool,
         what: &str,
     ) -> Result<Option<Zeroizing<String>>> {
-        let Some(value) = self.read(name)? else {
+        let Some(value) = self.read(name, true)? else {
             return Ok(None);
         };
         if is_inline(&value) {
@@ -200,6 +206,21 @@ impl<'a> Vars<'a> {
         }
         // Anything else is a damaged value: the parser says what is wrong with it.
         Ok(Some(value))
+    }
+
+    /// Whether `name` was read from `name_FILE`.
+    pub fn read_from_file(&self, name: &str) -> bool {
+        self.env.is_set(&format!("{name}_FILE"))
+    }
+
+    /// A registry read from `name_FILE` must look like one before anything quotes it: the
+    /// file could be anything, and its content is never shown.
+    fn check_registry_file(&self, name: &str, registry: String) -> Result<String> {
+        let host_like = |b: u8| b.is_ascii_alphanumeric() || b".-:/_[]@".contains(&b);
+        if self.read_from_file(name) && (registry.len() > 512 || !registry.bytes().all(host_like)) {
+            bail!("{name}_FILE does not hold a registry host (its content is not shown): put only the host, e.g. registry.example.com, in the file");
+        }
+        Ok(registry)
     }
 
     fn any_part_set(&self, prefix: &str) -> bool {
@@ -234,8 +255,9 @@ impl<'a> Vars<'a> {
         match (username, password, registry) {
             (Some(username), Some(password), Some(registry)) => Ok(PlainLogin {
                 source: format!("{prefix}_*"),
-                registry,
+                registry: self.check_registry_file(&reg_var, registry)?,
                 username: check_username(&user_var, username)?,
+                username_from_file: self.read_from_file(&user_var),
                 password,
             }),
             _ => bail!(
@@ -249,8 +271,12 @@ impl<'a> Vars<'a> {
         let username = self.plain("CI_REGISTRY_USER")?.unwrap_or_default();
         Ok(PlainLogin {
             source: "CI_REGISTRY (GitLab)".to_string(),
-            registry: self.plain("CI_REGISTRY")?.unwrap_or_default(),
+            registry: self.check_registry_file(
+                "CI_REGISTRY",
+                self.plain("CI_REGISTRY")?.unwrap_or_default(),
+            )?,
             username: check_username("CI_REGISTRY_USER", username)?,
+            username_from_file: self.read_from_file("CI_REGISTRY_USER"),
             password: self
                 .secret("CI_REGISTRY_PASSWORD")?
                 .context("CI_REGISTRY_PASSWORD is empty: GitLab sets it for every job; check the job's variables")?,
@@ -259,28 +285,47 @@ impl<'a> Vars<'a> {
 
     /// A secret input, masked as soon as it is read.
     pub fn secret(&self, name: &str) -> Result<Option<Secret>> {
-        let Some(value) = self.read(name)? else {
+        let Some(value) = self.read(name, true)? else {
             return Ok(None);
         };
         self.ci.mask(&value);
         Ok(Some(Secret(value)))
     }
 
-    /// A non-secret input (username, registry), read the same way as a secret.
+    /// A single-line token (an IAM token, a static key): [`Vars::secret`] with leading and
+    /// trailing whitespace stripped, as the Nebius SDKs strip it. A value of several lines (not a
+    /// token; its parser says so) keeps them.
+    pub fn token(&self, name: &str) -> Result<Option<Secret>> {
+        let Some(value) = self.read(name, true)? else {
+            return Ok(None);
+        };
+        let value = match value.contains('\n') {
+            true => value,
+            false => Zeroizing::new(value.trim().to_string()),
+        };
+        self.ci.mask(&value);
+        Ok(Some(Secret(value)))
+    }
+
+    /// A non-secret input (username, registry, an id): `NAME`, taken as it is, or `NAME_FILE`.
     pub fn plain(&self, name: &str) -> Result<Option<String>> {
-        Ok(self.read(name)?.map(|v| v.to_string()))
+        Ok(self.read(name, false)?.map(|v| v.to_string()))
     }
 
     /// `NAME_FILE` (a path), else `NAME`, which may itself be the path of a file the CI mounted
     /// (GitLab "File" variables hold a path). Trailing newlines are dropped; an empty or blank
     /// value is an error.
-    fn read(&self, name: &str) -> Result<Option<Zeroizing<String>>> {
+    ///
+    /// Only a secret (`mounted`) is read from the path its value names: a non-secret value that
+    /// happens to be a path (`DCR_REGISTRY=/proc/self/environ`) is taken as it is, so no file's
+    /// content can reach a report or an error through it.
+    fn read(&self, name: &str, mounted: bool) -> Result<Option<Zeroizing<String>>> {
         let file_var = format!("{name}_FILE");
         let value = match (self.env.path(&file_var), self.env.get(name)?) {
             (Some(_), Some(_)) => bail!("both {name} and {file_var} are set: set only one"),
             (Some(path), None) => read_file(&path)
                 .with_context(|| format!("cannot read {file_var} ({})", path.display()))?,
-            (None, Some(value)) if looks_like_mounted_file(&value) => {
+            (None, Some(value)) if mounted && looks_like_mounted_file(&value) => {
                 let path = Path::new(&value);
                 read_file(path).with_context(|| format!("cannot read the file {name} names"))?
             }

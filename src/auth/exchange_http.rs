@@ -143,6 +143,10 @@ impl super::Obtain for AuthorizedKey {
         })
     }
 
+    fn account(&self) -> Option<&str> {
+        Some(&self.service_account_id)
+    }
+
     #[cfg(test)]
     fn key(&self) -> Option<&AuthorizedKey> {
         Some(self)

@@ -14,12 +14,15 @@ pub mod authorized_key;
 mod cache;
 pub mod exchange_grpc;
 pub mod exchange_http;
+mod federated_file;
 mod iam_token;
+pub mod impersonation;
 pub mod oidc;
 pub mod profile;
 mod sa_credentials;
 mod sa_key;
 mod static_key;
+mod token_file;
 
 use crate::ci::Ci;
 use crate::env::Env;
@@ -36,6 +39,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &static_key::SOURCE,
     &sa_credentials::SOURCE,
     &sa_key::SOURCE,
+    &federated_file::SOURCE,
     &oidc::SOURCE,
     &profile::SOURCE,
 ];
@@ -84,15 +88,47 @@ impl PartialEq for AuthSource {
     }
 }
 
-/// The clap parser of `--auth`: the names in [`SOURCES`], each with its help.
-pub fn source_parser() -> impl clap::builder::TypedValueParser<Value = AuthSource> {
-    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
-    PossibleValuesParser::new(
+/// The clap parser of `--auth`: the names in [`SOURCES`], each with its help. A value that is
+/// not UTF-8 is refused like any unknown name (clap's own message would not name the flag).
+pub fn source_parser() -> SourceParser {
+    SourceParser
+}
+
+/// See [`source_parser`].
+#[derive(Clone)]
+pub struct SourceParser;
+
+impl SourceParser {
+    fn values() -> impl Iterator<Item = clap::builder::PossibleValue> {
         SOURCES
             .iter()
-            .map(|s| PossibleValue::new(s.name()).help(s.help())),
-    )
-    .map(|name| AuthSource::named(&name).expect("clap accepted only registered names"))
+            .map(|s| clap::builder::PossibleValue::new(s.name()).help(s.help()))
+    }
+}
+
+impl clap::builder::TypedValueParser for SourceParser {
+    type Value = AuthSource;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<AuthSource, clap::Error> {
+        let text = value.to_string_lossy();
+        let name = clap::builder::PossibleValuesParser::new(Self::values()).parse_ref(
+            cmd,
+            arg,
+            std::ffi::OsStr::new(text.as_ref()),
+        )?;
+        Ok(AuthSource::named(&name).expect("clap accepted only registered names"))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Self::values()))
+    }
 }
 
 /// The Nebius variables and files crlogin looks at, for "nothing found" errors.
@@ -137,6 +173,33 @@ pub struct NebiusInput {
     pub source: String,
     /// How it becomes a token.
     pub credential: Box<dyn Obtain>,
+    /// The service account to impersonate with it, and where that was set (a profile's
+    /// `impersonate-service-account-id`); `--impersonate` overrides it.
+    pub impersonate: Option<(String, String)>,
+    /// The API domain a profile's `endpoint:` names (`NEBIUS_ENDPOINT` wins over it): the gRPC
+    /// token exchange is then `tokens.iam.<domain>`.
+    pub api_domain: Option<String>,
+}
+
+impl NebiusInput {
+    /// A credential from `source` (for the report), with no impersonation or domain of its own.
+    pub fn new(source: String, credential: Box<dyn Obtain>) -> Self {
+        Self {
+            source,
+            credential,
+            impersonate: None,
+            api_domain: None,
+        }
+    }
+}
+
+/// Which Nebius credential to use: `--auth` and `--impersonate`.
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    /// Only this source (default: the first found).
+    pub source: Option<AuthSource>,
+    /// Exchange the credential's token for this service account's.
+    pub impersonate: Option<String>,
 }
 
 /// The IAM endpoint a credential is exchanged at, for `doctor`'s network checks.
@@ -183,6 +246,10 @@ pub trait Obtain: fmt::Debug {
     }
     /// Gets the password, masking anything secret it makes with `ci`.
     fn obtain(&self, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted>;
+    /// The service account whose token it gives, where known (for the report).
+    fn account(&self) -> Option<&str> {
+        None
+    }
     /// The authorized key behind it, for tests that check what was parsed.
     #[cfg(test)]
     fn key(&self) -> Option<&authorized_key::AuthorizedKey> {
@@ -211,6 +278,8 @@ pub struct Credential {
     pub source: String,
     /// The registry username.
     pub username: String,
+    /// Whether the username came from a file and so is never shown.
+    pub username_hidden: bool,
     /// The password or token.
     pub secret: Secret,
     /// When it stops working, where known.
@@ -234,36 +303,28 @@ pub struct Options {
 
 /// Every input crlogin supports: the plain logins from `secrets`, and the Nebius credential
 /// from the first source found (or only `auth`, whose absence is then an error).
-pub fn gather(
-    env: &Env,
-    ci: &dyn Ci,
-    from_env: &[String],
-    auth: Option<AuthSource>,
-) -> Result<Inputs> {
+pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String], auth: &Choice) -> Result<Inputs> {
     Ok(Inputs {
         plain: crate::secrets::plain_logins(env, ci, from_env)?,
         nebius: find_nebius(env, ci, auth)?,
     })
 }
 
-/// The Nebius credential: the first source in [`SOURCES`] that finds one, or only `auth` (then
-/// its absence is an error).
-pub fn find_nebius(
-    env: &Env,
-    ci: &dyn Ci,
-    auth: Option<AuthSource>,
-) -> Result<Option<NebiusInput>> {
+/// The Nebius credential: the first source in [`SOURCES`] that finds one, or only
+/// `choice.source` (then its absence is an error); wrapped in an impersonation when
+/// `--impersonate` or the source's own setting asks for one.
+pub fn find_nebius(env: &Env, ci: &dyn Ci, choice: &Choice) -> Result<Option<NebiusInput>> {
     let vars = Vars::new(env, ci);
-    let sources: Vec<&dyn Source> = match auth {
+    let sources: Vec<&dyn Source> = match choice.source {
         Some(AuthSource(source)) => vec![source],
         None => SOURCES.to_vec(),
     };
     for source in sources {
-        if let Some(input) = source.find(&vars, auth.is_some())? {
-            return Ok(Some(input));
+        if let Some(input) = source.find(&vars, choice.source.is_some())? {
+            return impersonated(input, choice).map(Some);
         }
     }
-    match auth {
+    match choice.source {
         Some(AuthSource(source)) => bail!(
             "--auth {} was chosen, but nothing is set for it: set {}, or choose another source",
             source.name(),
@@ -271,6 +332,33 @@ pub fn find_nebius(
         ),
         None => Ok(None),
     }
+}
+
+/// `input`, its token exchanged for the account `--impersonate` (else its own setting) names.
+fn impersonated(input: NebiusInput, choice: &Choice) -> Result<NebiusInput> {
+    let target = match (&choice.impersonate, &input.impersonate) {
+        (Some(target), _) => (
+            target.clone(),
+            format!("--impersonate ({})", impersonation::VAR),
+        ),
+        (None, Some(own)) => own.clone(),
+        (None, None) => return Ok(input),
+    };
+    let NebiusInput {
+        source,
+        credential,
+        api_domain,
+        ..
+    } = input;
+    let actor = credential.account().unwrap_or("its account").to_string();
+    let wrapped =
+        impersonation::Impersonated::wrap(credential, &target.0, &target.1, api_domain.clone())?;
+    Ok(NebiusInput {
+        source: format!("{source} ({actor}) impersonating {}", wrapped.target),
+        credential: Box::new(wrapped),
+        impersonate: None,
+        api_domain,
+    })
 }
 
 /// Resolves every input into a credential. A Nebius authorized key costs at most one token
@@ -288,6 +376,7 @@ pub fn resolve(
             scope: Scope::Registry(p.registry),
             source: p.source,
             username: p.username,
+            username_hidden: p.username_from_file,
             secret: p.password,
             expires_at: None,
             kind: None,
@@ -307,12 +396,15 @@ pub fn resolve_nebius(
     ci: &dyn Ci,
     options: &Options,
 ) -> Result<Credential> {
-    let NebiusInput { source, credential } = input;
+    let NebiusInput {
+        source, credential, ..
+    } = input;
     let kind = Some(credential.kind());
     let done = |source: String, minted: Minted| Credential {
         scope: Scope::Nebius,
         source,
         username: NEBIUS_USERNAME.to_string(),
+        username_hidden: false,
         secret: minted.token,
         expires_at: minted.expires_at,
         kind,
@@ -332,6 +424,7 @@ pub fn resolve_nebius(
                 scope: Scope::Nebius,
                 source: format!("{source}, cached token"),
                 username: NEBIUS_USERNAME.to_string(),
+                username_hidden: false,
                 secret: cached.access_token,
                 expires_at: Some(cached.expires_at),
                 kind,
@@ -343,6 +436,7 @@ pub fn resolve_nebius(
             scope: Scope::Nebius,
             source: format!("{source}, would exchange"),
             username: NEBIUS_USERNAME.to_string(),
+            username_hidden: false,
             secret: Secret::new(String::new()),
             expires_at: None,
             kind,
@@ -370,6 +464,17 @@ pub fn resolve_nebius(
     Ok(done(format!("{source}, exchanged"), minted))
 }
 
+impl Credential {
+    /// The username as the report and the outputs show it: never one read from a file.
+    pub fn shown_username(&self) -> &str {
+        if self.username_hidden {
+            crate::secrets::USERNAME_FROM_FILE
+        } else {
+            &self.username
+        }
+    }
+}
+
 impl CacheIdentity {
     fn borrowed(&self) -> cache::Identity<'_> {
         cache::Identity {
@@ -388,7 +493,7 @@ mod tests {
     fn gather_from(pairs: &[(&str, &str)]) -> Result<Option<NebiusInput>> {
         let env = Env::from_pairs(pairs);
         let ci = detect(&Env::default());
-        find_nebius(&env, ci.as_ref(), None)
+        find_nebius(&env, ci.as_ref(), &Choice::default())
     }
 
     fn source_of(pairs: &[(&str, &str)]) -> String {
@@ -447,13 +552,35 @@ mod tests {
         assert!(err.contains("NEBIUS_PRIVATE_KEY not set"), "{err}");
         let env = Env::from_pairs(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")]);
         let ci = detect(&Env::default());
-        let err = find_nebius(&env, ci.as_ref(), AuthSource::named("sa-key"))
+        let choice = Choice {
+            source: AuthSource::named("sa-key"),
+            ..Choice::default()
+        };
+        let err = find_nebius(&env, ci.as_ref(), &choice)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY not set"),
             "{err}"
         );
+    }
+
+    /// The SDK strips `NEBIUS_IAM_TOKEN` (`os.environ[...].strip()`); a token sent with its
+    /// whitespace fails at the registry.
+    #[test]
+    fn a_single_line_token_loses_its_surrounding_whitespace() {
+        for name in ["NEBIUS_IAM_TOKEN", "NEBIUS_STATIC_KEY"] {
+            let env = Env::from_pairs(&[(name, " \tv1.token-value \r\n")]);
+            let ci = detect(&Env::default());
+            let input = find_nebius(&env, ci.as_ref(), &Choice::default())
+                .unwrap()
+                .unwrap();
+            let minted = input
+                .credential
+                .obtain(&env, ci.as_ref(), &test_options())
+                .unwrap();
+            assert_eq!(minted.token.expose(), "v1.token-value", "{name}");
+        }
     }
 
     #[test]
@@ -463,7 +590,9 @@ mod tests {
         std::fs::write(&path, "from-file\n").unwrap();
         let env = Env::from_pairs(&[("NEBIUS_STATIC_KEY", path.to_str().unwrap())]);
         let ci = detect(&Env::default());
-        let input = find_nebius(&env, ci.as_ref(), None).unwrap().unwrap();
+        let input = find_nebius(&env, ci.as_ref(), &Choice::default())
+            .unwrap()
+            .unwrap();
         let minted = input
             .credential
             .obtain(&env, ci.as_ref(), &test_options())

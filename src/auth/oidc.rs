@@ -109,10 +109,10 @@ impl super::Source for OidcSource {
         if !forced && !oidc_available(vars.env()) {
             return Ok(None);
         }
-        Ok(Some(super::NebiusInput {
-            source: "OIDC federation".to_string(),
-            credential: Box::new(Federated { service_account_id }),
-        }))
+        Ok(Some(super::NebiusInput::new(
+            "OIDC federation".to_string(),
+            Box::new(Federated { service_account_id }),
+        )))
     }
 }
 
@@ -142,6 +142,10 @@ impl super::Obtain for Federated {
             super::NEBIUS_USERNAME
         );
         (detail, Some(super::Iam::Federation(endpoint)))
+    }
+
+    fn account(&self) -> Option<&str> {
+        Some(&self.service_account_id)
     }
 
     fn obtain(&self, env: &Env, ci: &dyn Ci, options: &super::Options) -> Result<super::Minted> {
@@ -180,30 +184,12 @@ pub fn federated_token_with_retries(
     service_account_id: &str,
     options: &crate::auth::Options,
 ) -> Result<(Secret, SystemTime)> {
-    let deadline = std::time::Instant::now() + options.timeout;
-    let attempts = options.retries.saturating_add(1);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let error = match federated_token(env, ci, service_account_id, left) {
-            Ok(token) => return Ok(token),
-            Err(e) if !exchange_grpc::is_retryable(&e) => return Err(e),
-            Err(e) => e,
-        };
-        let wait = crate::auth::exchange_http::retry_wait(attempt);
-        if attempt >= attempts || std::time::Instant::now() + wait >= deadline {
-            return Err(error.context(format!(
-                "OIDC federation failed after {attempt} attempt(s): allow more with --retries/CRLOGIN_RETRIES and --timeout/CRLOGIN_TIMEOUT"
-            )));
-        }
-        eprintln!(
-            "crlogin: OIDC federation attempt {attempt} of {attempts} failed ({}); retrying in {:.1} s",
-            crate::ci::one_line(&format!("{error:#}")),
-            wait.as_secs_f64()
-        );
-        std::thread::sleep(wait);
-    }
+    exchange_grpc::with_retries(
+        "OIDC federation",
+        options,
+        exchange_grpc::ATTEMPT_DEADLINE,
+        |budget| federated_token(env, ci, service_account_id, budget),
+    )
 }
 
 /// Fetches the CI's OIDC token and exchanges it once for `service_account_id`'s access token.
@@ -386,17 +372,17 @@ async fn fetch_github(
 }
 
 /// Refuses what cannot be a service-account id (a name, a key, whitespace).
-fn check_service_account_id(id: &str) -> Result<()> {
+pub(crate) fn check_service_account_id(id: &str) -> Result<()> {
     let body = id.strip_prefix("serviceaccount-").unwrap_or_default();
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        bail!("{SERVICE_ACCOUNT_ID_VAR} {:?} is not a service account id: use its id (serviceaccount-...), not its name",
-            id.chars().take(64).collect::<String>());
+        // Not quoted: the value may have come from a file, whose content is never shown.
+        bail!("{SERVICE_ACCOUNT_ID_VAR} is not a service account id: use its id (serviceaccount- and letters, digits, -), not its name");
     }
     Ok(())
 }
 
 /// Three non-empty base64url parts joined by dots.
-fn looks_like_jwt(value: &str) -> bool {
+pub(crate) fn looks_like_jwt(value: &str) -> bool {
     let parts: Vec<&str> = value.split('.').collect();
     parts.len() == 3
         && parts.iter().all(|p| {

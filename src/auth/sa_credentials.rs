@@ -43,9 +43,6 @@ impl Source for SaCredentials {
         // The JSON is not masked whole (GitHub masks line by line, and a pretty-printed file's
         // `{` lines would hide every brace in the log): its secret, the private key, is.
         let key = AuthorizedKey::from_json(&json, &source, vars.ci())?;
-        Ok(Some(NebiusInput {
-            source,
-            credential: Box::new(key),
-        }))
+        Ok(Some(NebiusInput::new(source, Box::new(key))))
     }
 }

@@ -59,10 +59,7 @@ impl Source for SaKey {
                     [&origins[0], &origins[1], &origins[2]],
                     vars.ci(),
                 )?;
-                Ok(Some(NebiusInput {
-                    source: format!("{SA}+{KID}"),
-                    credential: Box::new(key),
-                }))
+                Ok(Some(NebiusInput::new(format!("{SA}+{KID}"), Box::new(key))))
             }
             _ => bail!(
                 "{} not set: a service-account key in parts needs {SA}, {KID} and {KEY} (or {KEY}_FILE)",

@@ -30,12 +30,14 @@ impl Source for StaticKey {
     }
 
     fn find(&self, vars: &Vars, _forced: bool) -> Result<Option<NebiusInput>> {
-        Ok(vars.secret(NAME)?.map(|token| NebiusInput {
-            source: vars.origin(NAME),
-            credential: Box::new(Given {
-                token,
-                kind: PasswordKind::StaticKey,
-            }),
+        Ok(vars.token(NAME)?.map(|token| {
+            NebiusInput::new(
+                vars.origin(NAME),
+                Box::new(Given {
+                    token,
+                    kind: PasswordKind::StaticKey,
+                }),
+            )
         }))
     }
 }

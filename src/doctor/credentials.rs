@@ -3,7 +3,7 @@
 
 use super::Check;
 pub use crate::auth::Iam;
-use crate::auth::{self, AuthSource, Scope};
+use crate::auth::{self, Scope};
 use crate::ci::Ci;
 use crate::env::Env;
 
@@ -54,7 +54,7 @@ pub fn credentials(
     env: &Env,
     ci: &dyn Ci,
     from_env: &[String],
-    auth: Option<AuthSource>,
+    auth: &auth::Choice,
 ) -> (Vec<Check>, Found) {
     let inputs = match auth::gather(env, &Unmasked(ci), from_env, auth) {
         Ok(inputs) => inputs,
@@ -88,7 +88,15 @@ pub fn credentials(
         checks.push(
             Check::ok(
                 "credentials",
-                format!("user {} for {}", login.username, login.registry),
+                format!(
+                    "user {} for {}",
+                    if login.username_from_file {
+                        crate::secrets::USERNAME_FROM_FILE
+                    } else {
+                        &login.username
+                    },
+                    login.registry
+                ),
             )
             .on(&login.source),
         );

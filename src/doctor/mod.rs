@@ -146,7 +146,10 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         env,
         ci,
         &args.target.select.registries.from_env,
-        args.source,
+        &crate::auth::Choice {
+            source: args.source,
+            impersonate: args.impersonate.clone(),
+        },
     );
     checks.extend(found_checks);
 

@@ -5,7 +5,7 @@
 
 use super::{config, damage, json_object, json_value, Damage, Recorder};
 use crate::auth::authorized_key::{AuthorizedKey, AUDIENCE};
-use crate::auth::{find_nebius, AuthSource, NebiusInput};
+use crate::auth::{find_nebius, AuthSource, Choice, NebiusInput};
 use crate::env::Env;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -334,7 +334,7 @@ proptest! {
     fn sa_credentials_variable_is_read_the_same_way(case in case()) {
         let ci = Recorder::default();
         let env = Env::from_pairs(&[("NEBIUS_SA_CREDENTIALS", &case.text)]);
-        let result = find_nebius(&env, &ci, AuthSource::named("sa-credentials")).map(key_of);
+        let result = find_nebius(&env, &ci, &Choice { source: AuthSource::named("sa-credentials"), ..Choice::default() }).map(key_of);
         // Text that is neither JSON nor a path is refused before parsing: only the leak check holds.
         let case = if case.text.trim_start().starts_with('{') { case } else { Case { expect_ok: None, must_mask: Vec::new(), ids: None, ..case } };
         check(&case, result, &ci);
@@ -349,7 +349,7 @@ proptest! {
         std::fs::write(&path, &bytes).unwrap();
         let ci = Recorder::default();
         let env = Env::from_pairs(&[("NEBIUS_SA_CREDENTIALS_FILE", path.to_str().unwrap())]);
-        let result = find_nebius(&env, &ci, None).map(key_of);
+        let result = find_nebius(&env, &ci, &Choice::default()).map(key_of);
         if std::str::from_utf8(&bytes).is_err() {
             let message = format!("{:#}", result.as_ref().unwrap_err());
             prop_assert!(message.contains("not UTF-8 text"), "{}", message);

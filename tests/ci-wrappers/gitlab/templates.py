@@ -33,3 +33,14 @@ for name, text in (("component-header", header), ("component-body", body), ("pla
 for name, jobs in (("component-visible", component), ("plain-visible", plain)):
     open(os.path.join(out, f"{name}.yml"), "w").write(yaml.safe_dump(visible(jobs), sort_keys=False))
 print("templates: component header and body parse; both share one shell; every input is used")
+
+# The binary both templates download by default is this source's release, from the canonical repository.
+import re
+cargo = open(os.path.join(repo, "Cargo.toml")).read()
+version = re.search(r'^version = "([^"]+)"', cargo, re.M).group(1)
+repository = re.search(r'^repository = "([^"]+)"', cargo, re.M).group(1)
+assert spec["spec"]["inputs"]["version"]["default"] == version, "the component's default version is not Cargo.toml's"
+for text in (body, plain_text):
+    assert f"CRLOGIN_VERSION:-{version}" in text, f"a template's default CRLOGIN_VERSION is not {version}"
+    assert f"{repository}/releases/download/v$crlogin_version/" in text, f"a template's default release is not {repository}'s"
+print(f"templates: default version {version} and release {repository} match Cargo.toml")
