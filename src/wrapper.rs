@@ -268,6 +268,14 @@ pub const NAMES: &[Name] = &[
         None,
     ),
     row(
+        "--impersonate",
+        Some("NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID"),
+        None,
+        None,
+        None,
+        None,
+    ),
+    row(
         "--from-env",
         Some("CRLOGIN_FROM_ENV"),
         None,
