@@ -18,12 +18,19 @@ fn repo() -> &'static Path {
 
 /// Every man page: `crlogin.1` and `crlogin-SUBCOMMAND.1`, with their content.
 fn man_pages() -> Vec<(PathBuf, Vec<u8>)> {
-    let mut command = Cli::command();
+    // The package version alone: the long one names the commit, which every commit changes.
+    let version = concat!("crlogin ", env!("CARGO_PKG_VERSION"));
+    let mut command = Cli::command()
+        .version(env!("CARGO_PKG_VERSION"))
+        .long_version(env!("CARGO_PKG_VERSION"));
     command.build();
     let mut pages = Vec::new();
     let mut render = |cmd: clap::Command, name: String| {
         let mut page = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut page).unwrap();
+        clap_mangen::Man::new(cmd)
+            .source(version)
+            .render(&mut page)
+            .unwrap();
         pages.push((repo().join("docs/man").join(format!("{name}.1")), page));
     };
     for sub in command
