@@ -567,15 +567,19 @@ fn login_and_logout_report_as_json_for_scripts_without_the_secret() {
     let secret = canary("json");
     let m = dcr(&secret).var("NEBIUS_STATIC_KEY", &canary("json-static"));
     let dir = m.home().join("cfg");
-    let run = m.run(&[
-        "login",
-        "-o",
-        "json",
-        "--region",
-        "eu-north1",
-        "--config-dir",
-        dir.to_str().unwrap(),
-    ]);
+    let with_json = |command: &str, flag: &str| {
+        let dir = dir.to_str().unwrap();
+        m.run(&[
+            command,
+            flag,
+            "json",
+            "--region",
+            "eu-north1",
+            "--config-dir",
+            dir,
+        ])
+    };
+    let run = with_json("login", "-o");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
     let file = dir.join("config.json").display().to_string();
@@ -612,15 +616,7 @@ fn login_and_logout_report_as_json_for_scripts_without_the_secret() {
     assert_eq!(dry["dry_run"], json!(true));
     assert_eq!(dry["env"], json!({}));
 
-    let run = m.run(&[
-        "logout",
-        "--output",
-        "json",
-        "--region",
-        "eu-north1",
-        "--config-dir",
-        dir.to_str().unwrap(),
-    ]);
+    let run = with_json("logout", "--output");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["command"], "logout");
