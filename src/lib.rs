@@ -10,6 +10,7 @@ mod connect_error;
 pub mod doctor;
 pub mod env;
 pub mod exec;
+pub mod files;
 // Also in test builds, where its unit test runs every entry point over the seed corpus.
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;

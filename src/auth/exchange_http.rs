@@ -120,6 +120,7 @@ impl super::Obtain for AuthorizedKey {
         Ok(Some(super::CacheIdentity {
             service_account_id: self.service_account_id.clone(),
             public_key_id: self.public_key_id.clone(),
+            public_key_sha256: self.public_key_sha256.clone(),
             endpoint: endpoint.to_string(),
         }))
     }
@@ -370,7 +371,7 @@ fn parse_token(body: &[u8], issued_at: SystemTime, ci: &dyn Ci) -> Result<Token>
 }
 
 /// A one-line reason for a failed request, without the request itself.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

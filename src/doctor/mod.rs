@@ -152,6 +152,7 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         },
     );
     checks.extend(found_checks);
+    checks.push(credentials::metadata(env, ci, &found));
 
     match sinks::files(
         &args.target.select.tools,
