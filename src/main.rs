@@ -2,7 +2,7 @@
 //! ever reaching a log. `main` parses arguments, runs one pipeline and maps errors to exit codes.
 
 use clap::Parser;
-use crlogin::{ci, cli, commands, doctor, env, helper, k8s_secret};
+use crlogin::{ci, cli, commands, doctor, env, exec, helper, k8s_secret};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         }
         cli::Command::K8sSecret(args) => k8s_secret::run(args, &env, ci.as_ref()),
         cli::Command::Doctor(args) => doctor::run(args, &env, ci.as_ref()),
+        cli::Command::Completions(args) => cli::print_completions(args),
+        // COMMAND's exit status is exec's.
+        cli::Command::Exec(args) => return exec::run(args, &env, ci.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,9 +74,17 @@ fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCo
         };
         message.contains(value).then(|| format!("{name} {problem}"))
     });
+    let wrapper = crlogin::wrapper::current();
     match unfit {
         Some(what) => {
-            ci.error(&format!("{what}: correct it (see crlogin --help)"));
+            ci.error(&format!("{what}: correct it ({})", wrapper.docs()));
+            ExitCode::from(2)
+        }
+        // A wrapper's user typed no command line: one line in their words, not clap's usage.
+        None if wrapper != crlogin::wrapper::Wrapper::Shell => {
+            let first = message.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            ci.error(&format!("{first} ({})", wrapper.docs()));
             ExitCode::from(2)
         }
         None => error.exit(),

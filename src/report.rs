@@ -2,6 +2,7 @@
 //! shell at an isolated config directory.
 
 use crate::sinks::Tool;
+use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -79,6 +80,56 @@ pub fn logout(removed: &[String], asked: usize, files: &[(Tool, PathBuf)]) -> St
         out.push_str(&format!("  {host}\n"));
     }
     out
+}
+
+/// The login report as JSON for `-o json`: registries (host, user, source, expiry), tools with
+/// their files, the variables exported for them, and the earliest expiry. Holds no secret.
+pub fn login_json(
+    rows: &[Row],
+    files: &[(Tool, PathBuf)],
+    exported: &[(&str, PathBuf)],
+    dry_run: bool,
+) -> Value {
+    let registries: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "host": r.host,
+                "username": r.username,
+                "source": r.source,
+                "expires_at": r.expires_at.map(|t| expiry(Some(t))),
+            })
+        })
+        .collect();
+    let env: Map<String, Value> = exported
+        .iter()
+        .map(|(name, value)| (name.to_string(), json!(value.display().to_string())))
+        .collect();
+    json!({
+        "command": "login",
+        "dry_run": dry_run,
+        "registries": registries,
+        "tools": tools_json(files),
+        "env": env,
+        "expires_at": rows.iter().filter_map(|r| r.expires_at).min().map(|t| expiry(Some(t))),
+    })
+}
+
+/// The logout report as JSON for `-o json`: the hosts asked for, those removed, and the files.
+pub fn logout_json(removed: &[String], asked: &[&str], files: &[(Tool, PathBuf)]) -> Value {
+    json!({
+        "command": "logout",
+        "hosts": asked,
+        "removed": removed,
+        "tools": tools_json(files),
+    })
+}
+
+fn tools_json(files: &[(Tool, PathBuf)]) -> Vec<Value> {
+    files
+        .iter()
+        .map(|(tool, path)| json!({"tool": tool.name(), "file": path.display().to_string()}))
+        .collect()
 }
 
 /// `export NAME='value'` lines for `eval "$(crlogin login --isolated)"`.

@@ -579,6 +579,72 @@ fn logout_of_named_regions_needs_no_credential() {
     );
 }
 
+#[test]
+fn login_and_logout_report_as_json_for_scripts_without_the_secret() {
+    let secret = canary("json");
+    let m = dcr(&secret).var("NEBIUS_STATIC_KEY", &canary("json-static"));
+    let dir = m.home().join("cfg");
+    let with_json = |command: &str, flag: &str| {
+        let dir = dir.to_str().unwrap();
+        m.run(&[
+            command,
+            flag,
+            "json",
+            "--region",
+            "eu-north1",
+            "--config-dir",
+            dir,
+        ])
+    };
+    let run = with_json("login", "-o");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
+    let file = dir.join("config.json").display().to_string();
+    assert_eq!(
+        report,
+        json!({
+            "command": "login",
+            "dry_run": false,
+            "registries": [
+                {"host": "dcr.example.io", "username": "alice", "source": "DCR_*", "expires_at": null},
+                {"host": "cr.eu-north1.nebius.cloud", "username": "iam", "source": "NEBIUS_STATIC_KEY", "expires_at": null},
+            ],
+            "tools": [
+                {"tool": "docker", "file": file},
+                {"tool": "helm", "file": file},
+                {"tool": "podman", "file": file},
+            ],
+            "env": {
+                "DOCKER_CONFIG": dir.display().to_string(),
+                "HELM_REGISTRY_CONFIG": file,
+                "REGISTRY_AUTH_FILE": file,
+            },
+            "expires_at": null,
+        })
+    );
+    assert!(
+        run.stderr.contains("logged in to 2 registries"),
+        "the human report stays on stderr"
+    );
+    assert_no_leak(&m, &run, "alice", &secret, &[dir.join("config.json")]);
+
+    let dry = m.run(&["login", "--dry-run", "-o", "json", "--region", "eu-north1"]);
+    let dry: Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(dry["dry_run"], json!(true));
+    assert_eq!(dry["env"], json!({}));
+
+    let run = with_json("logout", "--output");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["command"], "logout");
+    assert_eq!(
+        report["removed"],
+        json!(["dcr.example.io", "cr.eu-north1.nebius.cloud"])
+    );
+    assert_eq!(report["hosts"], report["removed"]);
+    assert_eq!(report["tools"][0], json!({"tool": "docker", "file": file}));
+}
+
 /// The attack of issue 14 (High 1): a non-secret variable set to a path must not be read as a
 /// file. `DCR_REGISTRY=/proc/self/environ` once printed the environment (a static key in it) in
 /// the error.

@@ -2,7 +2,7 @@
 //! them (`credentialprovider.kubelet.k8s.io` v1 and v1beta1) go in on stdin; the response must
 //! decode as a `CredentialProviderResponse` (no field the kubelet does not know) in the same
 //! apiVersion, with credentials for the image's registry host and a cacheDuration just under the
-//! token's remaining life. Also checks examples/kubernetes/credential-provider-config.yaml.
+//! token's remaining life. Also checks examples/kubernetes/kubelet-pulls-with-credential-provider.yaml.
 // Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
 // scripts/windows-test.sh cover crlogin.
 #![cfg(unix)]
@@ -206,7 +206,7 @@ fn matches(pattern: &str, host: &str) -> bool {
 #[test]
 fn the_example_config_matches_every_region_and_names_the_provider() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/kubernetes/credential-provider-config.yaml");
+        .join("examples/kubernetes/kubelet-pulls-with-credential-provider.yaml");
     let config: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(config["apiVersion"], "kubelet.config.k8s.io/v1");

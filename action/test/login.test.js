@@ -136,3 +136,19 @@ test('a failed login fails the step with the binary exit code and leaks nothing'
   h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr, GITHUB_OUTPUT: job.read('GITHUB_OUTPUT') }, [secret]);
   assert.ok(!fs.existsSync(path.join(job.home, '.docker')), 'something was written');
 });
+
+test('an empty password input is named as the input, with its causes; the post step then suggests no logout', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  h.linkCrlogin(job, h.builtBinary());
+  // `password: ${{ secrets.MISSING }}` arrives empty: only username and registry are set.
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, { username: 'robot', registry: 'registry.example.com', password: '' }));
+  assert.equal(r.status, 1, r.stderr + r.stdout);
+  assert.match(r.stderr, /^::error title=crlogin::input `password` not set: a username\/password login needs/m);
+  for (const cause of ['pull request from a fork', 'Dependabot', 'does not exist']) assert.ok(r.stderr.includes(cause), cause);
+  assert.ok(!r.stderr.includes('CRLOGIN_ACTION'), r.stderr);
+  const post = await h.runNode(h.POST, h.stepEnv(job, {}, { STATE_crlogin_bin: path.join(job.binDir, 'crlogin') }));
+  assert.equal(post.status, 0, post.stderr + post.stdout);
+  assert.match(post.stderr, /nothing to clean up: the login step saved no state/);
+  assert.ok(!post.stderr.includes('logout'), post.stderr);
+});

@@ -1,5 +1,5 @@
 // crlogin step: logs docker, helm and podman into container registries for the block, then removes
-// the credentials (help: crlogin.txt).
+// the credentials (help: crlogin.txt). Unix agents run it with sh, Windows agents with powershell.
 //
 //   crlogin(credentialsId: 'nebius-sa', regions: ['eu-north1']) { sh 'docker push ...' }
 //
@@ -77,6 +77,7 @@ def call(Map args = [:], Closure body) {
     if (unknown) {
         error "crlogin: unknown parameter ${unknown.join(', ')}: use ${PARAMETERS.join(', ')}"
     }
+    boolean verify = booleanParameter(args, 'verify')
     String id = args.credentialsId
     if (!id) {
         error "crlogin: credentialsId is required, e.g. crlogin(credentialsId: 'nebius-sa') { ... }"
@@ -102,7 +103,9 @@ def call(Map args = [:], Closure body) {
     }
 
     String dir = "${pwd(tmp: true)}/crlogin-${env.BUILD_NUMBER}-${UUID.randomUUID()}"
-    List<String> settings = ["CRLOGIN_CONFIG_DIR=${dir}".toString(), "CRLOGIN_BIN=${args.binary ?: 'crlogin'}".toString()]
+    // CRLOGIN_WRAPPER: crlogin words its errors with this step's parameters.
+    List<String> settings = ["CRLOGIN_CONFIG_DIR=${dir}".toString(), "CRLOGIN_BIN=${args.binary ?: 'crlogin'}".toString(),
+                             'CRLOGIN_WRAPPER=jenkins-step']
     addList(settings, 'NEBIUS_REGIONS', args.regions)
     addList(settings, 'CRLOGIN_REGISTRIES', args.registries)
     addList(settings, 'CRLOGIN_FOR', args.tools)
@@ -115,7 +118,7 @@ def call(Map args = [:], Closure body) {
         settings << "CRLOGIN_VERSION=${version}".toString()
         addList(settings, 'CRLOGIN_RELEASE_URL', args.releaseUrl)
     }
-    if (args.verify) {
+    if (verify) {
         settings << 'CRLOGIN_VERIFY=true'
     }
 
@@ -146,6 +149,19 @@ def call(Map args = [:], Closure body) {
 // Runs the sh script on a Unix agent, the PowerShell one on a Windows agent.
 String agentScript(String unix, String windows, boolean stdout) {
     isUnix() ? sh(script: unix, returnStdout: stdout) : powershell(script: windows, returnStdout: stdout)
+}
+
+// A boolean parameter: true or false, as a boolean or the string 'true' or 'false' (Groovy would
+// take any non-empty string, 'false' too, for true); absent is false; anything else is an error.
+boolean booleanParameter(Map args, String name) {
+    def value = args[name]
+    if (value == null || value == false || value == 'false') {
+        return false
+    }
+    if (value == true || value == 'true') {
+        return true
+    }
+    error "crlogin: ${name} must be true or false (a boolean, or the string 'true' or 'false'), not '${value}'"
 }
 
 // Adds NAME=a,b for a list or a string value; nothing for null or empty.

@@ -107,11 +107,16 @@ impl Ci for GitHub {
     }
 
     fn error(&self, message: &str) {
-        self.command(&[format!("::error title=crlogin::{}", escape_data(message))]);
+        let message = crate::wrapper::phrase(message);
+        self.command(&[format!("::error title=crlogin::{}", escape_data(&message))]);
     }
 
     fn warning(&self, message: &str) {
-        self.command(&[format!("::warning title=crlogin::{}", escape_data(message))]);
+        let message = crate::wrapper::phrase(message);
+        self.command(&[format!(
+            "::warning title=crlogin::{}",
+            escape_data(&message)
+        )]);
     }
 
     fn export_var(&self, name: &str, value: &Path) -> Result<()> {

@@ -20,14 +20,21 @@ pub trait Ci {
     /// Hides `value` from the CI's log. Called for every secret before anything else is printed.
     fn mask(&self, value: &str);
 
-    /// Prints a one-line error the way this CI highlights errors.
+    /// Prints a one-line error the way this CI highlights errors, in the words of the wrapper
+    /// that runs crlogin.
     fn error(&self, message: &str) {
-        eprintln!("crlogin: error: {}", one_line(message));
+        eprintln!(
+            "crlogin: error: {}",
+            one_line(&crate::wrapper::phrase(message))
+        );
     }
 
-    /// Prints a one-line warning the way this CI highlights warnings.
+    /// Prints a one-line warning the way this CI highlights warnings, in the wrapper's words.
     fn warning(&self, message: &str) {
-        eprintln!("crlogin: warning: {}", one_line(message));
+        eprintln!(
+            "crlogin: warning: {}",
+            one_line(&crate::wrapper::phrase(message))
+        );
     }
 
     /// Makes `name=value` visible to later steps of the job where the CI allows it (besides the
@@ -84,6 +91,7 @@ pub struct Outcome {
 
 /// Detects the CI this process runs in from its environment.
 pub fn detect(env: &Env) -> Box<dyn Ci> {
+    crate::wrapper::init(env);
     if env.is_true("GITHUB_ACTIONS") {
         Box::new(github::GitHub::new(env))
     } else if env.is_true("GITLAB_CI") {

@@ -145,7 +145,7 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     let (found_checks, found) = credentials::credentials(
         env,
         ci,
-        &args.target.from_env,
+        &args.target.select.registries.from_env,
         &crate::auth::Choice {
             source: args.source,
             impersonate: args.impersonate.clone(),
@@ -154,7 +154,11 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     checks.extend(found_checks);
     checks.push(credentials::metadata(env, ci, &found));
 
-    match sinks::files(&args.target.tools, env, args.target.config_dir.as_deref()) {
+    match sinks::files(
+        &args.target.select.tools,
+        env,
+        args.target.config_dir.as_deref(),
+    ) {
         Ok(paths) => {
             let (file_checks, documents) = files::config_files(&paths);
             checks.extend(file_checks);
@@ -167,7 +171,8 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         )),
     }
 
-    let (selection_checks, hosts) = selection::hosts(&args.target.nebius, env, &found);
+    let (selection_checks, hosts) =
+        selection::hosts(&args.target.select.registries.nebius, env, &found);
     checks.extend(selection_checks);
     checks.extend(network::checks(
         found.iam.as_ref(),

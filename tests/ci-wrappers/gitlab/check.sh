@@ -13,7 +13,7 @@ cd "$repo"
 
 echo "== schema: check-jsonschema --builtin-schema vendor.gitlab-ci =="
 python3 "$here/templates.py" "$repo" "$work/schema"
-for f in .gitlab-ci.yml examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _ | sed "s/^\./root/")"; done
+for f in .gitlab-ci.yml examples/gitlab/push-to-nebius-and-password-registry.gitlab-ci.yml examples/gitlab/push-to-nebius-keyless-oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _ | sed "s/^\./root/")"; done
 check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$work"/schema/*.yml
 
 echo "== gitlab-ci-local =="
@@ -49,8 +49,10 @@ gcl() {
 host_path=$work/bin:$PATH
 time_start=$SECONDS
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the download checks need it not to be"
-gcl component.gitlab-ci.yml "$PATH" push > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
-grep -q "PASS.*push" "$work/out-component.txt" || fail "component job did not pass"
+gcl component.gitlab-ci.yml "$PATH" push push-podman > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
+grep -qE "PASS +push( |$)" "$work/out-component.txt" || fail "component job did not pass"
+grep -q "PASS.*push-podman" "$work/out-component.txt" || fail "the second include's job did not pass"
+grep -q "crlogin dir removed (podman)" "$work/out-component.txt" || fail "the second include's cleanup"
 grep -q "GET /crlogin-x86_64-unknown-linux-musl 200" "$work/requests.log" || fail "component: the job did not download crlogin"
 grep -q "crlogin dir removed" "$work/out-component.txt" || { cat "$work/out-component.txt"; fail "component cleanup"; }
 if ! target/debug/crlogin cleanup --help >/dev/null 2>&1; then   # until the binary has cleanup

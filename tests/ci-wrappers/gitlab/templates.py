@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Static checks of the two GitLab templates, and files for the schema check.
 - templates/crlogin.yml is a component: a `spec: inputs:` header, `---`, then the jobs; both parse.
-- Both define `.crlogin`, and share one shell: the component's before_script/after_script are the
+- The plain file defines `.crlogin`, the component the job its `job` input names; they share one shell: the component's before_script/after_script are the
   plain file's with the inputs block in front.
 - Writes OUT/*.yml: the component's header and body, and each template with its hidden jobs made
   real jobs (the schema does not look inside hidden jobs).
@@ -16,8 +16,9 @@ assert list(spec) == ["spec"] and spec["spec"]["inputs"], "the component header 
 component = yaml.safe_load(body)
 plain_text = open(os.path.join(repo, "gitlab/crlogin.gitlab-ci.yml")).read()
 plain = yaml.safe_load(plain_text)
-assert list(component) == [".crlogin"] and list(plain) == [".crlogin"], "each template defines only .crlogin"
-c, p = component[".crlogin"], plain[".crlogin"]
+assert list(component) == ["$[[ inputs.job ]]"], "the component defines only the job its `job` input names"
+assert list(plain) == [".crlogin"], "the plain include defines only .crlogin"
+c, p = component["$[[ inputs.job ]]"], plain[".crlogin"]
 for key in ("before_script", "after_script"):
     assert c[key][1:] == p[key], f"{key}: the component and the plain include differ"
 assert "inputs." in c["before_script"][0] and "inputs." not in "".join(p["before_script"] + p["after_script"])

@@ -2,7 +2,7 @@
 // withCredentials and sh call; the step's sh scripts must be the exact single-quoted literals below,
 // and are then run for real (sh -xe, as Jenkins does) with the recorded environment, the bound
 // canary secrets and the real crlogin binary against a loopback registry.
-// Also compiles examples/jenkins/Jenkinsfile. Environment: REPO, WORK, REGISTRY (127.0.0.1:port),
+// Also compiles examples/jenkins/push-image.Jenkinsfile. Environment: REPO, WORK, REGISTRY (127.0.0.1:port),
 // IMAGE (oci:DIR:TAG), CRLOGIN_PATH (a dir with crlogin), U_DCR, P_DCR, P_IAM, P_WRONG, and for
 // version: RELEASE_URL (a loopback release, tests/release/make-release.sh), VERSION, NO_CRLOGIN_PATH.
 // Output of every sh goes to $WORK/transcript.txt (the leak check reads it).
@@ -131,10 +131,11 @@ binding.with {
     setVariable('error', { String msg -> j.calls << [step: 'error', message: msg]; throw new IllegalStateException(msg) })
     setVariable('pwd', { Map m -> m.tmp ? "${workspace}@tmp" : workspace })
     setVariable('env', new EnvProxy(j: j))
+    setVariable('isUnix', { -> j.unix })
 }
 def shell = new GroovyShell(loader, binding, compiler)
-shell.parse(new File(cfg.REPO, 'examples/jenkins/Jenkinsfile'))
-println 'parsed: examples/jenkins/Jenkinsfile'
+shell.parse(new File(cfg.REPO, 'examples/jenkins/push-image.Jenkinsfile'))
+println 'parsed: examples/jenkins/push-image.Jenkinsfile'
 Script crlogin = shell.parse(new File(cfg.REPO, 'jenkins/vars/crlogin.groovy'))
 crlogin.binding = binding
 println 'parsed: jenkins/vars/crlogin.groovy'
@@ -174,8 +175,16 @@ def shs = run('usernamePassword: DCR_* login, skopeo push with the written files
     [credentialsId: 'dcr', kind: 'usernamePassword', registry: "${registry}/jenkins", verify: true],
     body(DOCKER_CONFIG: { it.CRLOGIN_CONFIG_DIR }, HELM_REGISTRY_CONFIG: { it.CRLOGIN_CONFIG_DIR + '/config.json' },
          REGISTRY_AUTH_FILE: { it.CRLOGIN_CONFIG_DIR + '/config.json' }))
-assert shs[0].env.subMap(['DCR_USERNAME', 'DCR_PASSWORD', 'DCR_REGISTRY', 'CRLOGIN_VERIFY']) ==
-    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true']
+assert shs[0].env.subMap(['DCR_USERNAME', 'DCR_PASSWORD', 'DCR_REGISTRY', 'CRLOGIN_VERIFY', 'CRLOGIN_WRAPPER']) ==
+    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true',
+     CRLOGIN_WRAPPER: 'jenkins-step']
+
+// verify: 'false' is false (Groovy truth would make the non-empty string true).
+shs = run("verify: 'false' verifies nothing", [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, verify: 'false'],
+    { -> })
+assert !shs[0].env.containsKey('CRLOGIN_VERIFY')
+shs = run("verify: 'true' verifies", [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, verify: 'true'], { -> })
+assert shs[0].env.CRLOGIN_VERIFY == 'true'
 
 shs = run('string: static key (user iam) for one host, podman only',
     [credentialsId: 'cr-key', type: 'string', registries: [registry], tools: ['podman']],
@@ -227,6 +236,8 @@ assert j.calls.find { it.step == 'withCredentials' }.bindings ==
 assert shs[0].env.NEBIUS_REGIONS == 'eu-north1,eu-west1' && shs[0].env.NEBIUS_SA_CREDENTIALS_FILE.endsWith('key.json')
 
 [[[kind: 'usernamePassword', credentialsId: 'dcr'], "needs registry"],
+ [[credentialsId: 'dcr', kind: 'usernamePassword', registry: 'r.example', verify: 'no'], "verify must be true or false (a boolean, or the string 'true' or 'false'), not 'no'"],
+ [[credentialsId: 'dcr', kind: 'usernamePassword', registry: 'r.example', verify: 1], "verify must be true or false"],
  [[kind: 'token', credentialsId: 'dcr'], "kind must be"],
  [[regions: ['eu-north1']], 'credentialsId is required'],
  [[credentialsId: 'dcr', region: 'eu-north1'], 'unknown parameter region'],
@@ -247,4 +258,5 @@ assert ps*.script == [crlogin.LOGIN_PS, crlogin.CLEANUP_PS] && !j.calls.any { it
 assert ps[0].env.NEBIUS_STATIC_KEY == cfg.P_IAM && !ps[1].env.containsKey('NEBIUS_STATIC_KEY')
 cases++
 println 'ok: a Windows agent runs the PowerShell scripts, secrets bound for the login alone'
+j.unix = true
 println "jenkins harness: ${cases} cases passed"

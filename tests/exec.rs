@@ -1,0 +1,216 @@
+//! `crlogin exec -- COMMAND`: a login that lives as long as one command. A real skopeo pushes
+//! through it to the loopback registry; afterwards nothing is left and HOME is as it was;
+//! COMMAND sees no secret variable; a signal mid-run is passed on and still leaves nothing; a
+//! failing login runs nothing.
+
+mod harness;
+mod snapshot;
+
+use harness::{
+    assert_no_leak, canary, oci_layout, require_tool, secret_forms, Auth, Env, Out, Registry,
+};
+use snapshot::Tree;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// An environment with a DCR login for `registry`.
+fn dcr_env(registry: &Registry, password: &str) -> Env {
+    let mut env = Env::new();
+    env.set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", password)
+        .set("DCR_REGISTRY", registry.host());
+    env
+}
+
+/// The `crlogin-*` directories under `dir` (where exec makes its own: TMPDIR).
+fn scratch_dirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("crlogin-")
+        })
+        .collect()
+}
+
+#[test]
+fn skopeo_pushes_through_exec_and_nothing_is_left_afterwards() {
+    let secret = &canary("exec-push");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let image = oci_layout(&env.home().join("image"));
+    let before = Tree::of(env.home());
+
+    let skopeo = require_tool("skopeo");
+    let target = registry.image("team/app:v1");
+    let mut args: Vec<String> = vec!["exec".into(), "--".into()];
+    args.push(skopeo.display().to_string());
+    args.extend(["--insecure-policy", "copy", "--quiet"].map(String::from));
+    args.extend(registry.skopeo_tls_args("dest"));
+    args.extend([image.clone(), target.clone()]);
+    let out = env.crlogin(&args).run();
+    out.assert_success("crlogin exec -- skopeo copy");
+    assert!(
+        out.stderr.contains("crlogin: logged in to 1 registry"),
+        "{out}"
+    );
+
+    before.assert_unchanged(env.home(), "HOME after exec");
+    assert!(scratch_dirs(env.home()).is_empty());
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("alice")),
+        &[&out.stdout, &out.stderr],
+        env.home(),
+        &[],
+    );
+    // The push needed the credential: without exec, skopeo is refused.
+    let bare = registry.push(&env, &image, "team/app:v2", None);
+    bare.assert_failure("skopeo push without credentials");
+}
+
+#[test]
+fn the_command_sees_the_three_variables_and_no_secret_variable() {
+    let secret = &canary("exec-env");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let mut env = dcr_env(&registry, secret);
+    let key_file = env.home().join("harbor-password");
+    std::fs::write(&key_file, secret).unwrap();
+    harness::audit::input(&key_file);
+    env.set("HARBOR_USERNAME", "bob")
+        .set("HARBOR_PASSWORD_FILE", key_file.display().to_string())
+        .set("HARBOR_REGISTRY", "harbor.example");
+    let script = r#"env; for f in "$REGISTRY_AUTH_FILE" "$HELM_REGISTRY_CONFIG" "$DOCKER_CONFIG/config.json"; do test -f "$f" && echo "file $f"; done"#;
+    let out = env
+        .crlogin(["exec", "--from-env", "HARBOR", "--", "sh", "-c", script])
+        .run();
+    out.assert_success("crlogin exec -- sh -c env");
+    let vars: Vec<(&str, &str)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    let get = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    for name in ["DCR_PASSWORD", "HARBOR_PASSWORD_FILE"] {
+        assert_eq!(get(name), None, "{name} reached the command:\n{out}");
+    }
+    assert_eq!(get("DCR_USERNAME"), Some("alice"), "plain settings stay");
+    let dir = get("DOCKER_CONFIG").expect("DOCKER_CONFIG is set");
+    assert!(dir.starts_with(&env.home().display().to_string()), "{dir}");
+    assert_eq!(
+        get("REGISTRY_AUTH_FILE"),
+        Some(&*format!("{dir}/config.json"))
+    );
+    assert_eq!(
+        get("HELM_REGISTRY_CONFIG"),
+        Some(&*format!("{dir}/config.json"))
+    );
+    assert_eq!(out.stdout.matches("\nfile ").count(), 3, "{out}");
+    assert!(!Path::new(dir).exists(), "{dir} is removed afterwards");
+    assert!(!out.stdout.contains(secret.as_str()), "{out}");
+}
+
+#[test]
+fn the_exit_status_is_the_commands() {
+    let secret = &canary("exec-status");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let out = env.crlogin(["exec", "--", "sh", "-c", "exit 7"]).run();
+    assert_eq!(out.status.code(), Some(7), "{out}");
+    let out = env.crlogin(["exec", "sh", "-c", "kill -KILL $$"]).run();
+    assert_eq!(out.status.code(), Some(128 + 9), "{out}");
+    assert!(scratch_dirs(env.home()).is_empty());
+}
+
+/// Starts `crlogin exec -- sh` whose script traps `signal`, prints its DOCKER_CONFIG, then waits;
+/// sends `signal` to crlogin once the line is read; returns crlogin's output and that directory.
+fn signal_mid_run(env: &Env, signal: &str) -> (Out, PathBuf) {
+    let script = format!(
+        r#"trap 'kill $pid; exit 42' {signal}; sleep 30 >/dev/null 2>&1 & pid=$!; echo "$DOCKER_CONFIG"; wait $pid"#
+    );
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+    cmd.args(["exec", "--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let dir = PathBuf::from(line.trim_end());
+    assert!(dir.join("config.json").is_file(), "mid-run: {line:?}");
+    harness::run(
+        Command::new("kill").args([format!("-{signal}"), child.id().to_string()]),
+        None,
+    )
+    .assert_success("kill");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let out = Out {
+        status,
+        stdout: line + &rest,
+        stderr,
+    };
+    harness::audit::output(
+        &cmd,
+        child.id(),
+        out.stdout.as_bytes(),
+        out.stderr.as_bytes(),
+    );
+    (out, dir)
+}
+
+#[test]
+fn a_signal_mid_run_reaches_the_command_and_leaves_nothing() {
+    let secret = &canary("exec-signal");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let before = Tree::of(env.home());
+    for signal in ["TERM", "INT", "HUP"] {
+        let (out, dir) = signal_mid_run(&env, signal);
+        assert_eq!(out.status.code(), Some(42), "SIG{signal}: {out}");
+        assert!(!dir.exists(), "SIG{signal}: {} left behind", dir.display());
+        before.assert_unchanged(env.home(), &format!("HOME after SIG{signal}"));
+        assert!(!out.stderr.contains(secret.as_str()), "{out}");
+    }
+}
+
+#[test]
+fn a_failing_login_runs_nothing() {
+    let mut env = Env::new();
+    env.set("DCR_USERNAME", "alice")
+        .set("DCR_REGISTRY", "127.0.0.1:1");
+    let marker = env.home().join("ran");
+    let before = Tree::of(env.home());
+    let out = env
+        .crlogin(["exec", "--", "touch", &marker.display().to_string()])
+        .run();
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("DCR_PASSWORD not set"), "{out}");
+    assert!(!marker.exists(), "the command ran");
+    before.assert_unchanged(env.home(), "HOME after a failed login");
+
+    // A command that cannot start: its name in the error, and the directory is gone.
+    let secret = &canary("exec-missing");
+    env.set("DCR_PASSWORD", secret);
+    let out = env.crlogin(["exec", "--", "no-such-command-x"]).run();
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert!(
+        out.stderr
+            .contains("cannot run \"no-such-command-x\": entity not found"),
+        "{out}"
+    );
+    before.assert_unchanged(env.home(), "HOME after a command that cannot start");
+}
