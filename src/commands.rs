@@ -112,7 +112,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     ci.publish(&outcome(&rows, &files, &state))?;
 
     if args.verify {
-        verify_logins(&logins, Duration::from_secs(args.verify_timeout))?;
+        verify_logins(&logins, Duration::from_secs(args.verify_timeout), ci)?;
     }
     Ok(())
 }
@@ -154,7 +154,7 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         },
     };
     let Some(state) = state else {
-        eprintln!("crlogin: nothing to clean up: no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)");
+        ci.note("crlogin: nothing to clean up: no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)");
         return Ok(());
     };
     let removed = state.undo(dir.as_deref())?;
@@ -229,11 +229,11 @@ pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     writeln!(out, "{}", credential.secret.expose())
         .and_then(|()| out.flush())
         .context("cannot write the token to stdout")?;
-    eprintln!(
+    ci.note(&format!(
         "crlogin: printed a Nebius registry password from {}; expires {}",
         credential.source,
         report::expiry(credential.expires_at)
-    );
+    ));
     Ok(())
 }
 
@@ -323,7 +323,7 @@ fn export_config_dir(files: &[(Tool, PathBuf)], ci: &dyn Ci) -> Result<()> {
     Ok(())
 }
 
-fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
+fn verify_logins(logins: &[Login], timeout: Duration, ci: &dyn Ci) -> Result<()> {
     let checks = logins
         .iter()
         .map(|l| verify::Check {
@@ -335,15 +335,10 @@ fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
     let results = verify::verify_all(checks, timeout)?;
     let failures: Vec<String> = results
         .iter()
-        .filter_map(|(host, outcome)| {
-            outcome
-                .as_ref()
-                .err()
-                .map(|e| format!("{host}: {}", crate::ci::one_line(&format!("{e:#}"))))
-        })
+        .filter_map(|(host, outcome)| outcome.as_ref().err().map(|e| format!("{host}: {e:#}")))
         .collect();
     for (host, _) in results.iter().filter(|(_, outcome)| outcome.is_ok()) {
-        eprintln!("crlogin: verified {host}");
+        ci.note(&format!("crlogin: verified {host}"));
     }
     // One failure is the error line itself, so its cause and fix are where a reader looks first.
     match failures.as_slice() {
@@ -353,7 +348,7 @@ fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
         }
         many => {
             for failure in many {
-                eprintln!("crlogin: {failure}");
+                ci.note(&format!("crlogin: {failure}"));
             }
             bail!("--verify could not confirm {} of {} logins (see above); the credentials were written", many.len(), results.len())
         }

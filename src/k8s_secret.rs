@@ -68,13 +68,13 @@ pub fn run(args: &K8sSecretArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write the manifest to stdout: {}", e.kind()))?;
     drop(out);
 
-    eprintln!(
+    ci.note(&format!(
         "crlogin: printed Secret {} for {} (password from {}; expires {})",
         args.name,
         hosts.join(", "),
         credential.source,
         report::expiry(credential.expires_at)
-    );
+    ));
     if kind != PasswordKind::StaticKey {
         ci.warning(&format!(
             "the Secret holds an IAM access token, which expires {}: for long-lived pulls use a Container Registry static key (NEBIUS_STATIC_KEY) or the kubelet credential provider (crlogin kubelet-credential-provider)",

@@ -16,6 +16,7 @@ pub mod helper;
 pub mod k8s_secret;
 #[cfg(test)]
 mod proptests;
+mod proxy;
 mod registry;
 mod report;
 mod secrets;

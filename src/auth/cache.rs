@@ -3,6 +3,7 @@
 //! credential identity, named by a hash of the service account, the key id and the endpoint
 //! (never of the private key), replaced atomically.
 
+use crate::auth::MAX_TOKEN_LIFETIME;
 use crate::env::Env;
 use crate::secrets::Secret;
 use crate::sinks::auth_file::{create_private_dir, write_atomic};
@@ -74,17 +75,29 @@ pub fn dir(env: &Env) -> Result<PathBuf> {
 
 /// Whether a token issued at `issued_at` and expiring at `expires_at` may still be handed out at
 /// `now`: before 0.9 of its life and more than five minutes before it expires.
+/// A lifetime beyond [`MAX_TOKEN_LIFETIME`] is no token crlogin stored: not fresh.
 pub fn is_fresh(issued_at: SystemTime, expires_at: SystemTime, now: SystemTime) -> bool {
     let Ok(lifetime) = expires_at.duration_since(issued_at) else {
         return false;
     };
-    let refresh = issued_at + lifetime.mul_f64(REFRESH_AT);
+    if lifetime > MAX_TOKEN_LIFETIME {
+        return false;
+    }
+    let at = |t: SystemTime, d: Duration| t.checked_add(d);
+    let (Some(refresh), Some(skewed), Some(spare)) = (
+        at(issued_at, lifetime.mul_f64(REFRESH_AT)),
+        at(now, Duration::from_secs(60)),
+        at(now, MIN_REMAINING),
+    ) else {
+        return false;
+    };
     // A token "issued" in the future means the clock moved back: do not trust the entry.
-    issued_at <= now + Duration::from_secs(60) && now < refresh && now + MIN_REMAINING < expires_at
+    issued_at <= skewed && now < refresh && spare < expires_at
 }
 
 /// The cached token for `identity` if there is a fresh one. A missing, foreign, stale or broken
-/// file is simply no token (and is replaced by the next [`store`]).
+/// file (times that overflow, or a life past [`MAX_TOKEN_LIFETIME`], included) is simply no
+/// token (and is replaced by the next [`store`]).
 pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> {
     let path = dir.join(identity.file_name());
     let meta = fs::metadata(&path).ok()?;
@@ -97,7 +110,7 @@ pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> 
     let time_field = |name: &str| {
         doc.get(name)
             .and_then(Value::as_u64)
-            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
     };
     let matches = doc.get("version").and_then(Value::as_u64) == Some(1)
         && text_field("service_account_id") == Some(identity.service_account_id)

@@ -267,7 +267,7 @@ fn check_response(endpoint: &str, response: &mut CreateTokenResponse) -> Result<
     };
     Ok(TokenResponse {
         access_token: Secret::new(std::mem::take(&mut response.access_token)),
-        expires_in: Duration::from_secs(seconds),
+        expires_in: Duration::from_secs(seconds).min(crate::auth::MAX_TOKEN_LIFETIME),
         issued_token_type: std::mem::take(&mut response.issued_token_type),
     })
 }

@@ -106,7 +106,7 @@ pub fn exchange(key: &AuthorizedKey, options: &Options, ci: &dyn Ci) -> Result<T
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = crate::tls::http_client()
+    let client = crate::tls::http_client()?
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.timeout.min(MAX_ATTEMPT))
         .build()
@@ -168,11 +168,10 @@ async fn run(
                 seconds(options.timeout)
             )));
         }
-        eprintln!(
-            "crlogin: token exchange attempt {attempt} of {attempts} failed ({}); retrying in {}",
-            one_line(&reason),
+        ci.note(&format!(
+            "crlogin: token exchange attempt {attempt} of {attempts} failed ({reason}); retrying in {}",
             seconds(wait)
-        );
+        ));
         tokio::time::sleep(wait).await;
     }
 }
@@ -302,7 +301,7 @@ fn parse_token(body: &[u8], issued_at: SystemTime, ci: &dyn Ci) -> Result<Token>
     Ok(Token {
         access_token,
         issued_at,
-        lifetime: Duration::from_secs(lifetime),
+        lifetime: Duration::from_secs(lifetime).min(crate::auth::MAX_TOKEN_LIFETIME),
     })
 }
 

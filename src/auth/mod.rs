@@ -16,6 +16,18 @@ use crate::secrets::{Inputs, NebiusInput, Secret};
 use anyhow::Result;
 use std::time::{Duration, SystemTime};
 
+/// The longest life crlogin believes a server-issued token has: a longer `expires_in` (Nebius
+/// IAM tokens live 12 hours) is taken as this, so a hostile or broken server's huge number
+/// can neither overflow the time arithmetic nor keep a token in the cache for years.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// When a token issued at `issued_at` and living `lifetime` expires, the lifetime capped at
+/// [`MAX_TOKEN_LIFETIME`].
+pub fn expiry_after(issued_at: SystemTime, lifetime: Duration) -> SystemTime {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    issued_at.checked_add(lifetime).unwrap_or(issued_at)
+}
+
 /// The username Nebius Container Registry expects with an IAM token or a static key.
 pub const NEBIUS_USERNAME: &str = "iam";
 
@@ -166,7 +178,7 @@ pub fn resolve_nebius(
             (
                 token.access_token,
                 token.issued_at,
-                token.issued_at + token.lifetime,
+                expiry_after(token.issued_at, token.lifetime),
             )
         }
         Exchange::Federated(service_account_id) => {

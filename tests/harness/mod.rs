@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod github_log;
 #[allow(unused_imports)] // Not every test binary uses both.
 pub use audit::{canary, temp_dir};
 

@@ -197,6 +197,8 @@ pub enum Reply {
     Hang,
     /// Check the request, then issue a token with this `token_type`.
     TokenType(String),
+    /// Check the request, then issue a Bearer token with this `expires_in`.
+    ExpiresIn(i64),
 }
 
 struct State {
@@ -223,11 +225,12 @@ impl State {
             .unwrap()
             .pop_front()
             .unwrap_or(Reply::Normal);
-        let token_type = match reply {
+        let (token_type, expires_in) = match reply {
             Reply::Status(code, message) => return Err(Status::new(code, message)),
             Reply::Hang => std::future::pending().await,
-            Reply::Normal => "Bearer".to_string(),
-            Reply::TokenType(t) => t,
+            Reply::Normal => ("Bearer".to_string(), EXPIRES_IN),
+            Reply::TokenType(t) => (t, EXPIRES_IN),
+            Reply::ExpiresIn(seconds) => ("Bearer".to_string(), seconds),
         };
         if let Err(status) = self.check(request.metadata(), request.get_ref()) {
             self.rejections
@@ -242,7 +245,7 @@ impl State {
             access_token,
             issued_token_type: ACCESS_TOKEN_TYPE.to_string(),
             token_type,
-            expires_in: EXPIRES_IN,
+            expires_in,
             scopes: Vec::new(),
         }))
     }
