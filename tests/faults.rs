@@ -520,13 +520,7 @@ fn run_row(row: &Row) -> Seen {
         }
         Fault::Federation(replies) => {
             let issuer = iam_grpc::TestIssuer::new();
-            let server = iam_grpc::IamServer::start(iam_grpc::Expect {
-                service_account_id: SA.into(),
-                issuer: issuer.issuer.clone(),
-                audience: AUD.into(),
-                subject: SUB.into(),
-                jwks: issuer.jwks(),
-            });
+            let server = iam_grpc::IamServer::trusting(&issuer, SA, AUD, SUB);
             server.script(replies.iter().cloned());
             let jwt = issuer.token(SUB, AUD, 600);
             env.set("NEBIUS_ID_TOKEN", &jwt)

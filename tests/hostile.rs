@@ -40,13 +40,7 @@ fn key_env(server: &IamServer) -> Env {
 /// A gRPC exchange trusting a fresh issuer, and an environment federating through it.
 fn oidc_env() -> (iam_grpc::IamServer, Env) {
     let issuer = iam_grpc::TestIssuer::new();
-    let server = iam_grpc::IamServer::start(iam_grpc::Expect {
-        service_account_id: SA.into(),
-        issuer: issuer.issuer.clone(),
-        audience: AUD.into(),
-        subject: SUB.into(),
-        jwks: issuer.jwks(),
-    });
+    let server = iam_grpc::IamServer::trusting(&issuer, SA, AUD, SUB);
     let mut env = Env::new();
     env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
         .set("NEBIUS_OIDC_AUDIENCE", AUD)
@@ -169,16 +163,7 @@ fn a_proxy_variable_cannot_carry_the_jwt_or_basic_auth_off_loopback() {
     env.set("DCR_REGISTRY", registry.host())
         .set("DCR_USERNAME", "alice")
         .set("DCR_PASSWORD", &password);
-    let out = env
-        .crlogin([
-            "login",
-            "--for",
-            "docker",
-            "--verify",
-            "--verify-timeout",
-            "5",
-        ])
-        .run();
+    let out = env.crlogin(verify_login("5")).run();
     out.assert_success("--verify of a loopback registry with proxies set");
     assert!(out.stderr.contains("verified"), "{out}");
     assert_eq!(
@@ -201,16 +186,7 @@ fn no_proxy_with_a_port_keeps_a_registry_off_the_proxy_as_docker_does() {
         if let Some(list) = no_proxy {
             env.set("no_proxy", list);
         }
-        let out = env
-            .crlogin([
-                "login",
-                "--for",
-                "docker",
-                "--verify",
-                "--verify-timeout",
-                "2",
-            ])
-            .run();
+        let out = env.crlogin(verify_login("2")).run();
         // No such registry answers: --verify fails after writing, either way.
         assert_eq!(out.status.code(), Some(1), "{out}");
         let seen = proxy.seen();
@@ -234,6 +210,18 @@ fn no_proxy_with_a_port_keeps_a_registry_off_the_proxy_as_docker_does() {
         Vec::<String>::new(),
         "NO_PROXY host:port was not honoured"
     );
+}
+
+/// `login --verify` of the DCR credential, waiting at most `seconds`.
+fn verify_login(seconds: &str) -> [&str; 6] {
+    [
+        "login",
+        "--for",
+        "docker",
+        "--verify",
+        "--verify-timeout",
+        seconds,
+    ]
 }
 
 /// The token cache entry (there is one) under `env`'s HOME.

@@ -161,6 +161,15 @@ impl Env {
         S: AsRef<OsStr>,
     {
         let mut cmd = self.command(env!("CARGO_BIN_EXE_crlogin"));
+        // Under the leak audit, crlogin runs with a proxy set (scripts/leak-audit.sh records what
+        // reaches it); a test's own proxy variables still win.
+        if let Some(proxy) = std::env::var_os(audit::PROXY_VAR) {
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+                if !self.vars.iter().any(|(k, _)| k == name) {
+                    cmd.env(name, &proxy);
+                }
+            }
+        }
         cmd.args(args);
         Crlogin { cmd, stdin: None }
     }

@@ -344,6 +344,23 @@ pub struct IamServer {
 }
 
 impl IamServer {
+    /// A server trusting `issuer`'s tokens with this `audience` and `subject` for
+    /// `service_account_id`.
+    pub fn trusting(
+        issuer: &TestIssuer,
+        service_account_id: &str,
+        audience: &str,
+        subject: &str,
+    ) -> Self {
+        IamServer::start(Expect {
+            service_account_id: service_account_id.into(),
+            issuer: issuer.issuer.clone(),
+            audience: audience.into(),
+            subject: subject.into(),
+            jwks: issuer.jwks(),
+        })
+    }
+
     /// Starts a server accepting federated exchanges as `expect` says.
     pub fn start(expect: Expect) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
