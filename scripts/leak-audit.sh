@@ -92,8 +92,9 @@ while True:
     threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
 ' "$audit/suites/proxy.log"
 }
+proxy_pid=$PROXY_PID
 read -r proxy_port <&"${PROXY[0]}"
-trap 'kill "$PROXY_PID" 2>/dev/null || true' EXIT
+trap 'kill "$proxy_pid" 2>/dev/null || true' EXIT
 start=$SECONDS
 CRLOGIN_LEAK_AUDIT="$audit" TMPDIR="$audit/tmp" CRLOGIN_LEAK_AUDIT_PROXY="http://127.0.0.1:$proxy_port" \
   strace -f -qq -y --seccomp-bpf -s 1048576 -e signal=none -o "$audit/exec.log" \
@@ -110,7 +111,7 @@ for suite in "${suites[@]}"; do
     tail -n 40 "$audit/suites/$suite.stdout" "$audit/suites/$suite.stderr" >&2
   fi
 done
-kill "$PROXY_PID" 2>/dev/null || true
+kill "$proxy_pid" 2>/dev/null || true
 touch "$audit/suites/proxy.log"
 if grep -aEq '^[A-Z]+ (https?://)?(127\.|localhost[:/ ]|\[::1\]|\[::ffff:127\.)' "$audit/suites/proxy.log"; then
   failed+=(proxy)

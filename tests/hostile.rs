@@ -362,15 +362,18 @@ fn github_env_made_under_umask_000_does_not_leave_the_token_world_readable() {
         .set("GITHUB_OUTPUT", files[1].to_str().unwrap())
         .set("GITHUB_STATE", files[2].to_str().unwrap())
         .set("GITHUB_STEP_SUMMARY", files[3].to_str().unwrap());
-    let mut cmd = env.command("sh");
-    cmd.args([
-        "-c",
-        "umask 000 && exec \"$0\" \"$@\"",
-        env!("CARGO_BIN_EXE_crlogin"),
-    ])
-    .args(LOGIN)
-    .arg("--export-env");
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+    // SAFETY: umask only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    cmd.args(LOGIN).arg("--export-env");
     harness::run(&mut cmd, None).assert_success("login --export-env under umask 000");
+    // GITHUB_ENV holds the token on purpose (the runner reads it), as --export-env says.
+    harness::audit::input(&files[0]);
     assert!(std::fs::read_to_string(&files[0]).unwrap().contains(&token));
     for path in &files {
         let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
@@ -397,8 +400,8 @@ fn a_crash_cannot_leave_a_core_file_holding_secrets() {
     let mut child = cmd
         .args(["credential-helper", "store"])
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // crlogin now waits for stdin; its limits are set first thing in main.
@@ -417,7 +420,9 @@ fn a_crash_cannot_leave_a_core_file_holding_secrets() {
         std::thread::yield_now();
     };
     drop(child.stdin.take());
-    child.wait().unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    harness::audit::output(&cmd, pid, &out.stdout, &out.stderr);
     let fields: Vec<&str> = core.split_whitespace().collect();
     assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{core:?}");
 }
