@@ -118,7 +118,11 @@ if grep -aEq '^[A-Z]+ (https?://)?(127\.|localhost[:/ ]|\[::1\]|\[::ffff:127\.)'
   echo "leak-audit: loopback traffic went through the proxy:" >&2
   grep -aE '^[A-Z]+ ' "$audit/suites/proxy.log" | head -n 20 >&2
 fi
-echo "leak-audit: the proxy saw $(grep -ac 'end of a proxied request' "$audit/suites/proxy.log") requests, none to loopback"
+if ! grep -aq '^CONNECT audit-proxy.crlogin.test:443 ' "$audit/suites/proxy.log"; then
+  failed+=(proxy)
+  echo "leak-audit: the proxy never saw hostile.rs's request to audit-proxy.crlogin.test: crlogin did not run with it set" >&2
+fi
+echo "leak-audit: the proxy saw $(grep -ac 'end of a proxied request' "$audit/suites/proxy.log") request(s), none to loopback"
 # The suites' own output files are scanned as outputs; the status files are not output.
 rm -f "$audit"/suites/*.status
 

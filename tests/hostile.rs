@@ -212,6 +212,23 @@ fn no_proxy_with_a_port_keeps_a_registry_off_the_proxy_as_docker_does() {
     );
 }
 
+/// Under the leak audit (scripts/leak-audit.sh), proves its proxy is in use: `--verify` asks a
+/// registry that is not loopback through it, and the audit requires the proxy to have seen
+/// this CONNECT (and nothing of the secret). Outside the audit there is nothing to prove.
+#[test]
+fn under_the_leak_audit_a_non_loopback_registry_goes_through_its_proxy() {
+    if std::env::var_os(harness::audit::PROXY_VAR).is_none() {
+        return;
+    }
+    let password = canary("audit-proxy-password");
+    let mut env = Env::new();
+    env.set("DCR_REGISTRY", "audit-proxy.crlogin.test")
+        .set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", &password);
+    let out = env.crlogin(verify_login("5")).run();
+    assert_eq!(out.status.code(), Some(1), "the proxy answers 502: {out}");
+}
+
 /// `login --verify` of the DCR credential, waiting at most `seconds`.
 fn verify_login(seconds: &str) -> [&str; 6] {
     [
