@@ -18,7 +18,6 @@ use harness::github_log::assert_log_is_inert;
 use harness::{assert_no_leak, canary, secret_forms, Env, Out};
 use iam_server::{keys, IamServer, Reply, TRUNCATED_TOKEN};
 use snapshot::Tree;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use tonic::Code;
@@ -553,7 +552,7 @@ fn run_row(row: &Row) -> Seen {
             (env.crlogin(&args).run(), 0)
         }
         Fault::RegistryRealm(realm) => {
-            let registry = challenging_registry(realm);
+            let registry = harness::challenging_registry(realm);
             env.set("DCR_REGISTRY", registry.local_addr().unwrap().to_string());
             secrets.extend(password.clone());
             (env.crlogin(&args).run(), 0)
@@ -595,25 +594,6 @@ fn assert_verify_wrote_the_login(env: &Env, out: &Out, password: &str) {
             .starts_with(&want),
         "{host}: {out}"
     );
-}
-
-/// A loopback "registry" answering every request (the HTTPS try included, which then fails and
-/// falls back to plain HTTP) with 401 and a Bearer challenge naming `realm`, until the test
-/// process ends.
-fn challenging_registry(realm: &'static str) -> TcpListener {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let accepting = listener.try_clone().unwrap();
-    std::thread::spawn(move || {
-        for mut stream in accepting.incoming().flatten() {
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"{realm}\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-        }
-    });
-    listener
 }
 
 /// `127.0.0.1:PORT` where nothing listens: a port that was free a moment ago.

@@ -100,6 +100,35 @@ fn a_setting_quoted_by_a_usage_error_cannot_stop_commands_on_github() {
     assert_log_is_inert(&out, "usage error");
 }
 
+#[test]
+fn realm_text_of_two_failing_registries_cannot_stop_commands_on_github() {
+    let realms = [
+        harness::challenging_registry("http://169.254.169.254/##[stop-commands]pwned"),
+        harness::challenging_registry("ftp://x/ ##[stop-commands]pwned ::add-mask::y"),
+    ];
+    let mut env = Env::new();
+    env.set("GITHUB_ACTIONS", "true");
+    for (prefix, realm) in ["DCR", "SECOND"].iter().zip(&realms) {
+        let password = canary("realm-password");
+        env.set(
+            &format!("{prefix}_REGISTRY"),
+            realm.local_addr().unwrap().to_string(),
+        )
+        .set(&format!("{prefix}_USERNAME"), "alice")
+        .set(&format!("{prefix}_PASSWORD"), &password);
+    }
+    let mut args = verify_login("5").to_vec();
+    args.extend(["--from-env", "SECOND"]);
+    let out = env.crlogin(&args).run();
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert!(
+        out.stderr.contains("could not confirm 2 of 2 logins"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("## [stop-commands]pwned"), "{out}");
+    assert_log_is_inert(&out, "--verify realms");
+}
+
 /// A loopback "proxy" that never answers: connections wait in its backlog, and [`Proxy::seen`]
 /// reads what each sent once crlogin is done (no thread, no waiting).
 struct Proxy {
