@@ -106,11 +106,11 @@ function findOnPath(name) {
   return null;
 }
 
-// `crlogin --version` prints `crlogin X.Y.Z`.
+// `crlogin --version` prints `crlogin X.Y.Z (commit date, target)` (older builds: `crlogin X.Y.Z`).
 function binaryVersion(bin) {
   try {
     const out = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 });
-    const m = /^crlogin (\S+)\s*$/.exec(out.trim());
+    const m = /^crlogin (\S+)(?: \([^)]*\))?$/.exec(out.trim());
     return m ? m[1] : null;
   } catch {
     return null;
@@ -128,48 +128,178 @@ function isLoopback(host) {
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-// The release manifest shipped with the action; CRLOGIN_ACTION_MANIFEST points tests elsewhere.
-function readManifest() {
-  const file = process.env.CRLOGIN_ACTION_MANIFEST || path.join(__dirname, 'release.json');
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot read the release manifest ${file}: ${e.message}`);
-  }
-}
-
-// The manifest's asset for this runner, or the reason there is none to download.
-function releaseAsset(manifest, version) {
-  if (manifest.version !== version) return { skip: `the release manifest is for ${manifest.version}, not ${version}` };
-  const key = platformKey();
-  const name = (manifest.assets || {})[key];
-  if (!name) return { skip: `the release manifest has no asset for ${key}` };
-  const sha256 = (manifest.sha256 || {})[name];
-  if (!sha256) return { skip: `the release manifest has no SHA-256 for ${name}` };
-  const url = new URL(name, String(manifest.base_url).replace(/\/?$/, '/'));
+// Only https, or http to this machine (tests and local mirrors).
+function checkedUrl(url, what) {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-    throw new Error(`refusing to download ${url}: only https (or http on loopback) is allowed`);
+    throw new Error(`refusing to download ${what} ${url}: only https (or http on loopback) is allowed`);
   }
-  return { name, url, sha256: String(sha256).toLowerCase() };
+  return url;
 }
 
-// Downloads into memory and checks the SHA-256 before anything is written to disk.
+const MAX_MANIFEST_BYTES = 1 << 20;
+const MAX_BINARY_BYTES = 128 << 20;
+const ATTEMPTS = 4;
+
+// How to get past a failed download, for every download error.
+function downloadHint(version) {
+  return (
+    `check that crlogin ${version} is released (input version), and if the runner reaches the internet ` +
+    'through a proxy set HTTPS_PROXY and NODE_USE_ENV_PROXY=1 for this step; or install crlogin before ' +
+    'this step (it is then used from PATH)'
+  );
+}
+
+// GETs `url` into memory: up to ATTEMPTS tries on network errors, 5xx and 429 only, at most
+// `limit` bytes. One error naming the URL, the status or network cause, and the fix.
+async function fetchBytes(url, limit, version) {
+  let cause = '';
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    if (attempt > 1) await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 2)));
+    let res;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(120_000), redirect: 'follow' });
+    } catch (e) {
+      cause = networkCause(e);
+      continue;
+    }
+    if (res.ok) {
+      checkedUrl(new URL(res.url || url), 'after a redirect,');
+      const declared = Number(res.headers.get('content-length') || 0);
+      if (declared > limit) throw new Error(`download of ${url} failed: ${declared} bytes is more than ${limit}`);
+      const body = await readLimited(res, limit, url);
+      if (body) return body;
+      cause = 'the connection closed before the whole file arrived';
+      continue;
+    }
+    cause = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+    await res.body?.cancel();
+    if (!(res.status >= 500 || res.status === 429)) break;
+  }
+  throw new Error(`download of ${url} failed: ${cause}; ${downloadHint(version)}`);
+}
+
+// The body, or null when the stream broke off; an error when it grows past `limit`.
+async function readLimited(res, limit, url) {
+  const chunks = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body) {
+      size += chunk.length;
+      if (size > limit) throw new Error(`download of ${url} failed: more than ${limit} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (/more than/.test(e.message)) throw e;
+    return null;
+  }
+  return Buffer.concat(chunks);
+}
+
+// fetch's "fetch failed" says nothing; the cause (ECONNREFUSED, ENOTFOUND, a TLS error) does.
+function networkCause(e) {
+  const c = e.cause || e;
+  return [c.code, c.message].filter(Boolean).join(' ') || String(e);
+}
+
+// The release manifest: CRLOGIN_ACTION_MANIFEST (a file, or an https URL), else the
+// crlogin-release.json asset of this action's own release (where `uses: OWNER/crlogin@vX.Y.Z`
+// was loaded from: GITHUB_ACTION_REPOSITORY on GITHUB_SERVER_URL).
+async function readManifest(version) {
+  const named = process.env.CRLOGIN_ACTION_MANIFEST;
+  let text;
+  if (named && !/^https?:\/\//.test(named)) {
+    try {
+      text = fs.readFileSync(named, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read the release manifest ${named} (CRLOGIN_ACTION_MANIFEST): ${e.message}`);
+    }
+  } else {
+    const repo = process.env.GITHUB_ACTION_REPOSITORY;
+    if (!named && !repo) {
+      throw new Error(
+        `crlogin ${version} is not on PATH and this action was not loaded from a repository with releases ` +
+          '(uses: ./ or a local path): install crlogin before this step, or set build-from-source: true',
+      );
+    }
+    const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+    const url = checkedUrl(new URL(named || `${server}/${repo}/releases/download/v${version}/crlogin-release.json`), 'the release manifest');
+    log(`reading the release manifest ${url}`);
+    text = (await fetchBytes(url, MAX_MANIFEST_BYTES, version)).toString('utf8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`the release manifest ${named || 'of this release'} is not JSON: ${e.message}`);
+  }
+}
+
+// The manifest's asset for this runner: its name, URL and SHA-256.
+function releaseAsset(manifest, version) {
+  if (manifest.version !== version) {
+    throw new Error(`the release manifest is for crlogin ${manifest.version}, not ${version}`);
+  }
+  const key = platformKey();
+  const assets = manifest.assets || {};
+  const name = assets[key];
+  if (!name) {
+    throw new Error(
+      `crlogin ${version} has no binary for ${key}; it has ${Object.keys(assets).join(', ') || 'none'}: ` +
+        'use a runner of one of those, or install crlogin before this step',
+    );
+  }
+  const sha256 = String((manifest.sha256 || {})[name] || '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`the release manifest has no SHA-256 for ${name}`);
+  const url = checkedUrl(new URL(name, String(manifest.base_url).replace(/\/?$/, '/')), 'crlogin from');
+  return { name, url, sha256 };
+}
+
+const sha256Of = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+
+// Where this runner keeps tools across jobs (actions/tool-cache's layout: TOOL/VERSION/ARCH and
+// a VERSION/ARCH.complete marker written last); null when the runner has none.
+function toolCacheDir(version) {
+  const root = process.env.RUNNER_TOOL_CACHE;
+  return root ? path.join(root, 'crlogin', version, os.arch()) : null;
+}
+
+// A cached binary that still has the SHA-256 it was verified with, or null.
+function cachedBinary(dir) {
+  if (!dir || !fs.existsSync(`${dir}.complete`)) return null;
+  try {
+    const bin = path.join(dir, EXE);
+    const expected = fs.readFileSync(path.join(dir, `${EXE}.sha256`), 'utf8').trim();
+    if (sha256Of(fs.readFileSync(bin)) === expected) return bin;
+    log(`ignoring the cached ${bin}: its SHA-256 changed`);
+  } catch {
+    // incomplete: download again
+  }
+  return null;
+}
+
+// Downloads the asset into memory and checks its SHA-256 before anything is written to disk;
+// then saves it in the tool cache (or, without one, a fresh directory under RUNNER_TEMP).
 async function download(asset, version) {
   log(`downloading ${asset.url}`);
-  const res = await fetch(asset.url, { signal: AbortSignal.timeout(300_000) });
-  if (!res.ok) throw new Error(`download of ${asset.url} failed: HTTP ${res.status}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  const actual = crypto.createHash('sha256').update(body).digest('hex');
+  const body = await fetchBytes(asset.url, MAX_BINARY_BYTES, version);
+  const actual = sha256Of(body);
   if (actual !== asset.sha256) {
     throw new Error(
       `SHA-256 mismatch for ${asset.url}: expected ${asset.sha256}, got ${actual}. ` +
         'The download was discarded and nothing was run.',
     );
   }
-  const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), `crlogin-bin-${version}-`));
+  const cache = toolCacheDir(version);
+  const dir = cache || fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), `crlogin-bin-${version}-`));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const bin = path.join(dir, EXE);
-  fs.writeFileSync(bin, body, { mode: 0o600 });
-  fs.chmodSync(bin, 0o755);
+  // Written under a temporary name and renamed: a concurrent job never runs half a file.
+  const tmp = `${bin}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, body, { mode: 0o755 });
+  fs.renameSync(tmp, bin);
+  if (cache) {
+    fs.writeFileSync(path.join(dir, `${EXE}.sha256`), `${actual}\n`);
+    fs.writeFileSync(`${dir}.complete`, '');
+  }
   return bin;
 }
 
@@ -177,16 +307,22 @@ function build() {
   const manifest = path.join(ACTION_ROOT, 'Cargo.toml');
   const targetDir = path.join(ACTION_ROOT, 'target');
   const args = ['build', '--release', '--locked', '--manifest-path', manifest, '--target-dir', targetDir];
-  log(`building from source: cargo ${args.join(' ')}`);
+  log(`building from source (build-from-source: true): cargo ${args.join(' ')}`);
   // cargo's stdout goes to stderr too: this step's stdout is for workflow commands.
   const r = spawnSync('cargo', args, { stdio: ['ignore', 2, 2], env: baseEnv() });
+  if (r.error?.code === 'ENOENT') {
+    throw new Error(
+      'build-from-source is true but cargo is not on PATH: install Rust before this step ' +
+        '(or install crlogin, or drop build-from-source to download the release binary)',
+    );
+  }
   if (r.error) throw new Error(`cannot run cargo to build crlogin from source: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`cargo build failed (exit ${r.status ?? r.signal})`);
   return path.join(targetDir, 'release', EXE);
 }
 
-// 1. crlogin on PATH at the requested version; 2. the release asset, checksum-verified;
-// 3. a build of the action's own source.
+// 1. crlogin on PATH at the requested version; 2. with build-from-source, a build of the
+// action's own source; 3. the runner's tool cache; 4. the release asset, checksum-verified.
 async function resolveBinary() {
   const source = sourceVersion();
   const version = input('version').trim().replace(/^v/, '') || source;
@@ -201,22 +337,23 @@ async function resolveBinary() {
     log(`not using ${onPath}: it is crlogin ${found ?? '(unknown version)'}, not ${version}`);
   }
 
-  const asset = releaseAsset(readManifest(), version);
-  if (!asset.skip) {
-    const bin = await download(asset, version);
-    log(`using ${bin} (release asset ${asset.name}, SHA-256 verified)`);
+  if (boolInput('build-from-source', false)) {
+    if (version !== source) {
+      throw new Error(`build-from-source builds this action's source, crlogin ${source}, not ${version}: use the action at the tag for ${version}`);
+    }
+    const bin = build();
+    log(`using ${bin} (built from source)`);
     return bin;
   }
-  log(`not downloading: ${asset.skip}`);
 
-  if (version !== source) {
-    throw new Error(
-      `crlogin ${version} is not on PATH and cannot be downloaded, and this action's source is ${source}; ` +
-        `use the action at the tag for ${version}, or install crlogin ${version} before this step`,
-    );
+  const cached = cachedBinary(toolCacheDir(version));
+  if (cached) {
+    log(`using ${cached} (tool cache)`);
+    return cached;
   }
-  const bin = build();
-  log(`using ${bin} (built from source)`);
+  const asset = releaseAsset(await readManifest(version), version);
+  const bin = await download(asset, version);
+  log(`using ${bin} (release asset ${asset.name}, SHA-256 verified)`);
   return bin;
 }
 

@@ -1,18 +1,68 @@
 #!/usr/bin/env bash
-# Builds the release binary: fully static x86_64 Linux (musl), LTO, stripped (see Cargo.toml's
-# release profile), into dist/ with a SHA-256 file, which the GitHub Action's download checks.
+# Builds crlogin's release assets into dist/: for each TARGET (default: the Linux ones) a single
+# static executable dist/crlogin-TARGET with dist/crlogin-TARGET.sha256, then dist/SHA256SUMS over
+# every asset in dist/. The release workflow (.github/workflows/release.yml) calls it, one target
+# per job, and `--sums` once the jobs' assets are gathered.
+#   scripts/build-release.sh [TARGET...]   build (release profile: LTO, stripped; Cargo.toml)
+#   scripts/build-release.sh --sums        only check every dist/*.sha256 and rewrite SHA256SUMS
+# DIST_DIR (default dist) is where they go. Honours CARGO_TARGET_DIR (and any target-dir cargo is
+# configured with). SOURCE_DATE_EPOCH
+# defaults to the commit's time, and paths are remapped, so a rebuild gives the same bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=x86_64-unknown-linux-musl
-rustup target list --installed | grep -qx "$target" || rustup target add "$target"
-if ! command -v musl-gcc >/dev/null; then   # ring/aws-lc compile C code with it
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get install -y -qq --no-install-recommends musl-tools >&2
-fi
-cargo build --release --locked --target "$target"
-mkdir -p dist
-asset="crlogin-$target"
-cp "target/$target/release/crlogin" "dist/$asset"
-(cd dist && sha256sum "$asset" > "$asset.sha256")
-file "dist/$asset"
-echo "$(stat -c %s "dist/$asset") bytes; sha256 $(cut -d' ' -f1 "dist/$asset.sha256")"
+
+# The build matrix: one line per target. A new asset (macOS, Windows) is one line here, one entry
+# in release.yml's matrix and one in release-manifest.sh's platform map.
+#   TARGET                       BUILDER   STATIC-CHECK
+matrix='
+x86_64-unknown-linux-musl      zigbuild  static
+aarch64-unknown-linux-musl     zigbuild  static
+'
+default_targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
+
+dist=${DIST_DIR:-dist}
+
+row() { awk -v t="$1" '$1 == t' <<<"$matrix"; }
+
+# Rewrites dist/SHA256SUMS from the per-asset files, after checking each against its asset.
+write_sums() {
+  (cd "$dist" && shopt -s nullglob && sums=(crlogin-*.sha256) &&
+    { ((${#sums[@]})) || { echo "build-release: no $dist/crlogin-*.sha256" >&2; exit 1; }; } &&
+    sha256sum --quiet -c "${sums[@]}" && cat "${sums[@]}" | LC_ALL=C sort -k2 > SHA256SUMS)
+  echo "$dist/SHA256SUMS:"; sed 's/^/  /' "$dist/SHA256SUMS"
+}
+
+if [ "${1:-}" = --sums ]; then write_sums; exit 0; fi
+targets=("$@"); ((${#targets[@]})) || targets=("${default_targets[@]}")
+for t in "${targets[@]}"; do
+  [ -n "$(row "$t")" ] || { echo "build-release: unknown target $t; known: $(awk 'NF {printf "%s ", $1}' <<<"$matrix")" >&2; exit 2; }
+done
+
+tools=$(bash scripts/install-release-tools.sh "${targets[@]}" | tail -n1)
+export PATH="$tools:$PATH"
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
+# No build machine's paths in the binary (panic locations name source files).
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$PWD=crlogin --remap-path-prefix=$cargo_home=cargo"
+
+mkdir -p "$dist"
+for t in "${targets[@]}"; do
+  read -r _ builder check <<<"$(row "$t")"
+  start=$SECONDS
+  case $builder in
+    zigbuild) cargo zigbuild --release --locked --target "$t" ;;
+    cargo) cargo build --release --locked --target "$t" ;;
+  esac
+  exe=crlogin; case $t in *windows*) exe=crlogin.exe ;; esac
+  asset="crlogin-$t"; case $t in *windows*) asset="$asset.exe" ;; esac
+  cp "$target_dir/$t/release/$exe" "$dist/$asset.tmp" && mv "$dist/$asset.tmp" "$dist/$asset"
+  (cd "$dist" && sha256sum "$asset" > "$asset.sha256")
+  kind=$(file -b "$dist/$asset")
+  if [ "$check" = static ] && ! grep -q 'statically linked\|static-pie linked' <<<"$kind"; then
+    echo "build-release: $dist/$asset is not statically linked: $kind" >&2; exit 1
+  fi
+  echo "$dist/$asset: $(stat -c %s "$dist/$asset") bytes, sha256 $(cut -d' ' -f1 "$dist/$asset.sha256"), built in $((SECONDS - start)) s"
+  echo "  $kind"
+done
+write_sums

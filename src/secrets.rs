@@ -2,11 +2,9 @@
 //! path to a file the CI mounted), plain registry logins by prefix, and Nebius credentials.
 //!
 //! Every secret becomes a [`Secret`] the moment it is read and is handed to [`Ci::mask`] then.
-//! A service-account key is parsed and validated here too, and its private key masked as it is
-//! parsed (the JSON around it is not masked whole: see `Reader::sa_credentials`).
+//! Nothing here parses a Nebius credential: `auth`'s sources read raw values through [`Vars`]
+//! and parse them themselves.
 
-use crate::auth::authorized_key::{self, AuthorizedKey};
-use crate::auth::profile;
 use crate::ci::Ci;
 use crate::env::Env;
 use anyhow::{bail, Context, Result};
@@ -54,79 +52,24 @@ pub struct PlainLogin {
     pub registry: String,
     /// The registry username.
     pub username: String,
+    /// Whether the username was read from a `_FILE`: then it is never shown (the file could be
+    /// anything), and the report says where it came from instead.
+    pub username_from_file: bool,
     /// The registry password or token.
     pub password: Secret,
 }
 
-/// A Nebius credential found in the environment.
-#[derive(Debug)]
-pub enum NebiusInput {
-    /// `NEBIUS_IAM_TOKEN`: a ready IAM access token.
-    IamToken(Secret),
-    /// `NEBIUS_STATIC_KEY`: a Container Registry static key.
-    StaticKey(Secret),
-    /// A service-account authorized key, to exchange for an IAM access token.
-    AuthorizedKey {
-        /// Where it came from, for the report ("NEBIUS_SA_CREDENTIALS", "profile ci", ...).
-        source: String,
-        /// The validated key.
-        key: AuthorizedKey,
-    },
-    /// Keyless OIDC federation: the CI's OIDC token exchanged for this service account's token.
-    Federated {
-        /// The service account (`NEBIUS_SERVICE_ACCOUNT_ID`).
-        service_account_id: String,
-    },
-}
-
-/// The Nebius credential sources, in the order they are tried (first found wins); `--auth`
-/// picks one and ignores the others.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum AuthSource {
-    /// `NEBIUS_IAM_TOKEN`.
-    IamToken,
-    /// `NEBIUS_STATIC_KEY`.
-    StaticKey,
-    /// `NEBIUS_SA_CREDENTIALS` (or `_FILE`): the authorized key's credentials JSON.
-    SaCredentials,
-    /// `NEBIUS_SERVICE_ACCOUNT_ID`, `NEBIUS_PUBLIC_KEY_ID` and `NEBIUS_PRIVATE_KEY`.
-    SaKey,
-    /// Keyless OIDC federation for `NEBIUS_SERVICE_ACCOUNT_ID`.
-    Oidc,
-    /// A service-account profile in `~/.nebius/config.yaml`.
-    Profile,
-}
-
-impl AuthSource {
-    const ALL: [AuthSource; 6] = [
-        AuthSource::IamToken,
-        AuthSource::StaticKey,
-        AuthSource::SaCredentials,
-        AuthSource::SaKey,
-        AuthSource::Oidc,
-        AuthSource::Profile,
-    ];
-
-    /// The variables this source reads, for "not set" errors.
-    fn needs(self) -> &'static str {
-        match self {
-            AuthSource::IamToken => "NEBIUS_IAM_TOKEN",
-            AuthSource::StaticKey => "NEBIUS_STATIC_KEY",
-            AuthSource::SaCredentials => "NEBIUS_SA_CREDENTIALS (or NEBIUS_SA_CREDENTIALS_FILE)",
-            AuthSource::SaKey => "NEBIUS_SERVICE_ACCOUNT_ID, NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY (or NEBIUS_PRIVATE_KEY_FILE)",
-            AuthSource::Oidc => "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN)",
-            AuthSource::Profile => "a service-account profile in ~/.nebius/config.yaml",
-        }
-    }
-}
+/// What the report shows for a username read from a file.
+pub const USERNAME_FROM_FILE: &str = "(read from a file)";
 
 /// Everything crlogin found to log in with.
 #[derive(Debug, Default)]
 pub struct Inputs {
     /// Username/password registries, each with its own registry.
     pub plain: Vec<PlainLogin>,
-    /// The Nebius credential, used for the selected Nebius (and `--registry`) hosts.
-    pub nebius: Option<NebiusInput>,
+    /// The Nebius credential, used for the selected Nebius (and `--registry`) hosts: found and
+    /// parsed by `auth`, from raw values read through [`Vars`].
+    pub nebius: Option<crate::auth::NebiusInput>,
 }
 
 impl Inputs {
@@ -136,42 +79,27 @@ impl Inputs {
     }
 }
 
-/// The variables crlogin looks at when none is found, for the error message.
-pub const LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, \
-     CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab), PREFIX_* with --from-env PREFIX, \
-     or a Nebius service-account key: NEBIUS_SA_CREDENTIALS, \
-     NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, NEBIUS_SERVICE_ACCOUNT_ID with a CI OIDC token, \
-     or a service-account profile in ~/.nebius/config.yaml";
+/// The plain (username/password) variables crlogin looks at, for "nothing found" errors; the
+/// Nebius ones come from each `auth` source.
+pub const PLAIN_LOOKED_FOR: &str = "DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, \
+     CI_REGISTRY/CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab), PREFIX_* with --from-env PREFIX";
 
-/// The Nebius sources alone, for errors where only a Nebius credential fits.
-pub const NEBIUS_LOOKED_FOR: &str = "NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, NEBIUS_SA_CREDENTIALS, \
-     NEBIUS_SERVICE_ACCOUNT_ID/NEBIUS_PUBLIC_KEY_ID/NEBIUS_PRIVATE_KEY, NEBIUS_SERVICE_ACCOUNT_ID with a CI OIDC token, \
-     or a service-account profile in ~/.nebius/config.yaml";
-
-/// Reads every input crlogin supports from `env`, masking each secret with `ci` as it is read.
-/// `auth` restricts the Nebius credential to one source.
-pub fn gather(
-    env: &Env,
-    ci: &dyn Ci,
-    from_env: &[String],
-    auth: Option<AuthSource>,
-) -> Result<Inputs> {
-    let reader = Reader { env, ci };
-    let mut inputs = Inputs::default();
-
+/// The username/password logins in `env`: `--from-env` prefixes, `DCR_*`, and GitLab's
+/// `CI_REGISTRY*` inside GitLab. Secrets are masked with `ci` as they are read.
+pub fn plain_logins(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Vec<PlainLogin>> {
+    let reader = Vars { env, ci };
+    let mut plain = Vec::new();
     for prefix in &prefixes(&reader, from_env)? {
-        inputs.plain.push(reader.prefixed_login(prefix)?);
+        plain.push(reader.prefixed_login(prefix)?);
     }
     if env.is_true("GITLAB_CI") && reader.gitlab_registry_set() {
-        inputs.plain.push(reader.gitlab_login()?);
+        plain.push(reader.gitlab_login()?);
     }
-
-    inputs.nebius = gather_nebius(env, ci, auth)?;
-    Ok(inputs)
+    Ok(plain)
 }
 
 /// The prefixes to read: `--from-env` ones (checked), then `DCR` when any `DCR_*` is set.
-fn prefixes(reader: &Reader, from_env: &[String]) -> Result<Vec<String>> {
+fn prefixes(reader: &Vars, from_env: &[String]) -> Result<Vec<String>> {
     let mut prefixes: Vec<String> = Vec::new();
     for prefix in from_env {
         let prefix = prefix.trim().trim_end_matches('_').to_string();
@@ -195,20 +123,10 @@ fn prefixes(reader: &Reader, from_env: &[String]) -> Result<Vec<String>> {
     Ok(prefixes)
 }
 
-/// The Nebius variables whose presence means a Nebius credential is configured.
-const NEBIUS_VARIABLES: &[&str] = &[
-    "NEBIUS_IAM_TOKEN",
-    "NEBIUS_STATIC_KEY",
-    "NEBIUS_SA_CREDENTIALS",
-    "NEBIUS_SERVICE_ACCOUNT_ID",
-    "NEBIUS_PRIVATE_KEY",
-];
-
 /// What `logout` needs, read without touching a secret: the registries of the username/password
-/// logins (each prefix's `PREFIX_REGISTRY`, GitLab's `CI_REGISTRY`), and whether a Nebius
-/// credential is configured.
-pub fn registries_only(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<(Vec<String>, bool)> {
-    let reader = Reader { env, ci };
+/// logins (each prefix's `PREFIX_REGISTRY`, GitLab's `CI_REGISTRY`).
+pub fn registries_only(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Vec<String>> {
+    let reader = Vars { env, ci };
     let mut registries = Vec::new();
     for prefix in prefixes(&reader, from_env)? {
         let var = format!("{prefix}_REGISTRY");
@@ -220,138 +138,40 @@ pub fn registries_only(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<(V
     if env.is_true("GITLAB_CI") {
         registries.extend(reader.plain("CI_REGISTRY")?);
     }
-    let nebius = NEBIUS_VARIABLES
-        .iter()
-        .any(|name| env.is_set(name) || env.is_set(&format!("{name}_FILE")));
-    Ok((registries, nebius))
+    Ok(registries)
 }
 
-/// The Nebius credential: the first source found, in [`AuthSource`] order, or only `auth` (then
-/// its absence is an error). Keys are validated and their secrets masked here.
-pub fn gather_nebius(
-    env: &Env,
-    ci: &dyn Ci,
-    auth: Option<AuthSource>,
-) -> Result<Option<NebiusInput>> {
-    let reader = Reader { env, ci };
-    let sources = match auth {
-        Some(source) => vec![source],
-        None => AuthSource::ALL.to_vec(),
-    };
-    for source in sources {
-        if let Some(input) = reader.nebius(source, auth.is_some())? {
-            return Ok(Some(input));
-        }
-    }
-    match auth {
-        Some(source) => bail!(
-            "--auth {} was chosen, but nothing is set for it: set {}, or choose another source",
-            clap::ValueEnum::to_possible_value(&source)
-                .map_or_else(String::new, |v| v.get_name().to_string()),
-            source.needs()
-        ),
-        None => Ok(None),
-    }
-}
-
-struct Reader<'a> {
+/// Raw inputs from the environment: what `auth`'s sources read their credentials through.
+/// A secret is `NAME`, `NAME_FILE` (a path), or a `NAME` that is the path of a file the CI
+/// mounted; every secret is masked the moment it is read. Nothing here parses a credential.
+pub struct Vars<'a> {
     env: &'a Env,
     ci: &'a dyn Ci,
 }
 
-impl Reader<'_> {
-    /// One Nebius source, or `None` when it is not set. `forced` makes a profile that cannot be
-    /// used an error instead of "not set".
-    fn nebius(&self, source: AuthSource, forced: bool) -> Result<Option<NebiusInput>> {
-        Ok(match source {
-            AuthSource::IamToken => self.secret("NEBIUS_IAM_TOKEN")?.map(NebiusInput::IamToken),
-            AuthSource::StaticKey => self
-                .secret("NEBIUS_STATIC_KEY")?
-                .map(NebiusInput::StaticKey),
-            AuthSource::SaCredentials => self.sa_credentials()?,
-            AuthSource::SaKey => self.sa_key_parts(forced)?,
-            AuthSource::Oidc => self.federation(forced)?,
-            AuthSource::Profile => profile::read(self.env, self.ci, forced)?
-                .map(|(source, key)| NebiusInput::AuthorizedKey { source, key }),
-        })
+impl<'a> Vars<'a> {
+    /// Reads from `env`, masking secrets with `ci`.
+    pub fn new(env: &'a Env, ci: &'a dyn Ci) -> Self {
+        Self { env, ci }
     }
 
-    /// `NEBIUS_SA_CREDENTIALS`: the credentials JSON, or a path to it (also `_FILE`).
-    /// OIDC federation applies when a service account is named without key parts and the CI
-    /// offers an OIDC token (or when `--auth oidc` forces it, so a missing token is explained).
-    fn federation(&self, forced: bool) -> Result<Option<NebiusInput>> {
-        let Some(service_account_id) = self.plain("NEBIUS_SERVICE_ACCOUNT_ID")? else {
-            return Ok(None);
-        };
-        if forced || crate::auth::oidc::oidc_available(self.env) {
-            Ok(Some(NebiusInput::Federated { service_account_id }))
-        } else {
-            Ok(None)
-        }
+    /// The environment, for settings that are neither secrets nor credentials.
+    pub fn env(&self) -> &'a Env {
+        self.env
     }
 
-    fn sa_credentials(&self) -> Result<Option<NebiusInput>> {
-        const NAME: &str = "NEBIUS_SA_CREDENTIALS";
-        let Some(json) = self.inline_or_file(
-            NAME,
-            |v| v.trim_start().starts_with('{'),
-            "credentials JSON",
-        )?
-        else {
-            return Ok(None);
-        };
-        let source = self.origin(NAME);
-        // The JSON is not masked whole (GitHub masks line by line, and a pretty-printed file's
-        // `{` lines would hide every brace in the log): its secret, the private key, is.
-        let key = AuthorizedKey::from_json(&json, &source, self.ci)?;
-        Ok(Some(NebiusInput::AuthorizedKey { source, key }))
+    /// The CI, to mask what a source derives from a raw value (a key's PEM body, a token).
+    pub fn ci(&self) -> &'a dyn Ci {
+        self.ci
     }
 
-    /// `NEBIUS_SERVICE_ACCOUNT_ID`, `NEBIUS_PUBLIC_KEY_ID` and `NEBIUS_PRIVATE_KEY` (PEM, or a
-    /// path to it; also `_FILE`): all three, or neither of the last two (unless `forced`).
-    fn sa_key_parts(&self, forced: bool) -> Result<Option<NebiusInput>> {
-        const SA: &str = "NEBIUS_SERVICE_ACCOUNT_ID";
-        const KID: &str = "NEBIUS_PUBLIC_KEY_ID";
-        const KEY: &str = "NEBIUS_PRIVATE_KEY";
-        let service_account_id = self.plain(SA)?;
-        let public_key_id = self.plain(KID)?;
-        let private_key =
-            self.inline_or_file(KEY, authorized_key::looks_like_pem, "PEM private key")?;
-        let missing: Vec<&str> = [
-            (service_account_id.is_none(), SA),
-            (public_key_id.is_none(), KID),
-            (private_key.is_none(), KEY),
-        ]
-        .into_iter()
-        .filter_map(|(absent, name)| absent.then_some(name))
-        .collect();
-        match (service_account_id, public_key_id, private_key) {
-            (None, None, None) => Ok(None),
-            // A service-account id alone is no key (keyless federation also names one).
-            (_, None, None) if !forced => Ok(None),
-            (Some(sa), Some(kid), Some(pem)) => {
-                let origins = [SA.to_string(), KID.to_string(), self.origin(KEY)];
-                let key = AuthorizedKey::from_parts(
-                    sa.trim(),
-                    kid.trim(),
-                    &pem,
-                    [&origins[0], &origins[1], &origins[2]],
-                    self.ci,
-                )?;
-                Ok(Some(NebiusInput::AuthorizedKey {
-                    source: format!("{SA}+{KID}"),
-                    key,
-                }))
-            }
-            _ => bail!(
-                "{} not set: a service-account key in parts needs {SA}, {KID} and {KEY} (or {KEY}_FILE)",
-                missing.join(" and ")
-            ),
-        }
+    /// Whether `name` or `name_FILE` is set (nothing is read).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.env.is_set(name) || self.env.is_set(&format!("{name}_FILE"))
     }
 
     /// `NAME` (or `NAME_FILE`) as read; `NAME_FILE` when that is the one set, for messages.
-    fn origin(&self, name: &str) -> String {
+    pub fn origin(&self, name: &str) -> String {
         let file_var = format!("{name}_FILE");
         if self.env.is_set(&file_var) {
             file_var
@@ -362,13 +182,13 @@ impl Reader<'_> {
 
     /// A secret that is given inline (`is_inline`) or as a path, relative or absolute, to a file
     /// holding it. Not masked here: the caller masks the secret part once it has parsed it.
-    fn inline_or_file(
+    pub fn secret_text(
         &self,
         name: &str,
         is_inline: fn(&str) -> bool,
         what: &str,
     ) -> Result<Option<Zeroizing<String>>> {
-        let Some(value) = self.read(name)? else {
+        let Some(value) = self.read(name, true)? else {
             return Ok(None);
         };
         if is_inline(&value) {
@@ -386,6 +206,21 @@ impl Reader<'_> {
         }
         // Anything else is a damaged value: the parser says what is wrong with it.
         Ok(Some(value))
+    }
+
+    /// Whether `name` was read from `name_FILE`.
+    pub fn read_from_file(&self, name: &str) -> bool {
+        self.env.is_set(&format!("{name}_FILE"))
+    }
+
+    /// A registry read from `name_FILE` must look like one before anything quotes it: the
+    /// file could be anything, and its content is never shown.
+    fn check_registry_file(&self, name: &str, registry: String) -> Result<String> {
+        let host_like = |b: u8| b.is_ascii_alphanumeric() || b".-:/_[]@".contains(&b);
+        if self.read_from_file(name) && (registry.len() > 512 || !registry.bytes().all(host_like)) {
+            bail!("{name}_FILE does not hold a registry host (its content is not shown): put only the host, e.g. registry.example.com, in the file");
+        }
+        Ok(registry)
     }
 
     fn any_part_set(&self, prefix: &str) -> bool {
@@ -420,8 +255,9 @@ impl Reader<'_> {
         match (username, password, registry) {
             (Some(username), Some(password), Some(registry)) => Ok(PlainLogin {
                 source: format!("{prefix}_*"),
-                registry,
+                registry: self.check_registry_file(&reg_var, registry)?,
                 username: check_username(&user_var, username)?,
+                username_from_file: self.read_from_file(&user_var),
                 password,
             }),
             _ => bail!(
@@ -435,8 +271,12 @@ impl Reader<'_> {
         let username = self.plain("CI_REGISTRY_USER")?.unwrap_or_default();
         Ok(PlainLogin {
             source: "CI_REGISTRY (GitLab)".to_string(),
-            registry: self.plain("CI_REGISTRY")?.unwrap_or_default(),
+            registry: self.check_registry_file(
+                "CI_REGISTRY",
+                self.plain("CI_REGISTRY")?.unwrap_or_default(),
+            )?,
             username: check_username("CI_REGISTRY_USER", username)?,
+            username_from_file: self.read_from_file("CI_REGISTRY_USER"),
             password: self
                 .secret("CI_REGISTRY_PASSWORD")?
                 .context("CI_REGISTRY_PASSWORD is empty: GitLab sets it for every job; check the job's variables")?,
@@ -444,29 +284,48 @@ impl Reader<'_> {
     }
 
     /// A secret input, masked as soon as it is read.
-    fn secret(&self, name: &str) -> Result<Option<Secret>> {
-        let Some(value) = self.read(name)? else {
+    pub fn secret(&self, name: &str) -> Result<Option<Secret>> {
+        let Some(value) = self.read(name, true)? else {
             return Ok(None);
         };
         self.ci.mask(&value);
         Ok(Some(Secret(value)))
     }
 
-    /// A non-secret input (username, registry), read the same way as a secret.
-    fn plain(&self, name: &str) -> Result<Option<String>> {
-        Ok(self.read(name)?.map(|v| v.to_string()))
+    /// A single-line token (an IAM token, a static key): [`Vars::secret`] with leading and
+    /// trailing whitespace stripped, as the Nebius SDKs strip it. A value of several lines (not a
+    /// token; its parser says so) keeps them.
+    pub fn token(&self, name: &str) -> Result<Option<Secret>> {
+        let Some(value) = self.read(name, true)? else {
+            return Ok(None);
+        };
+        let value = match value.contains('\n') {
+            true => value,
+            false => Zeroizing::new(value.trim().to_string()),
+        };
+        self.ci.mask(&value);
+        Ok(Some(Secret(value)))
+    }
+
+    /// A non-secret input (username, registry, an id): `NAME`, taken as it is, or `NAME_FILE`.
+    pub fn plain(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.read(name, false)?.map(|v| v.to_string()))
     }
 
     /// `NAME_FILE` (a path), else `NAME`, which may itself be the path of a file the CI mounted
     /// (GitLab "File" variables hold a path). Trailing newlines are dropped; an empty or blank
     /// value is an error.
-    fn read(&self, name: &str) -> Result<Option<Zeroizing<String>>> {
+    ///
+    /// Only a secret (`mounted`) is read from the path its value names: a non-secret value that
+    /// happens to be a path (`DCR_REGISTRY=/proc/self/environ`) is taken as it is, so no file's
+    /// content can reach a report or an error through it.
+    fn read(&self, name: &str, mounted: bool) -> Result<Option<Zeroizing<String>>> {
         let file_var = format!("{name}_FILE");
         let value = match (self.env.path(&file_var), self.env.get(name)?) {
             (Some(_), Some(_)) => bail!("both {name} and {file_var} are set: set only one"),
             (Some(path), None) => read_file(&path)
                 .with_context(|| format!("cannot read {file_var} ({})", path.display()))?,
-            (None, Some(value)) if looks_like_mounted_file(&value) => {
+            (None, Some(value)) if mounted && looks_like_mounted_file(&value) => {
                 let path = Path::new(&value);
                 read_file(path).with_context(|| format!("cannot read the file {name} names"))?
             }
@@ -540,11 +399,11 @@ mod tests {
     use super::*;
     use crate::ci::detect;
 
-    fn gather_from(pairs: &[(&str, &str)], from_env: &[&str]) -> Result<Inputs> {
+    fn gather_from(pairs: &[(&str, &str)], from_env: &[&str]) -> Result<Vec<PlainLogin>> {
         let env = Env::from_pairs(pairs);
         let ci = detect(&Env::default());
         let from_env: Vec<String> = from_env.iter().map(|s| s.to_string()).collect();
-        gather(&env, ci.as_ref(), &from_env, None)
+        plain_logins(&env, ci.as_ref(), &from_env)
     }
 
     #[test]
@@ -557,7 +416,7 @@ mod tests {
 
     #[test]
     fn dcr_is_auto_detected() {
-        let inputs = gather_from(
+        let plain = gather_from(
             &[
                 ("DCR_USERNAME", "u"),
                 ("DCR_PASSWORD", "p\n"),
@@ -566,9 +425,9 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(inputs.plain.len(), 1);
-        assert_eq!(inputs.plain[0].password.expose(), "p");
-        assert_eq!(inputs.plain[0].registry, "dcr.example/ns");
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].password.expose(), "p");
+        assert_eq!(plain[0].registry, "dcr.example/ns");
     }
 
     #[test]
@@ -583,73 +442,6 @@ mod tests {
     }
 
     #[test]
-    fn both_value_and_file_is_an_error() {
-        let err = gather_from(
-            &[("NEBIUS_STATIC_KEY", "k"), ("NEBIUS_STATIC_KEY_FILE", "/x")],
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("set only one"), "{err}");
-    }
-
-    #[test]
-    fn blank_secret_is_an_error() {
-        let err = gather_from(&[("NEBIUS_IAM_TOKEN", "  \n")], &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("NEBIUS_IAM_TOKEN is empty"), "{err}");
-    }
-
-    #[test]
-    fn iam_token_wins_over_static_key() {
-        let inputs = gather_from(
-            &[("NEBIUS_IAM_TOKEN", "t"), ("NEBIUS_STATIC_KEY", "k")],
-            &[],
-        )
-        .unwrap();
-        assert!(matches!(inputs.nebius, Some(NebiusInput::IamToken(_))));
-    }
-
-    #[test]
-    fn a_service_account_id_alone_is_not_a_key() {
-        let inputs =
-            gather_from(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")], &[]).unwrap();
-        assert!(inputs.nebius.is_none());
-        let err = gather_from(
-            &[
-                ("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1"),
-                ("NEBIUS_PUBLIC_KEY_ID", "publickey-1"),
-            ],
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("NEBIUS_PRIVATE_KEY not set"), "{err}");
-        let env = Env::from_pairs(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")]);
-        let ci = detect(&Env::default());
-        let err = gather_nebius(&env, ci.as_ref(), Some(AuthSource::SaKey))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY not set"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn mounted_file_value_is_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("key");
-        std::fs::write(&path, "from-file\n").unwrap();
-        let inputs = gather_from(&[("NEBIUS_STATIC_KEY", path.to_str().unwrap())], &[]).unwrap();
-        match inputs.nebius {
-            Some(NebiusInput::StaticKey(s)) => assert_eq!(s.expose(), "from-file"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
     fn gitlab_registry_only_in_gitlab() {
         let vars = [
             ("CI_REGISTRY", "registry.gitlab.example"),
@@ -659,7 +451,7 @@ mod tests {
         assert!(gather_from(&vars, &[]).unwrap().is_empty());
         let mut in_gitlab = vars.to_vec();
         in_gitlab.push(("GITLAB_CI", "true"));
-        assert_eq!(gather_from(&in_gitlab, &[]).unwrap().plain.len(), 1);
+        assert_eq!(gather_from(&in_gitlab, &[]).unwrap().len(), 1);
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub const FILE_NAME: &str = "crlogin-state.json";
 pub struct State {
     /// The `auths` keys written, per file.
     pub entries: Vec<Entry>,
+    /// The logins stored through credential helpers, erased by cleanup.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored: Vec<Stored>,
     /// The directory `--isolated` created, removed whole by cleanup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolated_dir: Option<PathBuf>,
@@ -27,6 +30,16 @@ pub struct Entry {
     pub file: PathBuf,
     /// The `auths` keys crlogin wrote there.
     pub keys: Vec<String>,
+}
+
+/// A login stored through a credential helper (see [`sinks::cred_store`]).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct Stored {
+    /// The helper's name: cleanup runs `docker-credential-<helper>` found on PATH, never a path
+    /// the state names.
+    pub helper: String,
+    /// The server URL stored.
+    pub key: String,
 }
 
 impl State {
@@ -68,6 +81,21 @@ impl State {
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
+        let path_var = std::env::var_os("PATH");
+        for stored in &self.stored {
+            let Some(store) = sinks::cred_store::named(&stored.helper, path_var.as_deref()) else {
+                failures.push(format!(
+                    "docker-credential-{} is not on PATH any more, so the login for {} stays in it",
+                    crate::ci::one_line(&stored.helper),
+                    crate::ci::one_line(&stored.key)
+                ));
+                continue;
+            };
+            match sinks::cred_store::erase(&store, &stored.key) {
+                Ok(erased) => removed += usize::from(erased),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
         if !failures.is_empty() {
             bail!(
                 "{} (the other files were cleaned; fix the file and run cleanup again)",
@@ -102,6 +130,7 @@ mod tests {
                 file: "/a/config.json".into(),
                 keys: vec!["r.io".into()],
             }],
+            stored: Vec::new(),
             isolated_dir: Some("/tmp/crlogin-x\ny".into()),
         };
         let json = state.to_json();
@@ -114,6 +143,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let state = State {
             entries: Vec::new(),
+            stored: Vec::new(),
             isolated_dir: Some(tmp.path().to_path_buf()),
         };
         state.undo(None).unwrap();
@@ -138,6 +168,7 @@ mod tests {
                     keys: vec!["r.io".into()],
                 },
             ],
+            stored: Vec::new(),
             isolated_dir: None,
         };
         let error = format!("{:#}", state.undo(None).unwrap_err());

@@ -285,6 +285,7 @@ fn kubelet_answered(_: &Path, out: &Out) {
 fn catalog() -> Vec<Case> {
     let mut rows = Vec::new();
     rows.extend(plain_login_rows());
+    rows.extend(path_like_rows());
     rows.extend(nebius_rows());
     rows.extend(setting_rows());
     rows.extend(flag_rows());
@@ -293,6 +294,58 @@ fn catalog() -> Vec<Case> {
     rows.extend(helper_rows());
     rows.extend(kubelet_rows());
     rows
+}
+
+/// Every non-secret variable set to the path of a file holding a secret (issue 14, High 1): it
+/// is taken as typed, never read, so the file's content reaches no error, report or output.
+fn path_like_rows() -> Vec<Case> {
+    let login = &["login", "--for", "docker"];
+    let secret = "{HOME}/inputs/secret";
+    let with_secret = |c: Case| c.secret_file("inputs/secret", format!("{}\n", static_key()));
+    fn typed_user(home: &Path, _: &Out) {
+        logged_in_as(
+            home,
+            &format!("{}/inputs/secret", home.display()),
+            password(),
+        )
+    }
+    vec![
+        with_secret(case("DCR_USERNAME a path to a secret file", login).dcr())
+            .var("DCR_USERNAME", secret)
+            .accepted("a username is taken as typed: only secrets are read from the file their value names", typed_user),
+        with_secret(case("DCR_REGISTRY a path to a secret file", login).dcr())
+            .var("DCR_REGISTRY", secret)
+            .error("has no host: give one like"),
+        case("DCR_REGISTRY /proc/self/environ (holding a static key)", login).dcr().static_key()
+            .var("DCR_REGISTRY", "/proc/self/environ")
+            .error("has no host: give one like"),
+        with_secret(case("PREFIX_USERNAME a path to a secret file", &["login", "--for", "docker", "--from-env", "X"]))
+            .var("X_USERNAME", secret).var("X_PASSWORD", password()).var("X_REGISTRY", "dcr.example.io")
+            .accepted("a username is taken as typed: only secrets are read from the file their value names", typed_user),
+        with_secret(case("PREFIX_REGISTRY a path to a secret file", &["login", "--for", "docker", "--from-env", "X"]))
+            .var("X_USERNAME", "alice").var("X_PASSWORD", password()).var("X_REGISTRY", secret)
+            .error("has no host: give one like"),
+        with_secret(case("CI_REGISTRY_USER a path to a secret file", login))
+            .var("GITLAB_CI", "true").var("CI_REGISTRY", "dcr.example.io")
+            .var("CI_REGISTRY_USER", secret).var("CI_REGISTRY_PASSWORD", password())
+            .accepted("a username is taken as typed: only secrets are read from the file their value names", typed_user),
+        with_secret(case("CI_REGISTRY a path to a secret file", login))
+            .var("GITLAB_CI", "true").var("CI_REGISTRY", secret)
+            .var("CI_REGISTRY_USER", "alice").var("CI_REGISTRY_PASSWORD", password())
+            .error("has no host: give one like"),
+        with_secret(case("NEBIUS_SERVICE_ACCOUNT_ID a path to a secret file", &["login", "--for", "docker", "--auth", "oidc"]))
+            .var("NEBIUS_SERVICE_ACCOUNT_ID", secret).var("NEBIUS_ID_TOKEN", "a.b.c")
+            .error("NEBIUS_SERVICE_ACCOUNT_ID is not a service account id"),
+        with_secret(case("NEBIUS_PUBLIC_KEY_ID a path to a secret file", &["login", "--for", "docker", "--dry-run"]))
+            .var("NEBIUS_SERVICE_ACCOUNT_ID", SA).var("NEBIUS_PUBLIC_KEY_ID", secret).var("NEBIUS_PRIVATE_KEY", pem())
+            .accepted("a key id is taken as typed (and is no secret): a dry run shows what would be exchanged", |_, out| {
+                assert!(out.stderr.contains("would exchange"), "{}", out.stderr)
+            }),
+        with_secret(case("DCR_REGISTRY_FILE holding something other than a host", login).dcr())
+            .var("DCR_REGISTRY", "").var("DCR_REGISTRY_FILE", "{HOME}/inputs/registry")
+            .secret_file("inputs/registry", format!("{}=x y\n", static_key()))
+            .error("DCR_REGISTRY_FILE does not hold a registry host (its content is not shown)"),
+    ]
 }
 
 /// `DCR_USERNAME`, `DCR_PASSWORD`, `DCR_REGISTRY`, their `_FILE` forms and mounted files.

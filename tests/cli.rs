@@ -279,7 +279,7 @@ fn a_missing_creds_store_helper_is_warned_about() {
 fn bad_input_is_one_clear_line_and_writes_nothing() {
     let unreadable = "/nonexistent/crlogin/secret";
     let cases: Vec<(Machine, Vec<&str>, &str)> = vec![
-        (Machine::new(), vec![], "no credentials found: set NEBIUS_IAM_TOKEN, NEBIUS_STATIC_KEY, DCR_USERNAME"),
+        (Machine::new(), vec![], "no credentials found: set DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, CI_REGISTRY"),
         (dcr(" \n"), vec![], "DCR_PASSWORD is empty or blank"),
         (
             dcr(&canary("bad-1")).var("DCR_REGISTRY", "https://dcr.example.io"),
@@ -560,4 +560,103 @@ fn logout_of_named_regions_needs_no_credential() {
             "cr.uk-south1.nebius.cloud"
         ]
     );
+}
+
+/// The attack of issue 14 (High 1): a non-secret variable set to a path must not be read as a
+/// file. `DCR_REGISTRY=/proc/self/environ` once printed the environment (a static key in it) in
+/// the error.
+#[test]
+fn dcr_registry_set_to_proc_self_environ_does_not_print_the_environment() {
+    let key = canary("environ-static-key");
+    let m = Machine::new()
+        .var("NEBIUS_STATIC_KEY", &key)
+        .var("DCR_USERNAME", "alice")
+        .var("DCR_PASSWORD", &canary("environ-password"))
+        .var("DCR_REGISTRY", "/proc/self/environ");
+    let run = m.run(&["login", "--for", "docker"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("/proc/self/environ"), "{}", run.stderr);
+    for shown in [&run.stdout, &run.stderr] {
+        assert!(!shown.contains(&key), "{shown}");
+        assert!(!shown.contains("NEBIUS_STATIC_KEY="), "{shown}");
+    }
+    assert!(!m.docker_file().exists());
+}
+
+/// A GitHub job's outputs and summary, with the files they are written to.
+fn github_job(m: Machine) -> (Machine, PathBuf, PathBuf) {
+    let (output, summary) = (m.home().join("gh-output"), m.home().join("gh-summary"));
+    let m = m
+        .var("GITHUB_ACTIONS", "true")
+        .var("CRLOGIN_ISOLATED", "false")
+        .var("GITHUB_OUTPUT", output.to_str().unwrap())
+        .var("GITHUB_STEP_SUMMARY", summary.to_str().unwrap());
+    (m, output, summary)
+}
+
+/// The attack of issue 14 (High 1): `DCR_USERNAME=/path/to/token` once put the token file's
+/// content in the report, the step output and the job summary. The value is a username as typed.
+#[test]
+fn dcr_username_set_to_a_token_path_does_not_publish_the_token() {
+    let token = canary("username-path-token");
+    let m = Machine::new();
+    let path = m.home().join("token");
+    fs::write(&path, &token).unwrap();
+    harness::audit::input(&path);
+    let (m, output, summary) = github_job(
+        m.var("DCR_USERNAME", path.to_str().unwrap())
+            .var("DCR_PASSWORD", &canary("username-path-password"))
+            .var("DCR_REGISTRY", "dcr.example.io"),
+    );
+    let run = m.run(&["login", "--for", "docker"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let published = [
+        run.stdout.clone(),
+        run.stderr.clone(),
+        fs::read_to_string(&output).unwrap_or_default(),
+        fs::read_to_string(&summary).unwrap_or_default(),
+        fs::read_to_string(m.docker_file()).unwrap(),
+    ];
+    for text in &published {
+        assert!(!text.contains(&token), "{text}");
+    }
+    let auth = read_json(&m.docker_file())["auths"]["dcr.example.io"]["auth"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(auth)
+        .unwrap();
+    let user = String::from_utf8(decoded).unwrap();
+    assert!(user.starts_with(&format!("{}:", path.display())), "{user}");
+}
+
+/// An explicit `DCR_USERNAME_FILE` is read, and its content is written to the auth file only:
+/// the report, the outputs and the summary say where it came from instead.
+#[test]
+fn a_username_read_from_a_file_is_never_shown() {
+    let user = canary("username-from-file");
+    let m = Machine::new();
+    let path = m.home().join("user");
+    fs::write(&path, format!("{user}\n")).unwrap();
+    harness::audit::input(&path);
+    let (m, output, summary) = github_job(
+        m.var("DCR_USERNAME_FILE", path.to_str().unwrap())
+            .var("DCR_PASSWORD", &canary("username-file-password"))
+            .var("DCR_REGISTRY", "dcr.example.io"),
+    );
+    let run = m.run(&["login", "--for", "docker"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("(read from a file)"), "{}", run.stderr);
+    for text in [
+        &run.stdout,
+        &run.stderr,
+        &fs::read_to_string(&output).unwrap(),
+        &fs::read_to_string(&summary).unwrap_or_default(),
+    ] {
+        assert!(!text.contains(&user), "{text}");
+    }
+    let config = fs::read_to_string(m.docker_file()).unwrap();
+    assert!(config.contains("dcr.example.io"), "{config}");
 }

@@ -14,6 +14,7 @@ use iam_server::Reply;
 use nebius_machine::Machine;
 use serde_json::{json, Value};
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
@@ -454,4 +455,125 @@ fn configure_helper_replaces_other_helpers_for_its_hosts_only_and_warns_off_path
         0,
         "configuring needs no credential"
     );
+}
+
+/// `docker manifest inspect --insecure` of `image` on `registry`, as the docker CLI runs it.
+fn docker_inspect(machine: &Machine, registry: &Registry, image: &str) -> Out {
+    harness::require_tool("docker");
+    let reference = format!("{}/{image}", registry.host());
+    run(
+        machine
+            .env
+            .command("docker")
+            .args(["manifest", "inspect", "--insecure", &reference]),
+        None,
+    )
+}
+
+#[test]
+fn docker_reads_a_wired_host_through_the_helper_with_no_variable_until_remove() {
+    let token: &str = &format!("v1.{}", canary("helper-docker"));
+    let mut machine = Machine::new();
+    machine.server.set_token(token);
+    let registry = Registry::start(Auth::user("iam", token));
+    let seed = harness::temp_dir();
+    let seed_auth = seed.path().join("auth.json");
+    write_auth_file(&seed_auth, &registry.host(), "iam", token);
+    let image = oci_layout(&seed.path().join("image"));
+    registry
+        .push(&machine.env, &image, "team/app:v1", Some(&seed_auth))
+        .assert_success("seeding push");
+
+    let bin = machine.home().join("bin");
+    machine.env.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    // No CRLOGIN_REGISTRIES anywhere: configure-helper's record is what makes the host served.
+    let configure = |extra: &[&str]| {
+        let mut args = vec!["configure-helper", "--bin-dir", bin.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        machine.env.crlogin(args).run()
+    };
+    let host = registry.host();
+    let wired = configure(&["--registry", &host]);
+    wired.assert_success("configure-helper --registry");
+    machine.assert_quiet(&wired, None);
+    let record = machine.home().join(".config/crlogin/helper-hosts.json");
+    assert!(
+        wired.stderr.contains(&format!(
+            "the helper serves {host} from now on (recorded in {})",
+            record.display()
+        )),
+        "{wired}"
+    );
+    assert_eq!(
+        fs::metadata(&record).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let inspect = docker_inspect(&machine, &registry, "team/app:v1");
+    inspect.assert_success("docker manifest inspect through the helper");
+    assert!(
+        inspect
+            .stdout
+            .contains("application/vnd.oci.image.manifest.v1+json"),
+        "{inspect}"
+    );
+    assert_eq!(machine.server.requests(), 1, "docker's get exchanged once");
+    machine.assert_quiet(&inspect, Some(&inspect.stdout));
+    // The helper still refuses every host nobody wired, with no exchange.
+    let link = bin.join("docker-credential-crlogin");
+    let other = helper_via(&machine, &link, "get", "127.0.0.1:1");
+    assert_eq!(
+        (other.stdout.as_str(), other.status.code()),
+        (NOT_FOUND, Some(1))
+    );
+    let listed: Value =
+        serde_json::from_str(&helper_via(&machine, &link, "list", "").stdout).unwrap();
+    assert_eq!(listed[&host], json!("iam"), "{listed}");
+
+    // Taking helm's and podman's entries away keeps the host: docker's entry still names it.
+    let partial = configure(&["--remove", "--registry", &host, "--for", "helm,podman"]);
+    partial.assert_success("configure-helper --remove --for helm,podman");
+    assert!(!partial.stderr.contains("no longer serves"), "{partial}");
+    // (--remove --for helm,podman also took the link; put it back for docker.)
+    configure(&["--registry", &host, "--for", "docker"]).assert_success("relink");
+    docker_inspect(&machine, &registry, "team/app:v1")
+        .assert_success("docker after helm's and podman's entries went");
+
+    let removed = configure(&["--remove", "--registry", &host]);
+    removed.assert_success("configure-helper --remove --registry");
+    assert!(
+        removed
+            .stderr
+            .contains(&format!("the helper no longer serves {host}")),
+        "{removed}"
+    );
+    assert!(!record.exists(), "the emptied record is removed");
+    assert_eq!(
+        read_json(&auth_files(machine.home())[0]),
+        json!({}),
+        "docker's entry is gone"
+    );
+    let refused = docker_inspect(&machine, &registry, "team/app:v1");
+    refused.assert_failure("docker manifest inspect after --remove");
+    // Even run by hand, the helper now refuses the host it no longer serves.
+    let by_hand = machine
+        .env
+        .crlogin(["credential-helper", "get"])
+        .stdin(&host)
+        .run();
+    assert_eq!(
+        (by_hand.stdout.as_str(), by_hand.status.code()),
+        (NOT_FOUND, Some(1))
+    );
+    assert_eq!(machine.server.requests(), 1);
+    for out in [&partial, &removed, &refused, &by_hand] {
+        machine.assert_quiet(out, None);
+    }
 }

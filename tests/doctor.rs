@@ -597,3 +597,54 @@ fn oidc_federation_checks_the_grpc_exchange_without_calling_it() {
     assert_eq!(reach.status, "FAIL");
     assert!(reach.text.contains("connection refused"), "{reach:?}");
 }
+
+#[test]
+fn a_cred_helpers_entry_the_crlogin_helper_would_refuse_fails_until_configure_helper_wires_it() {
+    let secret = &canary("doctor-served");
+    let registry = Registry::start(Auth::user(USER, secret));
+    let mut env = dcr_env(&registry.host(), secret);
+    let bin = env.home().join("bin");
+    env.set("PATH", path_with(&bin));
+    let docker = env.home().join(".docker/config.json");
+    let configure = |extra: &[&str]| {
+        let mut args = vec!["configure-helper", "--for", "docker", "--bin-dir"];
+        args.push(bin.to_str().unwrap());
+        args.extend_from_slice(extra);
+        env.crlogin(args).run()
+    };
+    configure(&["--region", "eu-north1"]).assert_success("configure-helper --region");
+    // An entry for a host nobody wired (written by hand, or left by an older crlogin).
+    let mut doc: Value = serde_json::from_str(&fs::read_to_string(&docker).unwrap()).unwrap();
+    doc["credHelpers"]["127.0.0.1:5999"] = "crlogin".into();
+    fs::write(&docker, doc.to_string()).unwrap();
+
+    let (_, lines, _) = doctor(&env, &[]);
+    let refused = line(&lines, "helper-hosts", "crlogin:");
+    assert_eq!(refused.status, "FAIL", "{refused:?}");
+    assert!(
+        refused.text.contains(&format!(
+            "credHelpers send 127.0.0.1:5999 in {} to crlogin, and docker-credential-crlogin refuses it",
+            docker.display()
+        )),
+        "{refused:?}"
+    );
+    assert!(
+        !refused.text.contains("eu-north1"),
+        "a region is served: {refused:?}"
+    );
+    assert!(
+        refused
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("crlogin configure-helper --registry HOST"),
+        "{refused:?}"
+    );
+    line(&lines, "cred-helper", "crlogin:");
+
+    configure(&["--registry", "127.0.0.1:5999"]).assert_success("configure-helper --registry");
+    let (_, lines, _) = doctor(&env, &[]);
+    let served = line(&lines, "helper-hosts", "crlogin:");
+    assert_eq!(served.status, "ok", "{served:?}");
+    assert_no_leak(secret, &[], &[], env.home(), &[]);
+}

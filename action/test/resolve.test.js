@@ -1,8 +1,10 @@
 'use strict';
-// Binary resolution: the release download (checksum-verified, from a loopback server) and the
-// fallback to building the action's source.
+// Binary resolution: the release download (a release directory made by
+// tests/release/make-release.sh, served from a loopback server), the runner's tool cache, a
+// crlogin already on PATH, and building from source only when asked. PATH never has cargo.
 
 const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -12,66 +14,161 @@ const h = require('./helpers');
 
 const SOURCE_VERSION = /^version\s*=\s*"([^"]+)"/m.exec(fs.readFileSync(path.join(h.ROOT, 'Cargo.toml'), 'utf8'))[1];
 const ASSET = 'crlogin-x86_64-unknown-linux-musl';
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-// Serves `body` at /download/<ASSET> on 127.0.0.1 and counts the requests.
-async function serve(t, body) {
+// A loopback "release": serves `dir` under /download/, after `faults[file]` (a list of statuses
+// answered first, or 'drop' to close the connection), and records every request.
+async function serveRelease(t, faults = {}) {
+  const dir = fs.mkdtempSync(path.join(h.ROOT, 'target', 'tmp-release-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const server = http.createServer((req, res) => {
     server.requests.push(req.url);
-    if (req.url !== `/download/${ASSET}`) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
+    const name = decodeURIComponent(req.url.replace(/^\/download\//, ''));
+    const fault = (faults[name] || []).shift();
+    if (fault === 'drop') return req.socket.destroy();
+    if (fault) return res.writeHead(fault).end();
+    const file = path.join(dir, name);
+    if (!req.url.startsWith('/download/') || name.includes('/') || !fs.existsSync(file)) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(fs.readFileSync(file));
   });
   server.requests = [];
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());
+  server.dir = dir;
+  server.base = `http://127.0.0.1:${server.address().port}/download/`;
   return server;
 }
 
-function writeManifest(job, server, sha256) {
-  const file = path.join(job.dir, 'release.json');
-  const manifest = {
-    version: SOURCE_VERSION,
-    base_url: `http://127.0.0.1:${server.address().port}/download/`,
-    assets: { 'Linux-X64': ASSET },
-    sha256: sha256 ? { [ASSET]: sha256 } : {},
-  };
-  fs.writeFileSync(file, JSON.stringify(manifest));
-  return file;
+// The release of `binary` as ASSET, laid out by the same scripts the release job runs.
+function makeRelease(server, binary = h.builtBinary(), version = SOURCE_VERSION) {
+  execFileSync('bash', [path.join(h.ROOT, 'tests/release/make-release.sh'), server.dir, version, server.base,
+    `x86_64-unknown-linux-musl=${binary}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return path.join(server.dir, 'crlogin-release.json');
 }
 
-const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+// A login to a username/password registry (no registry needed: nothing is verified).
+function dcrInputs() {
+  const [user, secret] = [h.canary('user'), h.canary('download-password')];
+  return { inputs: { username: user, password: secret, registry: '127.0.0.1:5000' }, user, secret };
+}
 
-test('download: an asset whose SHA-256 matches is saved, made executable and run', async (t) => {
+function withToolCache(job) {
+  const cache = path.join(job.dir, 'toolcache');
+  fs.mkdirSync(cache);
+  return cache;
+}
+
+test('download: the manifest asset is verified, cached in the tool cache and run; a second job uses the cache', async (t) => {
   const job = h.newJob();
   t.after(job.cleanup);
-  const body = fs.readFileSync(h.builtBinary());
-  const server = await serve(t, body);
-  const manifest = writeManifest(job, server, sha256(body));
-  const [user, secret, host] = [h.canary('user'), h.canary('download-password'), '127.0.0.1:5000'];
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
+  const cache = withToolCache(job);
+  const { inputs, user, secret } = dcrInputs();
+  const extra = { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_TOOL_CACHE: cache };
 
-  // PATH has no crlogin (and no cargo): the download is the only way.
-  const r = await h.runNode(
-    h.MAIN,
-    h.stepEnv(job, { username: user, password: secret, registry: host }, { CRLOGIN_ACTION_MANIFEST: manifest }),
-  );
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, inputs, extra));
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.deepEqual(server.requests, [`/download/${ASSET}`]);
   const bin = h.parseFileCommands(job.read('GITHUB_STATE')).crlogin_bin;
-  assert.ok(bin.startsWith(job.runnerTemp + path.sep), bin);
+  assert.equal(bin, path.join(cache, 'crlogin', SOURCE_VERSION, process.arch, 'crlogin'));
+  assert.ok(fs.existsSync(`${path.dirname(bin)}.complete`));
   assert.equal(fs.statSync(bin).mode & 0o777, 0o755);
   assert.match(r.stderr, /SHA-256 verified/);
-  assert.equal(h.authEntry(h.homeAuthFiles(job).docker, host)?.auth, h.b64(`${user}:${secret}`));
+  assert.equal(h.authEntry(h.homeAuthFiles(job).docker, '127.0.0.1:5000')?.auth, h.b64(`${user}:${secret}`));
   h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr }, [secret, h.b64(`${user}:${secret}`)]);
+
+  // The next job on this runner: no request at all.
+  const job2 = h.newJob();
+  t.after(job2.cleanup);
+  const r2 = await h.runNode(h.MAIN, h.stepEnv(job2, dcrInputs().inputs, extra));
+  assert.equal(r2.status, 0, r2.stderr + r2.stdout);
+  assert.equal(server.requests.length, 1, `requests: ${server.requests}`);
+  assert.match(r2.stderr, /\(tool cache\)/);
+
+  // A cached file that no longer has its SHA-256 is downloaded again.
+  fs.appendFileSync(bin, 'x');
+  const job3 = h.newJob();
+  t.after(job3.cleanup);
+  const r3 = await h.runNode(h.MAIN, h.stepEnv(job3, dcrInputs().inputs, extra));
+  assert.equal(r3.status, 0, r3.stderr + r3.stdout);
+  assert.match(r3.stderr, /ignoring the cached .*: its SHA-256 changed/);
+  assert.equal(server.requests.length, 2);
 });
 
-test('download: an asset whose SHA-256 does not match is rejected and nothing runs', async (t) => {
+test('download: the manifest of the action\'s own release (GITHUB_ACTION_REPOSITORY on GITHUB_SERVER_URL)', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  // The server stands in for GitHub: /OWNER/REPO/releases/download/vX.Y.Z/ is its /download/.
+  const release = `/acme/crlogin/releases/download/v${SOURCE_VERSION}/`;
+  const github = http.createServer((req, res) => {
+    if (!req.url.startsWith(release)) return res.writeHead(404).end();
+    res.writeHead(302, { location: `${server.base}${req.url.slice(release.length)}` }).end();
+  });
+  await new Promise((resolve) => github.listen(0, '127.0.0.1', resolve));
+  t.after(() => github.close());
+  makeRelease(server);
+  const r = await h.runNode(
+    h.MAIN,
+    h.stepEnv(job, dcrInputs().inputs, {
+      GITHUB_SERVER_URL: `http://127.0.0.1:${github.address().port}`,
+      GITHUB_ACTION_REPOSITORY: 'acme/crlogin',
+    }),
+  );
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.deepEqual(server.requests, ['/download/crlogin-release.json', `/download/${ASSET}`]);
+});
+
+test('download: network errors, 5xx and 429 are retried; the step then succeeds', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t, { [ASSET]: [503, 'drop', 429] });
+  const manifest = makeRelease(server);
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, dcrInputs().inputs, { CRLOGIN_ACTION_MANIFEST: manifest }));
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.equal(server.requests.length, 4);
+});
+
+test('download: a 404 is not retried and the error names the URL, the status and the fixes', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
+  fs.rmSync(path.join(server.dir, ASSET));
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: manifest }));
+  assert.equal(r.status, 1, r.stderr + r.stdout);
+  assert.equal(server.requests.length, 1);
+  assert.match(
+    r.stdout,
+    new RegExp(`^::error title=crlogin action::download of ${server.base}${ASSET} failed: HTTP 404 Not Found; check that crlogin ${SOURCE_VERSION.replace(/\./g, '\\.')} is released \\(input version\\), and if the runner reaches the internet through a proxy set HTTPS_PROXY .*; or install crlogin before this step`, 'm'),
+  );
+  assert.equal(job.read('GITHUB_STATE'), '');
+});
+
+test('download: a server that keeps failing is tried 4 times, then the error names the last cause', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
+  // Nothing listens on the manifest's port any more: connection refused.
+  await new Promise((resolve) => server.close(resolve));
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: manifest }));
+  assert.equal(r.status, 1, r.stderr + r.stdout);
+  assert.match(r.stdout, /::error title=crlogin action::download of http:\/\/127\.0\.0\.1:\d+\/download\/crlogin-x86_64-unknown-linux-musl failed: ECONNREFUSED .*; check that crlogin/);
+});
+
+test('download: an asset whose SHA-256 does not match is rejected and nothing runs or is cached', async (t) => {
   const job = h.newJob();
   t.after(job.cleanup);
   const marker = path.join(job.dir, 'ran');
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
   const body = Buffer.from(`#!/bin/sh\ntouch '${marker}'\n`);
-  const server = await serve(t, body);
-  const manifest = writeManifest(job, server, sha256(Buffer.from('something else')));
+  fs.writeFileSync(path.join(server.dir, ASSET), body);   // replaced after the sums were made
+  const cache = withToolCache(job);
 
-  const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: manifest }));
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_TOOL_CACHE: cache }));
   assert.equal(r.status, 1, r.stderr + r.stdout);
   assert.deepEqual(server.requests, [`/download/${ASSET}`]);
   assert.match(
@@ -80,7 +177,19 @@ test('download: an asset whose SHA-256 does not match is rejected and nothing ru
   );
   assert.ok(!fs.existsSync(marker), 'the rejected asset was run');
   assert.deepEqual(fs.readdirSync(job.runnerTemp), [], 'the rejected asset was saved');
+  assert.deepEqual(fs.readdirSync(cache), [], 'the rejected asset was cached');
   assert.equal(job.read('GITHUB_STATE'), '');
+});
+
+test('an unsupported OS/arch names the supported ones', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_ARCH: 'ARM' }));
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, new RegExp(`::error title=crlogin action::crlogin ${SOURCE_VERSION.replace(/\./g, '\\.')} has no binary for Linux-ARM; it has Linux-X64: `));
+  assert.deepEqual(server.requests, []);
 });
 
 test('a manifest URL that is neither https nor loopback http is refused without a request', async (t) => {
@@ -93,22 +202,39 @@ test('a manifest URL that is neither https nor loopback http is refused without 
   );
   const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: manifest }));
   assert.equal(r.status, 1);
-  assert.match(r.stdout, /::error title=crlogin action::refusing to download http:\/\/example\.invalid\/crlogin-/);
+  assert.match(r.stdout, /::error title=crlogin action::refusing to download crlogin from http:\/\/example\.invalid\/crlogin-/);
 });
 
-test('no crlogin at the version on PATH and no checksum in the shipped manifest: builds the source', async (t) => {
+test('a crlogin of the requested version on PATH is used without a download', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  h.writeTool(job, 'crlogin', `#!/bin/sh\n[ "$1" = --version ] && echo 'crlogin ${SOURCE_VERSION} (abc1234 2026-12-01, x86_64-unknown-linux-musl)' && exit 0\nexit 0\n`);
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, {}, { CRLOGIN_ACTION_MANIFEST: path.join(job.dir, 'none.json') }));
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stderr, /\(crlogin [^ ]+, on PATH\)/);
+});
+
+test('no release to download from (uses: ./) and nothing on PATH: an error saying what to do, no build', async (t) => {
   const job = h.newJob();
   t.after(job.cleanup);
   const record = path.join(job.dir, 'cargo-args');
   h.writeTool(job, 'crlogin', `#!/bin/sh\necho 'crlogin 0.0.0-other'\n`);
-  // A stand-in cargo that records its arguments and fails, so nothing is really built.
-  h.writeTool(job, 'cargo', `#!/bin/sh\nprintf '%s\\n' "$@" > '${record}'\nexit 101\n`);
-
+  h.writeTool(job, 'cargo', `#!/bin/sh\ntouch '${record}'\nexit 101\n`);
   const r = await h.runNode(h.MAIN, h.stepEnv(job));
   assert.equal(r.status, 1, r.stderr + r.stdout);
   assert.match(r.stderr, /not using .*crlogin 0\.0\.0-other, not /);
-  // The shipped manifest has no checksums until there is a release (or is for another version).
-  assert.match(r.stderr, /not downloading: the release manifest (has no SHA-256 for crlogin-x86_64-unknown-linux-musl|is for )/);
+  assert.match(r.stdout, /^::error title=crlogin action::crlogin \S+ is not on PATH and this action was not loaded from a repository with releases .*: install crlogin before this step, or set build-from-source: true$/m);
+  assert.ok(!fs.existsSync(record), 'cargo ran without build-from-source');
+});
+
+test('build-from-source: true builds the action\'s source with cargo', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const record = path.join(job.dir, 'cargo-args');
+  // A stand-in cargo that records its arguments and fails, so nothing is really built.
+  h.writeTool(job, 'cargo', `#!/bin/sh\nprintf '%s\\n' "$@" > '${record}'\nexit 101\n`);
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, { 'build-from-source': 'true' }));
+  assert.equal(r.status, 1, r.stderr + r.stdout);
   assert.deepEqual(fs.readFileSync(record, 'utf8').trim().split('\n'), [
     'build', '--release', '--locked',
     '--manifest-path', path.join(h.ROOT, 'Cargo.toml'),
@@ -118,10 +244,18 @@ test('no crlogin at the version on PATH and no checksum in the shipped manifest:
   assert.equal(job.read('GITHUB_STATE'), '');
 });
 
-test('a version that is neither on PATH, downloadable nor this source is a clear error', async (t) => {
+test('build-from-source: true without cargo says to install Rust or crlogin', async (t) => {
   const job = h.newJob();
   t.after(job.cleanup);
-  const r = await h.runNode(h.MAIN, h.stepEnv(job, { version: '9.9.9' }));
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, { 'build-from-source': 'true' }));
   assert.equal(r.status, 1);
-  assert.match(r.stdout, /::error title=crlogin action::crlogin 9\.9\.9 is not on PATH and cannot be downloaded, and this action's source is /);
+  assert.match(r.stdout, /^::error title=crlogin action::build-from-source is true but cargo is not on PATH: install Rust before this step/m);
+});
+
+test('build-from-source for a version other than the source is refused', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, { version: '9.9.9', 'build-from-source': 'true' }));
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /::error title=crlogin action::build-from-source builds this action's source, crlogin \S+, not 9\.9\.9/);
 });

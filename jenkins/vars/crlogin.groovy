@@ -11,7 +11,7 @@
 import groovy.transform.Field
 
 @Field static final List<String> PARAMETERS = ['credentialsId', 'kind', 'type', 'regions', 'registry',
-                                               'registries', 'tools', 'verify', 'binary']
+                                               'registries', 'tools', 'verify', 'binary', 'version', 'releaseUrl']
 
 @Field static final String LOGIN = '''\
 command -v "${CRLOGIN_BIN:-crlogin}" >/dev/null || { echo "crlogin: error: ${CRLOGIN_BIN:-crlogin} not found: put crlogin on the agent's PATH or pass binary: '/path/to/crlogin'" >&2; exit 127; }
@@ -21,7 +21,38 @@ unset CRLOGIN_ISOLATED
 
 @Field static final String CLEANUP = '''\
 if "${CRLOGIN_BIN:-crlogin}" cleanup --help >/dev/null 2>&1; then "${CRLOGIN_BIN:-crlogin}" cleanup --config-dir "$CRLOGIN_CONFIG_DIR" || true; fi
-rm -rf "$CRLOGIN_CONFIG_DIR"
+rm -rf "$CRLOGIN_CONFIG_DIR" "$CRLOGIN_CONFIG_DIR.bin"
+'''
+
+// With version: crlogin on the agent's PATH, else that release's binary for the agent, downloaded
+// into the build's tmp dir and checked against the release's SHA256SUMS before it runs. Prints the
+// path to use. Runs before any credential is bound.
+@Field static final String INSTALL = '''\
+if command -v crlogin >/dev/null 2>&1; then command -v crlogin; exit 0; fi
+d="$CRLOGIN_CONFIG_DIR.bin"; v="$CRLOGIN_VERSION"
+u="${CRLOGIN_RELEASE_URL:-https://github.com/crlogin/crlogin/releases/download/v$v/}"; u="${u%/}"
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64|Linux-amd64) a=crlogin-x86_64-unknown-linux-musl ;;
+  Linux-aarch64|Linux-arm64) a=crlogin-aarch64-unknown-linux-musl ;;
+  *) echo "crlogin: error: no crlogin release binary for $(uname -s) $(uname -m) (there are Linux x86_64 and aarch64): install crlogin on the agent" >&2; exit 1 ;;
+esac
+if command -v curl >/dev/null 2>&1; then get() { curl -fsSL --retry 3 -o "$2" "$1"; }
+elif command -v wget >/dev/null 2>&1; then get() { wget -q -O "$2" "$1"; }
+else echo "crlogin: error: crlogin is not on the agent, and neither curl nor wget is there to download it: install crlogin (or curl) on the agent" >&2; exit 1
+fi
+mkdir -p "$d"
+if ! get "$u/SHA256SUMS" "$d/SHA256SUMS" || ! get "$u/$a" "$d/download"; then
+  echo "crlogin: error: cannot download crlogin $v from $u/: check version: and releaseUrl:, set HTTPS_PROXY behind a proxy, or install crlogin on the agent" >&2; exit 1
+fi
+want=$(awk -v f="$a" '$2 == f || $2 == "*" f { print $1 }' "$d/SHA256SUMS")
+got=$(sha256sum "$d/download" | cut -d' ' -f1)
+if [ -z "$want" ] || [ "$got" != "$want" ]; then
+  rm -f "$d/download"; echo "crlogin: error: the downloaded $a does not match its SHA-256 in $u/SHA256SUMS; not running it" >&2; exit 1
+fi
+chmod 755 "$d/download" && mv "$d/download" "$d/crlogin"
+set -- $("$d/crlogin" --version)
+[ "${2:-}" = "$v" ] || { echo "crlogin: error: the download is crlogin ${2:-(unknown)}, not $v" >&2; exit 1; }
+echo "$d/crlogin"
 '''
 
 def call(Map args = [:], Closure body) {
@@ -59,21 +90,37 @@ def call(Map args = [:], Closure body) {
     addList(settings, 'CRLOGIN_REGISTRIES', args.registries)
     addList(settings, 'CRLOGIN_FOR', args.tools)
     addList(settings, 'DCR_REGISTRY', args.registry)
+    if (args.version && !args.binary) {
+        String version = args.version.toString().replaceFirst(/^v/, '')
+        if (!(version ==~ /[0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.+-]*/)) {
+            error "crlogin: version must be X.Y.Z, not '${args.version}'"
+        }
+        settings << "CRLOGIN_VERSION=${version}".toString()
+        addList(settings, 'CRLOGIN_RELEASE_URL', args.releaseUrl)
+    }
     if (args.verify) {
         settings << 'CRLOGIN_VERIFY=true'
     }
 
+    String bin = args.binary ?: 'crlogin'
     withEnv(settings) {
         try {
-            String exports = ''
-            withCredentials(credentials) {
-                exports = sh(script: LOGIN, returnStdout: true)
+            if (args.version && !args.binary) {
+                bin = sh(script: INSTALL, returnStdout: true).trim()
             }
-            withEnv(exportedEnv(exports)) {
-                body()
+            withEnv(["CRLOGIN_BIN=${bin}".toString()]) {
+                String exports = ''
+                withCredentials(credentials) {
+                    exports = sh(script: LOGIN, returnStdout: true)
+                }
+                withEnv(exportedEnv(exports)) {
+                    body()
+                }
             }
         } finally {
-            sh CLEANUP
+            withEnv(["CRLOGIN_BIN=${bin}".toString()]) {
+                sh CLEANUP
+            }
         }
     }
 }

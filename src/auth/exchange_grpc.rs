@@ -38,6 +38,14 @@ pub const TOKEN_TYPE_SUBJECT_IDENTIFIER: &str =
 /// The method's gRPC path.
 const EXCHANGE_PATH: &str = "/nebius.iam.v1.TokenExchangeService/Exchange";
 
+/// The longest one attempt may take, as the Nebius SDKs allow each call: a hung call then
+/// leaves the rest of the overall `--timeout` for another attempt.
+pub const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The header that makes a retried call safe to repeat (a fresh UUIDv4 per call, as the SDKs
+/// send it).
+pub const IDEMPOTENCY_HEADER: &str = "x-idempotency-key";
+
 /// The longest piece of a server message an error repeats.
 const MAX_SERVER_MESSAGE: usize = 300;
 
@@ -189,11 +197,44 @@ pub fn is_retryable(err: &anyhow::Error) -> bool {
         .any(ExchangeError::is_retryable)
 }
 
-/// The endpoint to call: `NEBIUS_TOKEN_EXCHANGE_GRPC`, else [`DEFAULT_ENDPOINT`].
+/// The variable naming the Nebius API domain, as in the SDKs (`api.nebius.cloud:443`).
+pub const DOMAIN_VAR: &str = "NEBIUS_ENDPOINT";
+
+/// The endpoint to call: `NEBIUS_TOKEN_EXCHANGE_GRPC`, else `tokens.iam.<domain>` for
+/// `NEBIUS_ENDPOINT`, else [`DEFAULT_ENDPOINT`].
 pub fn endpoint(env: &Env) -> Result<String> {
-    Ok(env
-        .get(ENDPOINT_VAR)?
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string()))
+    endpoint_in(env, None)
+}
+
+/// [`endpoint`], with a profile's `endpoint:` (`profile_domain`) below `NEBIUS_ENDPOINT`, as the
+/// SDKs rank them: `tokens.iam.<domain>`, port 443 unless the domain names one.
+pub fn endpoint_in(env: &Env, profile_domain: Option<&str>) -> Result<String> {
+    if let Some(explicit) = env.get(ENDPOINT_VAR)? {
+        return Ok(explicit);
+    }
+    let domain = match env.get(DOMAIN_VAR)? {
+        Some(domain) if !domain.trim().is_empty() => domain,
+        _ => match profile_domain.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(domain) => domain.to_string(),
+            None => return Ok(DEFAULT_ENDPOINT.to_string()),
+        },
+    };
+    let domain = domain.trim().trim_end_matches('/');
+    if domain.contains("://")
+        || domain.contains(['/', '@', '?', '#'])
+        || domain.chars().any(char::is_whitespace)
+    {
+        bail!("{DOMAIN_VAR} (or the profile's endpoint:) is not an API domain: set it like api.nebius.cloud or api.nebius.cloud:443");
+    }
+    let with_port = if domain
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty())
+    {
+        domain.to_string()
+    } else {
+        format!("{domain}:443")
+    };
+    Ok(format!("https://tokens.iam.{with_port}"))
 }
 
 /// Calls `Exchange` at `endpoint` (`https://host:port`, or `http://` to a loopback address) and
@@ -221,6 +262,11 @@ pub async fn exchange(
         })?;
         let mut request = tonic::Request::new(request);
         request.set_timeout(timeout);
+        let key = idempotency_key()?;
+        request.metadata_mut().insert(
+            IDEMPOTENCY_HEADER,
+            key.parse().expect("a UUID is valid metadata"),
+        );
         grpc.unary(
             request,
             PathAndQuery::from_static(EXCHANGE_PATH),
@@ -241,6 +287,53 @@ pub async fn exchange(
         }
     };
     check_response(endpoint, &mut response)
+}
+
+/// A fresh random UUID (version 4), from aws-lc's RNG.
+fn idempotency_key() -> std::result::Result<String, ExchangeError> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+        ExchangeError::Rejected("the system random number generator failed".to_string())
+    })?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the retry count or the overall deadline
+/// of `options` runs out. Each attempt gets at most `per_attempt` of the time left; retryable
+/// failures ([`is_retryable`]) wait with backoff and a note on stderr naming `what`.
+pub fn with_retries<T>(
+    what: &str,
+    ci: &dyn crate::ci::Ci,
+    options: &crate::auth::Options,
+    per_attempt: Duration,
+    mut attempt: impl FnMut(Duration) -> Result<T>,
+) -> Result<T> {
+    let deadline = std::time::Instant::now() + options.timeout;
+    let attempts = options.retries.saturating_add(1);
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let error = match attempt(left.min(per_attempt)) {
+            Ok(value) => return Ok(value),
+            Err(e) if !is_retryable(&e) => return Err(e),
+            Err(e) => e,
+        };
+        let wait = crate::auth::exchange_http::retry_wait(tried);
+        if tried >= attempts || std::time::Instant::now() + wait >= deadline {
+            return Err(error.context(format!(
+                "{what} failed after {tried} attempt(s): allow more with --retries/CRLOGIN_RETRIES and --timeout/CRLOGIN_TIMEOUT"
+            )));
+        }
+        ci.note(&format!(
+            "crlogin: {what} attempt {tried} of {attempts} failed ({error:#}); retrying in {:.1} s",
+            wait.as_secs_f64()
+        ));
+        std::thread::sleep(wait);
+    }
 }
 
 /// Turns a server answer into a [`TokenResponse`], or says why it is unusable.
@@ -480,6 +573,66 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn each_call_carries_a_fresh_uuid4_idempotency_key() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        let jwt = issuer.token(SUB, AUD, 300);
+        for _ in 0..2 {
+            exchange(&server.url(), request(&jwt), T).await.unwrap();
+        }
+        let keys = server.idempotency_keys();
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0], keys[1]);
+        for key in &keys {
+            let uuid = uuid::Uuid::parse_str(key).unwrap();
+            assert_eq!(uuid.get_version_num(), 4, "{key}");
+            assert_eq!(key.len(), 36, "{key}");
+        }
+    }
+
+    /// A hung call uses only its own deadline, and the retry inside the overall budget
+    /// succeeds (before, one hung call took the whole `--timeout`).
+    #[test]
+    fn a_hung_attempt_is_cut_at_its_deadline_and_retried() {
+        let issuer = TestIssuer::new();
+        let server = server(&issuer);
+        server.script([Reply::Hang]);
+        let jwt = issuer.token(SUB, AUD, 300);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let options = crate::auth::Options {
+            retries: 2,
+            timeout: Duration::from_secs(30),
+            cache: false,
+            dry_run: false,
+        };
+        let mut budgets = Vec::new();
+        let ci = crate::ci::detect(&Env::default());
+        let token = with_retries(
+            "test exchange",
+            ci.as_ref(),
+            &options,
+            Duration::from_millis(300),
+            |budget| {
+                budgets.push(budget);
+                runtime.block_on(exchange(&server.url(), request(&jwt), budget))
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            server.issued(),
+            vec![token.access_token.expose().to_string()]
+        );
+        assert_eq!(server.calls(), 2);
+        assert!(
+            budgets.iter().all(|b| *b <= Duration::from_millis(300)),
+            "{budgets:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn unavailable_is_retryable_then_succeeds() {
         let issuer = TestIssuer::new();
         let server = server(&issuer);
@@ -561,7 +714,7 @@ mod tests {
         let issuer = TestIssuer::new();
         let server = server(&issuer);
         let mut req = request(&issuer.token(SUB, AUD, 300));
-        req.actor_token_type = TOKEN_TYPE_ACCESS_TOKEN.into();
+        req.actor_token_type = "urn:ietf:params:oauth:token-type:id_token".into();
         let err = exchange(&server.url(), req, T).await.unwrap_err();
         assert!(format!("{err:#}").contains("INVALID_ARGUMENT"), "{err:#}");
         assert!(!is_retryable(&err));
@@ -645,6 +798,41 @@ mod tests {
         assert!(err.to_string().contains("in the clear"), "{err}");
         let err = connect_target("tokens.example:443", t).unwrap_err();
         assert!(err.to_string().contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn the_api_domain_picks_tokens_iam_unless_the_endpoint_is_explicit() {
+        let env = Env::from_pairs(&[(DOMAIN_VAR, "api.example.net")]);
+        assert_eq!(
+            endpoint(&env).unwrap(),
+            "https://tokens.iam.api.example.net:443"
+        );
+        let env = Env::from_pairs(&[(DOMAIN_VAR, "api.example.net:8443")]);
+        assert_eq!(
+            endpoint(&env).unwrap(),
+            "https://tokens.iam.api.example.net:8443"
+        );
+        assert_eq!(
+            endpoint_in(&Env::default(), Some("api.profile.net")).unwrap(),
+            "https://tokens.iam.api.profile.net:443"
+        );
+        let env = Env::from_pairs(&[(DOMAIN_VAR, "api.env.net")]);
+        assert_eq!(
+            endpoint_in(&env, Some("api.profile.net")).unwrap(),
+            "https://tokens.iam.api.env.net:443"
+        );
+        let env = Env::from_pairs(&[
+            (DOMAIN_VAR, "api.env.net"),
+            (ENDPOINT_VAR, "http://127.0.0.1:9"),
+        ]);
+        assert_eq!(endpoint_in(&env, Some("x")).unwrap(), "http://127.0.0.1:9");
+        let env = Env::from_pairs(&[(DOMAIN_VAR, "https://api.env.net/x")]);
+        assert!(endpoint(&env).is_err());
+        // The default is what the default domain gives.
+        assert_eq!(
+            endpoint_in(&Env::default(), Some("api.nebius.cloud")).unwrap(),
+            DEFAULT_ENDPOINT
+        );
     }
 
     #[test]

@@ -90,6 +90,69 @@ pub(crate) fn exchange_url(endpoint: &Url) -> Result<Url> {
     Url::parse(&format!("{base}{PATH}")).context("cannot build the token exchange URL")
 }
 
+/// A service-account key: a JWT signed with it is exchanged over HTTP at
+/// `NEBIUS_AUTH_ENDPOINT`; the token is cached under the key's ids and the endpoint.
+impl super::Obtain for AuthorizedKey {
+    fn kind(&self) -> super::PasswordKind {
+        super::PasswordKind::Exchanged
+    }
+
+    fn describe(&self, env: &crate::env::Env) -> (String, Option<super::Iam>) {
+        let endpoint = env
+            .get("NEBIUS_AUTH_ENDPOINT")
+            .and_then(|value| parse_endpoint(value.as_deref()))
+            .map_err(|e| format!("{e:#}"));
+        let at = endpoint.as_ref().map_or(
+            "NEBIUS_AUTH_ENDPOINT (unusable, below)".to_string(),
+            Url::to_string,
+        );
+        let detail = format!(
+            "service-account key {} of {}: login signs a 60-second JWT and exchanges it at {at} for an IAM token (user {})",
+            self.public_key_id,
+            self.service_account_id,
+            super::NEBIUS_USERNAME
+        );
+        (detail, Some(super::Iam::KeyExchange(endpoint)))
+    }
+
+    fn cache_identity(&self, env: &crate::env::Env) -> Result<Option<super::CacheIdentity>> {
+        let endpoint = parse_endpoint(env.get("NEBIUS_AUTH_ENDPOINT")?.as_deref())?;
+        Ok(Some(super::CacheIdentity {
+            service_account_id: self.service_account_id.clone(),
+            public_key_id: self.public_key_id.clone(),
+            endpoint: endpoint.to_string(),
+        }))
+    }
+
+    fn obtain(
+        &self,
+        env: &crate::env::Env,
+        ci: &dyn Ci,
+        options: &super::Options,
+    ) -> Result<super::Minted> {
+        let options = Options {
+            endpoint: parse_endpoint(env.get("NEBIUS_AUTH_ENDPOINT")?.as_deref())?,
+            retries: options.retries,
+            timeout: options.timeout,
+        };
+        let token = exchange(self, &options, ci)?;
+        Ok(super::Minted {
+            token: token.access_token,
+            issued_at: token.issued_at,
+            expires_at: Some(super::expiry_after(token.issued_at, token.lifetime)),
+        })
+    }
+
+    fn account(&self) -> Option<&str> {
+        Some(&self.service_account_id)
+    }
+
+    #[cfg(test)]
+    fn key(&self) -> Option<&AuthorizedKey> {
+        Some(self)
+    }
+}
+
 /// Why one attempt failed, and whether another may succeed.
 enum Failure {
     Retry {

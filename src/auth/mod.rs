@@ -1,19 +1,35 @@
-//! Turning inputs into registry credentials. Static keys, ready tokens and plain passwords are
-//! used as they are; a service-account authorized key is exchanged for an IAM access token
-//! (through the token cache). One file per credential source or exchange: further ones (gRPC
-//! exchange, OIDC federation, the metadata service) plug in as further [`NebiusInput`] arms.
+//! Turning inputs into registry credentials. Plain passwords are used as they are; the Nebius
+//! credential comes from the first of [`SOURCES`] that finds one (or the one `--auth` names),
+//! and becomes a token through the token cache, else its own exchange.
+//!
+//! # Adding a credential source
+//! Write `src/auth/NAME.rs` with a `pub static SOURCE` implementing [`Source`]: its `find`
+//! reads raw values through [`Vars`] (secrets are masked as they are read) and parses them into
+//! a [`NebiusInput`] whose credential implements [`Obtain`] (how a token is got, described and
+//! cached). Then add `mod NAME;` below and one line to [`SOURCES`], where its place sets its
+//! priority. Nothing else changes: `--auth NAME`, the help, the "nothing found" messages,
+//! `doctor` and `logout` all read [`SOURCES`].
 
 pub mod authorized_key;
 mod cache;
 pub mod exchange_grpc;
 pub mod exchange_http;
+mod federated_file;
+mod iam_token;
+pub mod impersonation;
 pub mod oidc;
 pub mod profile;
+mod sa_credentials;
+mod sa_key;
+mod static_key;
+mod token_file;
 
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::{Inputs, NebiusInput, Secret};
-use anyhow::Result;
+pub use crate::secrets::Vars;
+use crate::secrets::{Inputs, Secret};
+use anyhow::{bail, Result};
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 /// The longest life crlogin believes a server-issued token has: a longer `expires_in` (Nebius
@@ -26,6 +42,231 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 pub fn expiry_after(issued_at: SystemTime, lifetime: Duration) -> SystemTime {
     let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
     issued_at.checked_add(lifetime).unwrap_or(issued_at)
+}
+
+/// The Nebius credential sources, in the order they are tried (the first found wins). One line
+/// per source; see the module documentation for how to add one.
+pub static SOURCES: &[&dyn Source] = &[
+    &iam_token::SOURCE,
+    &static_key::SOURCE,
+    &sa_credentials::SOURCE,
+    &sa_key::SOURCE,
+    &federated_file::SOURCE,
+    &oidc::SOURCE,
+    &profile::SOURCE,
+];
+
+/// One way to find a Nebius credential: a file in `src/auth/` registered in [`SOURCES`].
+pub trait Source: Sync {
+    /// Its `--auth` name, e.g. `sa-key`.
+    fn name(&self) -> &'static str;
+    /// One line for `--auth`'s help.
+    fn help(&self) -> &'static str;
+    /// What to set to use it, for "not set" errors ("NEBIUS_IAM_TOKEN").
+    fn needs(&self) -> &'static str;
+    /// Whether something of it is set, read without touching a secret or a file: for `logout`,
+    /// which then clears the Nebius hosts.
+    fn configured(&self, vars: &Vars) -> bool;
+    /// Its credential, parsed and with its secrets masked, or `None` when it is not set.
+    /// `forced` (`--auth` named it) turns "set but unusable, so skipped" into an error.
+    fn find(&self, vars: &Vars, forced: bool) -> Result<Option<NebiusInput>>;
+}
+
+/// The source `--auth` names: one of [`SOURCES`].
+#[derive(Clone, Copy)]
+pub struct AuthSource(&'static dyn Source);
+
+impl AuthSource {
+    /// The source called `name`, if one is.
+    pub fn named(name: &str) -> Option<Self> {
+        SOURCES.iter().find(|s| s.name() == name).map(|s| Self(*s))
+    }
+
+    /// Its `--auth` name.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl fmt::Debug for AuthSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuthSource({})", self.0.name())
+    }
+}
+
+impl PartialEq for AuthSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+/// The clap parser of `--auth`: the names in [`SOURCES`], each with its help. A value that is
+/// not UTF-8 is refused like any unknown name (clap's own message would not name the flag).
+pub fn source_parser() -> SourceParser {
+    SourceParser
+}
+
+/// See [`source_parser`].
+#[derive(Clone)]
+pub struct SourceParser;
+
+impl SourceParser {
+    fn values() -> impl Iterator<Item = clap::builder::PossibleValue> {
+        SOURCES
+            .iter()
+            .map(|s| clap::builder::PossibleValue::new(s.name()).help(s.help()))
+    }
+}
+
+impl clap::builder::TypedValueParser for SourceParser {
+    type Value = AuthSource;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<AuthSource, clap::Error> {
+        let text = value.to_string_lossy();
+        let name = clap::builder::PossibleValuesParser::new(Self::values()).parse_ref(
+            cmd,
+            arg,
+            std::ffi::OsStr::new(text.as_ref()),
+        )?;
+        Ok(AuthSource::named(&name).expect("clap accepted only registered names"))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Self::values()))
+    }
+}
+
+/// The Nebius variables and files crlogin looks at, for "nothing found" errors.
+pub fn nebius_looked_for() -> String {
+    SOURCES
+        .iter()
+        .map(|s| s.needs())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every variable crlogin looks at, for "nothing found" errors.
+pub fn looked_for() -> String {
+    format!(
+        "{}, or a Nebius credential: {}",
+        crate::secrets::PLAIN_LOOKED_FOR,
+        nebius_looked_for()
+    )
+}
+
+/// Whether any Nebius source is configured (read without any secret): for `logout`.
+pub fn nebius_configured(env: &Env, ci: &dyn Ci) -> bool {
+    let vars = Vars::new(env, ci);
+    SOURCES.iter().any(|s| s.configured(&vars))
+}
+
+/// What kind of Nebius password a credential gives, for how long it may be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordKind {
+    /// A Container Registry static key (months of life, expiry not known to crlogin).
+    StaticKey,
+    /// A ready IAM token as given: its expiry is not known to crlogin.
+    GivenToken,
+    /// A token crlogin exchanged (or took from its cache), with a known expiry.
+    Exchanged,
+}
+
+/// A Nebius credential found by a [`Source`].
+#[derive(Debug)]
+pub struct NebiusInput {
+    /// Where it came from, for the report ("NEBIUS_SA_CREDENTIALS", "profile ci", ...).
+    pub source: String,
+    /// How it becomes a token.
+    pub credential: Box<dyn Obtain>,
+    /// The service account to impersonate with it, and where that was set (a profile's
+    /// `impersonate-service-account-id`); `--impersonate` overrides it.
+    pub impersonate: Option<(String, String)>,
+    /// The API domain a profile's `endpoint:` names (`NEBIUS_ENDPOINT` wins over it): the gRPC
+    /// token exchange is then `tokens.iam.<domain>`.
+    pub api_domain: Option<String>,
+}
+
+impl NebiusInput {
+    /// A credential from `source` (for the report), with no impersonation or domain of its own.
+    pub fn new(source: String, credential: Box<dyn Obtain>) -> Self {
+        Self {
+            source,
+            credential,
+            impersonate: None,
+            api_domain: None,
+        }
+    }
+}
+
+/// Which Nebius credential to use: `--auth` and `--impersonate`.
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    /// Only this source (default: the first found).
+    pub source: Option<AuthSource>,
+    /// Exchange the credential's token for this service account's.
+    pub impersonate: Option<String>,
+}
+
+/// The IAM endpoint a credential is exchanged at, for `doctor`'s network checks.
+pub enum Iam {
+    /// A JWT signed with this machine's clock, exchanged over HTTP at this URL (or why that
+    /// value is unusable).
+    KeyExchange(Result<reqwest::Url, String>),
+    /// The CI's OIDC token, exchanged over gRPC at this endpoint (or why it is unusable).
+    Federation(Result<String, String>),
+}
+
+/// Who a cached token belongs to (what the cache file is named by): never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheIdentity {
+    /// The service account.
+    pub service_account_id: String,
+    /// The public key id, or another tag of the credential kind.
+    pub public_key_id: String,
+    /// Where tokens are exchanged.
+    pub endpoint: String,
+}
+
+/// A token got from a credential.
+#[derive(Debug)]
+pub struct Minted {
+    /// The password (masked by whoever made it).
+    pub token: Secret,
+    /// When it was issued (or read).
+    pub issued_at: SystemTime,
+    /// When it expires, where known.
+    pub expires_at: Option<SystemTime>,
+}
+
+/// How a Nebius credential becomes a registry password.
+pub trait Obtain: fmt::Debug {
+    /// What kind of password it gives.
+    fn kind(&self) -> PasswordKind;
+    /// For `doctor`: what `login` does with it (one line, no secret), and where it would be
+    /// exchanged.
+    fn describe(&self, env: &Env) -> (String, Option<Iam>);
+    /// The identity its tokens are cached under; `None`: never cached.
+    fn cache_identity(&self, _env: &Env) -> Result<Option<CacheIdentity>> {
+        Ok(None)
+    }
+    /// Gets the password, masking anything secret it makes with `ci`.
+    fn obtain(&self, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted>;
+    /// The service account whose token it gives, where known (for the report).
+    fn account(&self) -> Option<&str> {
+        None
+    }
+    /// The authorized key behind it, for tests that check what was parsed.
+    #[cfg(test)]
+    fn key(&self) -> Option<&authorized_key::AuthorizedKey> {
+        None
+    }
 }
 
 /// The username Nebius Container Registry expects with an IAM token or a static key.
@@ -49,10 +290,14 @@ pub struct Credential {
     pub source: String,
     /// The registry username.
     pub username: String,
+    /// Whether the username came from a file and so is never shown.
+    pub username_hidden: bool,
     /// The password or token.
     pub secret: Secret,
     /// When it stops working, where known.
     pub expires_at: Option<SystemTime>,
+    /// What kind of Nebius password it is (`None`: a plain registry login).
+    pub kind: Option<PasswordKind>,
 }
 
 /// How patiently to exchange, and whether to use the token cache.
@@ -66,6 +311,66 @@ pub struct Options {
     pub cache: bool,
     /// Exchange nothing and write nothing (a cached token is still used): for `--dry-run`.
     pub dry_run: bool,
+}
+
+/// Every input crlogin supports: the plain logins from `secrets`, and the Nebius credential
+/// from the first source found (or only `auth`, whose absence is then an error).
+pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String], auth: &Choice) -> Result<Inputs> {
+    Ok(Inputs {
+        plain: crate::secrets::plain_logins(env, ci, from_env)?,
+        nebius: find_nebius(env, ci, auth)?,
+    })
+}
+
+/// The Nebius credential: the first source in [`SOURCES`] that finds one, or only
+/// `choice.source` (then its absence is an error); wrapped in an impersonation when
+/// `--impersonate` or the source's own setting asks for one.
+pub fn find_nebius(env: &Env, ci: &dyn Ci, choice: &Choice) -> Result<Option<NebiusInput>> {
+    let vars = Vars::new(env, ci);
+    let sources: Vec<&dyn Source> = match choice.source {
+        Some(AuthSource(source)) => vec![source],
+        None => SOURCES.to_vec(),
+    };
+    for source in sources {
+        if let Some(input) = source.find(&vars, choice.source.is_some())? {
+            return impersonated(input, choice).map(Some);
+        }
+    }
+    match choice.source {
+        Some(AuthSource(source)) => bail!(
+            "--auth {} was chosen, but nothing is set for it: set {}, or choose another source",
+            source.name(),
+            source.needs()
+        ),
+        None => Ok(None),
+    }
+}
+
+/// `input`, its token exchanged for the account `--impersonate` (else its own setting) names.
+fn impersonated(input: NebiusInput, choice: &Choice) -> Result<NebiusInput> {
+    let target = match (&choice.impersonate, &input.impersonate) {
+        (Some(target), _) => (
+            target.clone(),
+            format!("--impersonate ({})", impersonation::VAR),
+        ),
+        (None, Some(own)) => own.clone(),
+        (None, None) => return Ok(input),
+    };
+    let NebiusInput {
+        source,
+        credential,
+        api_domain,
+        ..
+    } = input;
+    let actor = credential.account().unwrap_or("its account").to_string();
+    let wrapped =
+        impersonation::Impersonated::wrap(credential, &target.0, &target.1, api_domain.clone())?;
+    Ok(NebiusInput {
+        source: format!("{source} ({actor}) impersonating {}", wrapped.target),
+        credential: Box::new(wrapped),
+        impersonate: None,
+        api_domain,
+    })
 }
 
 /// Resolves every input into a credential. A Nebius authorized key costs at most one token
@@ -83,8 +388,10 @@ pub fn resolve(
             scope: Scope::Registry(p.registry),
             source: p.source,
             username: p.username,
+            username_hidden: p.username_from_file,
             secret: p.password,
             expires_at: None,
+            kind: None,
         })
         .collect();
     if let Some(nebius) = inputs.nebius {
@@ -93,121 +400,224 @@ pub fn resolve(
     Ok(credentials)
 }
 
-/// Resolves the Nebius credential: a token or static key as it is; an authorized key through
-/// the cache, else one token exchange.
+/// Resolves the Nebius credential: a token or static key as it is; anything exchanged through
+/// the cache, else one exchange.
 pub fn resolve_nebius(
     input: NebiusInput,
     env: &Env,
     ci: &dyn Ci,
     options: &Options,
 ) -> Result<Credential> {
-    let credential = |source: String, secret: Secret, expires_at: Option<SystemTime>| Credential {
+    let NebiusInput {
+        source, credential, ..
+    } = input;
+    let kind = Some(credential.kind());
+    let done = |source: String, minted: Minted| Credential {
         scope: Scope::Nebius,
         source,
         username: NEBIUS_USERNAME.to_string(),
-        secret,
-        expires_at,
+        username_hidden: false,
+        secret: minted.token,
+        expires_at: minted.expires_at,
+        kind,
     };
-    let (source, exchange) = match input {
-        NebiusInput::IamToken(token) => {
-            return Ok(credential("NEBIUS_IAM_TOKEN".into(), token, None))
-        }
-        NebiusInput::StaticKey(key) => {
-            return Ok(credential("NEBIUS_STATIC_KEY".into(), key, None))
-        }
-        NebiusInput::AuthorizedKey { source, key } => (source, Exchange::Key(key)),
-        NebiusInput::Federated { service_account_id } => (
-            "OIDC federation".to_string(),
-            Exchange::Federated(service_account_id),
-        ),
+    if credential.kind() != PasswordKind::Exchanged {
+        return Ok(done(source, credential.obtain(env, ci, options)?));
+    }
+    let identity = credential.cache_identity(env)?;
+    let cache_dir = match &identity {
+        Some(_) if options.cache => cache::dir(env).ok(),
+        _ => None,
     };
-    let http_endpoint;
-    let grpc_endpoint;
-    let identity = match &exchange {
-        Exchange::Key(key) => {
-            http_endpoint =
-                exchange_http::parse_endpoint(env.get("NEBIUS_AUTH_ENDPOINT")?.as_deref())?;
-            cache::Identity {
-                service_account_id: &key.service_account_id,
-                public_key_id: &key.public_key_id,
-                endpoint: http_endpoint.as_str(),
-            }
-        }
-        Exchange::Federated(service_account_id) => {
-            grpc_endpoint = exchange_grpc::endpoint(env)?;
-            cache::Identity {
-                service_account_id,
-                public_key_id: "oidc",
-                endpoint: &grpc_endpoint,
-            }
-        }
-    };
-    // A federated token is not cached: the cache is keyed by service account, so another job
-    // sharing this HOME would get the token without presenting an OIDC token of its own.
-    let cacheable = matches!(exchange, Exchange::Key(_));
-    let cache_dir = if options.cache && cacheable {
-        cache::dir(env).ok()
-    } else {
-        None
-    };
-    if let Some(dir) = &cache_dir {
-        if let Some(cached) = cache::load(dir, &identity, SystemTime::now()) {
+    if let (Some(dir), Some(identity)) = (&cache_dir, &identity) {
+        if let Some(cached) = cache::load(dir, &identity.borrowed(), SystemTime::now()) {
             ci.mask(cached.access_token.expose());
-            return Ok(credential(
-                format!("{source}, cached token"),
-                cached.access_token,
-                Some(cached.expires_at),
-            ));
+            return Ok(Credential {
+                scope: Scope::Nebius,
+                source: format!("{source}, cached token"),
+                username: NEBIUS_USERNAME.to_string(),
+                username_hidden: false,
+                secret: cached.access_token,
+                expires_at: Some(cached.expires_at),
+                kind,
+            });
         }
     }
     if options.dry_run {
-        return Ok(credential(
-            format!("{source}, would exchange"),
-            Secret::new(String::new()),
-            None,
-        ));
+        return Ok(Credential {
+            scope: Scope::Nebius,
+            source: format!("{source}, would exchange"),
+            username: NEBIUS_USERNAME.to_string(),
+            username_hidden: false,
+            secret: Secret::new(String::new()),
+            expires_at: None,
+            kind,
+        });
     }
-    let (access_token, issued_at, expires_at) = match &exchange {
-        Exchange::Key(key) => {
-            let options = exchange_http::Options {
-                endpoint: exchange_http::parse_endpoint(Some(identity.endpoint))?,
-                retries: options.retries,
-                timeout: options.timeout,
-            };
-            let token = exchange_http::exchange(key, &options, ci)?;
-            (
-                token.access_token,
-                token.issued_at,
-                expiry_after(token.issued_at, token.lifetime),
-            )
-        }
-        Exchange::Federated(service_account_id) => {
-            let issued_at = SystemTime::now();
-            let (token, expires_at) =
-                oidc::federated_token_with_retries(env, ci, service_account_id, options)?;
-            (token, issued_at, expires_at)
-        }
-    };
-    if let Some(dir) = &cache_dir {
-        if cache::is_fresh(issued_at, expires_at, issued_at) {
-            if let Err(e) = cache::store(dir, &identity, &access_token, issued_at, expires_at) {
+    let minted = credential.obtain(env, ci, options)?;
+    if let (Some(dir), Some(identity), Some(expires_at)) =
+        (&cache_dir, &identity, minted.expires_at)
+    {
+        if cache::is_fresh(minted.issued_at, expires_at, minted.issued_at) {
+            let stored = cache::store(
+                dir,
+                &identity.borrowed(),
+                &minted.token,
+                minted.issued_at,
+                expires_at,
+            );
+            if let Err(e) = stored {
                 ci.warning(&format!(
                     "{e:#}; the token was not cached (--no-cache turns the cache off)"
                 ));
             }
         }
     }
-    Ok(credential(
-        format!("{source}, exchanged"),
-        access_token,
-        Some(expires_at),
-    ))
+    Ok(done(format!("{source}, exchanged"), minted))
 }
 
-/// How a Nebius credential becomes an access token.
-enum Exchange {
-    /// Sign a JWT with the authorized key; HTTP token exchange.
-    Key(authorized_key::AuthorizedKey),
-    /// The CI's OIDC token for this service account; gRPC token exchange.
-    Federated(String),
+impl Credential {
+    /// The username as the report and the outputs show it: never one read from a file.
+    pub fn shown_username(&self) -> &str {
+        if self.username_hidden {
+            crate::secrets::USERNAME_FROM_FILE
+        } else {
+            &self.username
+        }
+    }
+}
+
+impl CacheIdentity {
+    fn borrowed(&self) -> cache::Identity<'_> {
+        cache::Identity {
+            service_account_id: &self.service_account_id,
+            public_key_id: &self.public_key_id,
+            endpoint: &self.endpoint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::detect;
+
+    fn gather_from(pairs: &[(&str, &str)]) -> Result<Option<NebiusInput>> {
+        let env = Env::from_pairs(pairs);
+        let ci = detect(&Env::default());
+        find_nebius(&env, ci.as_ref(), &Choice::default())
+    }
+
+    fn source_of(pairs: &[(&str, &str)]) -> String {
+        gather_from(pairs).unwrap().expect("a credential").source
+    }
+
+    #[test]
+    fn every_source_has_a_distinct_name() {
+        let mut names: Vec<&str> = SOURCES.iter().map(|s| s.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SOURCES.len());
+        for source in SOURCES {
+            assert_eq!(
+                AuthSource::named(source.name()).unwrap().name(),
+                source.name()
+            );
+        }
+    }
+
+    #[test]
+    fn both_value_and_file_is_an_error() {
+        let err = gather_from(&[("NEBIUS_STATIC_KEY", "k"), ("NEBIUS_STATIC_KEY_FILE", "/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("set only one"), "{err}");
+    }
+
+    #[test]
+    fn blank_secret_is_an_error() {
+        let err = gather_from(&[("NEBIUS_IAM_TOKEN", "  \n")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NEBIUS_IAM_TOKEN is empty"), "{err}");
+    }
+
+    #[test]
+    fn iam_token_wins_over_static_key() {
+        let source = source_of(&[("NEBIUS_IAM_TOKEN", "t"), ("NEBIUS_STATIC_KEY", "k")]);
+        assert_eq!(source, "NEBIUS_IAM_TOKEN");
+    }
+
+    #[test]
+    fn a_service_account_id_alone_is_not_a_key() {
+        assert!(
+            gather_from(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")])
+                .unwrap()
+                .is_none()
+        );
+        let err = gather_from(&[
+            ("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1"),
+            ("NEBIUS_PUBLIC_KEY_ID", "publickey-1"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("NEBIUS_PRIVATE_KEY not set"), "{err}");
+        let env = Env::from_pairs(&[("NEBIUS_SERVICE_ACCOUNT_ID", "serviceaccount-1")]);
+        let ci = detect(&Env::default());
+        let choice = Choice {
+            source: AuthSource::named("sa-key"),
+            ..Choice::default()
+        };
+        let err = find_nebius(&env, ci.as_ref(), &choice)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NEBIUS_PUBLIC_KEY_ID and NEBIUS_PRIVATE_KEY not set"),
+            "{err}"
+        );
+    }
+
+    /// The SDK strips `NEBIUS_IAM_TOKEN` (`os.environ[...].strip()`); a token sent with its
+    /// whitespace fails at the registry.
+    #[test]
+    fn a_single_line_token_loses_its_surrounding_whitespace() {
+        for name in ["NEBIUS_IAM_TOKEN", "NEBIUS_STATIC_KEY"] {
+            let env = Env::from_pairs(&[(name, " \tv1.token-value \r\n")]);
+            let ci = detect(&Env::default());
+            let input = find_nebius(&env, ci.as_ref(), &Choice::default())
+                .unwrap()
+                .unwrap();
+            let minted = input
+                .credential
+                .obtain(&env, ci.as_ref(), &test_options())
+                .unwrap();
+            assert_eq!(minted.token.expose(), "v1.token-value", "{name}");
+        }
+    }
+
+    #[test]
+    fn mounted_file_value_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "from-file\n").unwrap();
+        let env = Env::from_pairs(&[("NEBIUS_STATIC_KEY", path.to_str().unwrap())]);
+        let ci = detect(&Env::default());
+        let input = find_nebius(&env, ci.as_ref(), &Choice::default())
+            .unwrap()
+            .unwrap();
+        let minted = input
+            .credential
+            .obtain(&env, ci.as_ref(), &test_options())
+            .unwrap();
+        assert_eq!(minted.token.expose(), "from-file");
+    }
+
+    pub(crate) fn test_options() -> Options {
+        Options {
+            retries: 0,
+            timeout: Duration::from_secs(5),
+            cache: false,
+            dry_run: false,
+        }
+    }
 }

@@ -77,6 +77,89 @@ impl Federation {
     }
 }
 
+/// The source: `NEBIUS_SERVICE_ACCOUNT_ID` with a CI OIDC token.
+pub static SOURCE: OidcSource = OidcSource;
+
+/// See [`SOURCE`].
+pub struct OidcSource;
+
+impl super::Source for OidcSource {
+    fn name(&self) -> &'static str {
+        "oidc"
+    }
+
+    fn help(&self) -> &'static str {
+        "keyless OIDC federation for NEBIUS_SERVICE_ACCOUNT_ID"
+    }
+
+    fn needs(&self) -> &'static str {
+        "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN)"
+    }
+
+    fn configured(&self, vars: &super::Vars) -> bool {
+        vars.is_set(SERVICE_ACCOUNT_ID_VAR)
+    }
+
+    /// Applies when a service account is named and the CI offers an OIDC token (or when
+    /// `--auth oidc` forces it, so a missing token is explained).
+    fn find(&self, vars: &super::Vars, forced: bool) -> Result<Option<super::NebiusInput>> {
+        let Some(service_account_id) = vars.plain(SERVICE_ACCOUNT_ID_VAR)? else {
+            return Ok(None);
+        };
+        if !forced && !oidc_available(vars.env()) {
+            return Ok(None);
+        }
+        Ok(Some(super::NebiusInput::new(
+            "OIDC federation".to_string(),
+            Box::new(Federated { service_account_id }),
+        )))
+    }
+}
+
+/// The CI's OIDC token exchanged for this service account's: never cached (the cache is keyed
+/// by service account, so another job sharing this HOME would get the token without presenting
+/// an OIDC token of its own).
+#[derive(Debug)]
+pub struct Federated {
+    /// The service account to act as.
+    pub service_account_id: String,
+}
+
+impl super::Obtain for Federated {
+    fn kind(&self) -> super::PasswordKind {
+        super::PasswordKind::Exchanged
+    }
+
+    fn describe(&self, env: &Env) -> (String, Option<super::Iam>) {
+        let endpoint = exchange_grpc::endpoint(env).map_err(|e| format!("{e:#}"));
+        let at = endpoint
+            .as_deref()
+            .unwrap_or("NEBIUS_TOKEN_EXCHANGE_GRPC (unusable, below)")
+            .to_string();
+        let detail = format!(
+            "OIDC federation for {}: login exchanges the CI's OIDC token at {at} for an IAM token (user {})",
+            self.service_account_id,
+            super::NEBIUS_USERNAME
+        );
+        (detail, Some(super::Iam::Federation(endpoint)))
+    }
+
+    fn account(&self) -> Option<&str> {
+        Some(&self.service_account_id)
+    }
+
+    fn obtain(&self, env: &Env, ci: &dyn Ci, options: &super::Options) -> Result<super::Minted> {
+        let issued_at = SystemTime::now();
+        let (token, expires_at) =
+            federated_token_with_retries(env, ci, &self.service_account_id, options)?;
+        Ok(super::Minted {
+            token,
+            issued_at,
+            expires_at: Some(expires_at),
+        })
+    }
+}
+
 /// Whether `env` offers a CI OIDC token at all (GitHub's token endpoint or the JWT variable):
 /// whether federation is worth trying.
 pub fn oidc_available(env: &Env) -> bool {
@@ -101,29 +184,13 @@ pub fn federated_token_with_retries(
     service_account_id: &str,
     options: &crate::auth::Options,
 ) -> Result<(Secret, SystemTime)> {
-    let deadline = std::time::Instant::now() + options.timeout;
-    let attempts = options.retries.saturating_add(1);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let error = match federated_token(env, ci, service_account_id, left) {
-            Ok(token) => return Ok(token),
-            Err(e) if !exchange_grpc::is_retryable(&e) => return Err(e),
-            Err(e) => e,
-        };
-        let wait = crate::auth::exchange_http::retry_wait(attempt);
-        if attempt >= attempts || std::time::Instant::now() + wait >= deadline {
-            return Err(error.context(format!(
-                "OIDC federation failed after {attempt} attempt(s): allow more with --retries/CRLOGIN_RETRIES and --timeout/CRLOGIN_TIMEOUT"
-            )));
-        }
-        ci.note(&format!(
-            "crlogin: OIDC federation attempt {attempt} of {attempts} failed ({error:#}); retrying in {:.1} s",
-            wait.as_secs_f64()
-        ));
-        std::thread::sleep(wait);
-    }
+    exchange_grpc::with_retries(
+        "OIDC federation",
+        ci,
+        options,
+        exchange_grpc::ATTEMPT_DEADLINE,
+        |budget| federated_token(env, ci, service_account_id, budget),
+    )
 }
 
 /// Fetches the CI's OIDC token and exchanges it once for `service_account_id`'s access token.
@@ -309,17 +376,17 @@ async fn fetch_github(
 }
 
 /// Refuses what cannot be a service-account id (a name, a key, whitespace).
-fn check_service_account_id(id: &str) -> Result<()> {
+pub(crate) fn check_service_account_id(id: &str) -> Result<()> {
     let body = id.strip_prefix("serviceaccount-").unwrap_or_default();
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        bail!("{SERVICE_ACCOUNT_ID_VAR} {:?} is not a service account id: use its id (serviceaccount-...), not its name",
-            id.chars().take(64).collect::<String>());
+        // Not quoted: the value may have come from a file, whose content is never shown.
+        bail!("{SERVICE_ACCOUNT_ID_VAR} is not a service account id: use its id (serviceaccount- and letters, digits, -), not its name");
     }
     Ok(())
 }
 
 /// Three non-empty base64url parts joined by dots.
-fn looks_like_jwt(value: &str) -> bool {
+pub(crate) fn looks_like_jwt(value: &str) -> bool {
     let parts: Vec<&str> = value.split('.').collect();
     parts.len() == 3
         && parts.iter().all(|p| {

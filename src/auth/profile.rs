@@ -1,7 +1,10 @@
-//! A Nebius CLI profile (`~/.nebius/config.yaml`) with `auth-type: service account`, read the way
-//! the Nebius SDKs read it: `NEBIUS_PROFILE`, else the file's `default`, else its only profile;
-//! then `service-account-credentials-file-path`, else `service-account-id` and `public-key-id`
-//! with `private-key` (inline PEM) or `private-key-file-path`.
+//! A Nebius CLI profile (`~/.nebius/config.yaml`), read the way the Nebius SDKs read it:
+//! `NEBIUS_PROFILE`, else the file's `default`, else its only profile; then `token-file`, else
+//! `auth-type: service account` with `service-account-id` and
+//! `federated-subject-credentials-file-path` (keyless), else
+//! `service-account-credentials-file-path`, else `service-account-id` and `public-key-id` with
+//! `private-key` (inline PEM) or `private-key-file-path`. `impersonate-service-account-id` and
+//! `endpoint:` apply to whichever is used.
 
 use super::authorized_key::AuthorizedKey;
 use crate::ci::Ci;
@@ -15,13 +18,41 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_FILE: &str = ".nebius/config.yaml";
 const SHOWN: &str = "~/.nebius/config.yaml";
 
+/// The source: a profile in `~/.nebius/config.yaml`.
+pub static SOURCE: ProfileSource = ProfileSource;
+
+/// See [`SOURCE`].
+pub struct ProfileSource;
+
+impl super::Source for ProfileSource {
+    fn name(&self) -> &'static str {
+        "profile"
+    }
+
+    fn help(&self) -> &'static str {
+        "a service-account profile in ~/.nebius/config.yaml"
+    }
+
+    fn needs(&self) -> &'static str {
+        "a service-account profile in ~/.nebius/config.yaml"
+    }
+
+    fn configured(&self, _vars: &super::Vars) -> bool {
+        false
+    }
+
+    fn find(&self, vars: &super::Vars, forced: bool) -> Result<Option<super::NebiusInput>> {
+        read(vars.env(), vars.ci(), forced)
+    }
+}
+
 /// The service-account key of the selected profile.
 ///
 /// With `required` false (the profile is only the last fallback), a missing file, no selectable
 /// profile or a profile of another auth type is `None`; with `required` (`--auth profile`) each
 /// is an error that says what to fix. A selected service-account profile that is incomplete is
 /// an error either way.
-pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, AuthorizedKey)>> {
+pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<super::NebiusInput>> {
     let skip = |e: anyhow::Error| if required { Err(e) } else { Ok(None) };
     let home = match env.home() {
         Ok(home) => home,
@@ -66,19 +97,84 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
     };
     let origin = format!("profile {name} in {SHOWN}");
     let field = |key: &str| text_field(profile, key, &origin);
+    let Some(credential) = credential(profile, &origin, &home, ci, required)? else {
+        return Ok(None);
+    };
+    let mut input = super::NebiusInput::new(format!("profile {name}"), credential);
+    input.impersonate = field("impersonate-service-account-id")?.map(|target| {
+        (
+            target.to_string(),
+            format!("{origin}: impersonate-service-account-id"),
+        )
+    });
+    input.api_domain = field("endpoint")?.map(str::to_string);
+    Ok(Some(input))
+}
+
+/// The selected profile's credential, in the SDK's order: `token-file`, `token-endpoint`, then
+/// `auth-type: service account` with a JWT file (keyless), a credentials file, or a key in
+/// parts. `skip` turns "not usable as a fallback" into `None` unless the profile is required.
+fn credential(
+    profile: &Mapping,
+    origin: &str,
+    home: &Path,
+    ci: &dyn Ci,
+    required: bool,
+) -> Result<Option<Box<dyn super::Obtain>>> {
+    let field = |key: &str| text_field(profile, key, origin);
+    let not_usable = |e: anyhow::Error| if required { Err(e) } else { Ok(None) };
+    // As the SDK: the key's presence decides, even when its value is empty.
+    if profile.contains_key("token-file") {
+        let Some(file) = field("token-file")? else {
+            bail!("{origin}: token-file is empty: set it to the path of the file holding an IAM token, or remove it");
+        };
+        return Ok(Some(Box::new(super::token_file::TokenFile {
+            path: expand_home(file, home),
+            origin: format!("{origin}: token-file"),
+        })));
+    }
+    if field("token-endpoint")?.is_some() {
+        return not_usable(anyhow!("{origin} has a token-endpoint, which crlogin does not read yet: use a service-account profile, or --auth metadata on a Nebius VM"));
+    }
     match field("auth-type")? {
         Some("service account") => {}
         other => {
-            return skip(anyhow!(
+            return not_usable(anyhow!(
                 "{origin} has auth-type {}: crlogin needs auth-type \"service account\" (federation logins are interactive)",
                 other.map_or("unset".to_string(), super::authorized_key::shown)
             ))
         }
     }
-    let source = format!("profile {name}");
+    let service_account_id = field("service-account-id")?;
+    let public_key_id = field("public-key-id")?;
+    let inline = field("private-key")?;
+    let key_file = field("private-key-file-path")?;
+    let credentials_file = field("service-account-credentials-file-path")?;
 
-    if let Some(file) = field("service-account-credentials-file-path")? {
-        let file = expand_home(file, &home);
+    if let (Some(sa), Some(jwt_file), None, None, None, None) = (
+        service_account_id,
+        field("federated-subject-credentials-file-path")?,
+        public_key_id,
+        inline,
+        key_file,
+        credentials_file,
+    ) {
+        super::oidc::check_service_account_id(sa)
+            .with_context(|| format!("{origin}: service-account-id"))?;
+        return Ok(Some(Box::new(super::federated_file::FederatedFile {
+            service_account_id: sa.to_string(),
+            path: expand_home(jwt_file, home),
+            origin: format!("{origin}: federated-subject-credentials-file-path"),
+            api_domain: None,
+        })));
+    }
+
+    if let Some(file) = credentials_file {
+        // The SDK refuses this mix rather than guess which account is meant.
+        if service_account_id.is_some() || public_key_id.is_some() {
+            bail!("{origin} names service-account-credentials-file-path and also service-account-id or public-key-id: keep only the credentials file (it holds both ids), as the Nebius SDK requires");
+        }
+        let file = expand_home(file, home);
         let json = read_file(&file).with_context(|| {
             format!(
                 "{origin}: cannot read service-account-credentials-file-path {}",
@@ -86,13 +182,9 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
             )
         })?;
         let key = AuthorizedKey::from_json(&json, &format!("{origin}: {}", file.display()), ci)?;
-        return Ok(Some((source, key)));
+        return Ok(Some(Box::new(key)));
     }
 
-    let service_account_id = field("service-account-id")?;
-    let public_key_id = field("public-key-id")?;
-    let inline = field("private-key")?;
-    let key_file = field("private-key-file-path")?;
     let missing: Vec<&str> = [
         (service_account_id.is_none(), "service-account-id"),
         (public_key_id.is_none(), "public-key-id"),
@@ -108,7 +200,7 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
         (service_account_id, public_key_id, !missing.is_empty())
     else {
         bail!(
-            "{origin} lacks {}: a service-account profile needs service-account-credentials-file-path, or service-account-id, public-key-id and private-key-file-path",
+            "{origin} lacks {}: a service-account profile needs service-account-credentials-file-path, or service-account-id, public-key-id and private-key-file-path, or service-account-id and federated-subject-credentials-file-path",
             missing.join(" and ")
         );
     };
@@ -118,7 +210,7 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
             format!("{origin}: private-key"),
         ),
         (None, Some(file)) => {
-            let file = expand_home(file, &home);
+            let file = expand_home(file, home);
             let pem = read_file(&file).with_context(|| {
                 format!(
                     "{origin}: cannot read private-key-file-path {}",
@@ -140,7 +232,7 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<(String, Au
         ],
         ci,
     )?;
-    Ok(Some((source, key)))
+    Ok(Some(Box::new(key)))
 }
 
 /// The profile's name: `NEBIUS_PROFILE`, else `default`, else the only profile. The outer error
@@ -201,7 +293,7 @@ mod tests {
         vars.extend_from_slice(pairs);
         let env = Env::from_pairs(&vars);
         let ci = detect(&Env::default());
-        read(&env, ci.as_ref(), required).map(|found| found.map(|(source, _)| source))
+        read(&env, ci.as_ref(), required).map(|found| found.map(|input| input.source))
     }
 
     #[test]

@@ -2,11 +2,10 @@
 //! variable or file), with the registry and user, never the secret.
 
 use super::Check;
-use crate::auth::{exchange_grpc, exchange_http, Scope, NEBIUS_USERNAME};
+pub use crate::auth::Iam;
+use crate::auth::{self, Scope};
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::{self, AuthSource, NebiusInput, LOOKED_FOR};
-use reqwest::Url;
 
 /// What the credential check learnt, for the checks after it.
 #[derive(Default)]
@@ -18,15 +17,6 @@ pub struct Found {
     pub iam: Option<Iam>,
     /// Whether the credentials could be read at all (false: `scopes` may be missing some).
     pub read: bool,
-}
-
-/// The IAM endpoint a Nebius credential is exchanged at.
-pub enum Iam {
-    /// A service-account key: a JWT signed with this machine's clock, exchanged over HTTP at
-    /// `NEBIUS_AUTH_ENDPOINT` (or why that value is unusable).
-    KeyExchange(Result<Url, String>),
-    /// OIDC federation: the CI's token, exchanged over gRPC at `NEBIUS_TOKEN_EXCHANGE_GRPC`.
-    Federation(Result<String, String>),
 }
 
 /// Secrets are read through this: doctor prints no secret, so there is nothing to mask, and
@@ -64,9 +54,9 @@ pub fn credentials(
     env: &Env,
     ci: &dyn Ci,
     from_env: &[String],
-    auth: Option<AuthSource>,
+    auth: &auth::Choice,
 ) -> (Vec<Check>, Found) {
-    let inputs = match secrets::gather(env, &Unmasked(ci), from_env, auth) {
+    let inputs = match auth::gather(env, &Unmasked(ci), from_env, auth) {
         Ok(inputs) => inputs,
         Err(e) => {
             let check = Check::fail(
@@ -81,7 +71,7 @@ pub fn credentials(
         let check = Check::fail(
             "credentials",
             "no credentials found: login would have nothing to log in with",
-            format!("set one of: {LOOKED_FOR}"),
+            format!("set one of: {}", auth::looked_for()),
         );
         let found = Found {
             read: true,
@@ -98,7 +88,15 @@ pub fn credentials(
         checks.push(
             Check::ok(
                 "credentials",
-                format!("user {} for {}", login.username, login.registry),
+                format!(
+                    "user {} for {}",
+                    if login.username_from_file {
+                        crate::secrets::USERNAME_FROM_FILE
+                    } else {
+                        &login.username
+                    },
+                    login.registry
+                ),
             )
             .on(&login.source),
         );
@@ -108,63 +106,10 @@ pub fn credentials(
         ));
     }
     if let Some(nebius) = &inputs.nebius {
-        let (source, detail, iam) = describe_nebius(nebius, env);
-        checks.push(Check::ok("credentials", detail).on(&source));
-        found.scopes.push((Scope::Nebius, source));
+        let (detail, iam) = nebius.credential.describe(env);
+        checks.push(Check::ok("credentials", detail).on(&nebius.source));
+        found.scopes.push((Scope::Nebius, nebius.source.clone()));
         found.iam = iam;
     }
     (checks, found)
-}
-
-/// The Nebius source's name, what login does with it, and where it is exchanged.
-fn describe_nebius(input: &NebiusInput, env: &Env) -> (String, String, Option<Iam>) {
-    let user = NEBIUS_USERNAME;
-    match input {
-        NebiusInput::IamToken(_) => (
-            given_as(env, "NEBIUS_IAM_TOKEN"),
-            format!("a ready IAM token, written as it is (user {user}); its expiry is not known to crlogin"),
-            None,
-        ),
-        NebiusInput::StaticKey(_) => (
-            given_as(env, "NEBIUS_STATIC_KEY"),
-            format!("a Container Registry static key, written as it is (user {user})"),
-            None,
-        ),
-        NebiusInput::AuthorizedKey { source, key } => {
-            let endpoint = env
-                .get("NEBIUS_AUTH_ENDPOINT")
-                .and_then(|value| exchange_http::parse_endpoint(value.as_deref()))
-                .map_err(|e| format!("{e:#}"));
-            let at = endpoint.as_ref().map_or("NEBIUS_AUTH_ENDPOINT (unusable, below)".to_string(), Url::to_string);
-            (
-                source.clone(),
-                format!(
-                    "service-account key {} of {}: login signs a 60-second JWT and exchanges it at {at} for an IAM token (user {user})",
-                    key.public_key_id, key.service_account_id
-                ),
-                Some(Iam::KeyExchange(endpoint)),
-            )
-        }
-        NebiusInput::Federated { service_account_id } => {
-            let endpoint = exchange_grpc::endpoint(env).map_err(|e| format!("{e:#}"));
-            let at = endpoint.as_deref().unwrap_or("NEBIUS_TOKEN_EXCHANGE_GRPC (unusable, below)").to_string();
-            (
-                "NEBIUS_SERVICE_ACCOUNT_ID + CI OIDC token".to_string(),
-                format!(
-                    "OIDC federation for {service_account_id}: login exchanges the CI's OIDC token at {at} for an IAM token (user {user})"
-                ),
-                Some(Iam::Federation(endpoint)),
-            )
-        }
-    }
-}
-
-/// `NAME`, or `NAME_FILE` when the secret is read from the file that one names.
-fn given_as(env: &Env, name: &str) -> String {
-    let file_var = format!("{name}_FILE");
-    if env.is_set(&file_var) {
-        file_var
-    } else {
-        name.to_string()
-    }
 }

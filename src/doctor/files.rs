@@ -177,10 +177,65 @@ pub fn credential_helpers(files: &[Parsed], env: &Env) -> Vec<Check> {
         )];
     }
     let path_var = env.path("PATH");
-    helpers
+    let mut checks: Vec<Check> = helpers
         .iter()
         .map(|(name, uses)| helper(name, uses, path_var.as_deref()).on(name.as_str()))
-        .collect()
+        .collect();
+    if let Some((_, uses)) = helpers.iter().find(|(name, _)| name == HELPER_NAME) {
+        checks.push(helper_hosts(uses, env).on(HELPER_NAME));
+    }
+    checks
+}
+
+/// Whether `docker-credential-crlogin` serves every host the files send to it: one it refuses
+/// answers "credentials not found", and docker then pulls without credentials.
+fn helper_hosts(uses: &[Use], env: &Env) -> Check {
+    const NAME: &str = "helper-hosts";
+    let registries: Vec<String> = match env.get("CRLOGIN_REGISTRIES") {
+        Ok(value) => value
+            .unwrap_or_default()
+            .split(',')
+            .map(String::from)
+            .collect(),
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                format!("{e:#}"),
+                "set CRLOGIN_REGISTRIES to UTF-8 text",
+            )
+        }
+    };
+    let served =
+        match crate::helper::helper_hosts(&registries, env) {
+            Ok(served) => served,
+            Err(e) => return Check::fail(
+                NAME,
+                format!("the helper cannot tell which hosts it serves: {e:#}"),
+                "run `crlogin configure-helper` again (with the --registry hosts it should serve)",
+            ),
+        };
+    let refused: Vec<String> = uses
+        .iter()
+        .flat_map(|u| u.hosts.iter().map(move |h| (h, u.path)))
+        .filter(|(key, _)| {
+            crate::helper::server_host(key).is_none_or(|host| !served.contains(&host))
+        })
+        .map(|(key, path)| format!("{key} in {}", path.display()))
+        .collect();
+    if refused.is_empty() {
+        return Check::ok(
+            NAME,
+            "docker-credential-crlogin serves every host the credHelpers entries send to it",
+        );
+    }
+    Check::fail(
+        NAME,
+        format!(
+            "credHelpers send {} to crlogin, and docker-credential-crlogin refuses it (not a Nebius region's host, not wired by configure-helper, not in CRLOGIN_REGISTRIES): clients get no credentials there",
+            refused.join("; ")
+        ),
+        "run `crlogin configure-helper --registry HOST` so the helper serves it, or `crlogin configure-helper --remove --registry HOST` to drop the entry",
+    )
 }
 
 fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
@@ -218,10 +273,9 @@ fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
             NAME,
             format!("{} is executable (named by {named_in})", at.display()),
         ),
-        Located::Executable(at) => Check::warn(
+        Located::Executable(at) => Check::ok(
             NAME,
-            format!("{} is executable, and \"credsStore\" makes docker and helm read every login from it, not from the entries login writes (named by {named_in})", at.display()),
-            format!("remove \"credsStore\" from {}, or use `crlogin login --isolated`", store_files.join(", ")),
+            format!("{} is executable, and \"credsStore\" makes docker and helm read every login from it: login stores through it, as docker login does (named by {named_in})", at.display()),
         ),
         Located::NotExecutable(at, mode) => Check::fail(
             NAME,

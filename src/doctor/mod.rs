@@ -144,8 +144,15 @@ pub fn run(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// The checks in report order: what login would read, then what it would reach.
 fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     let mut checks = vec![credentials::ci(ci, env, args.target.config_dir.is_some())];
-    let (found_checks, found) =
-        credentials::credentials(env, ci, &args.target.from_env, args.source);
+    let (found_checks, found) = credentials::credentials(
+        env,
+        ci,
+        &args.target.from_env,
+        &crate::auth::Choice {
+            source: args.source,
+            impersonate: args.impersonate.clone(),
+        },
+    );
     checks.extend(found_checks);
 
     match sinks::files(&args.target.tools, env, args.target.config_dir.as_deref()) {

@@ -8,7 +8,6 @@ use crate::cli::NebiusTargetArgs;
 use crate::commands;
 use crate::env::Env;
 use crate::registry::{self, Selection, NEBIUS_REGIONS};
-use crate::secrets::NEBIUS_LOOKED_FOR;
 
 /// The `regions` and `hosts` checks, and the hosts (each with its credential's source) to
 /// check for reachability.
@@ -99,7 +98,7 @@ fn regions(selection: &Selection, has_nebius: bool) -> Check {
             return Check::fail(
                 "regions",
                 "--region, --all-regions and --registry choose hosts for a Nebius credential, and none was found",
-                format!("set one of {NEBIUS_LOOKED_FOR}, or drop the region/registry selection"),
+                format!("set one of {}, or drop the region/registry selection", crate::auth::nebius_looked_for()),
             );
         }
         return Check::skip("regions", "no Nebius credential, so no region is used");

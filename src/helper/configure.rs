@@ -1,11 +1,12 @@
 //! `crlogin configure-helper`: makes docker, helm and podman ask crlogin for the Nebius
 //! registries on every pull and push. It writes `"credHelpers": {"<host>": "crlogin"}` into each
 //! tool's auth file (all three read `credHelpers`, which wins over an `auths` entry for the same
-//! host) and links `docker-credential-crlogin` to this executable. `--remove` takes both away
-//! again, leaving entries that name another helper alone.
+//! host), records the hosts beyond the Nebius regions for the helper ([`super::served`]), and
+//! links `docker-credential-crlogin` to this executable. `--remove` takes all three away again,
+//! leaving entries that name another helper alone.
 
 use super::link::{self, Placed};
-use super::{DOCKER_HELPER_PROGRAM, HELPER_NAME};
+use super::{served, served_hosts, server_host, DOCKER_HELPER_PROGRAM, HELPER_NAME};
 use crate::ci::Ci;
 use crate::cli::ConfigureHelperArgs;
 use crate::commands::nebius_hosts;
@@ -28,7 +29,9 @@ pub fn run(args: &ConfigureHelperArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         // Without a selection, --remove takes away every entry naming crlogin.
         let named = crate::commands::selection(&args.target, env)?.names_hosts();
         let only = named.then_some(hosts.as_slice());
-        (remove(&files, only, &exe, &dirs)?, Vec::new())
+        let mut text = remove(&files, only, &exe, &dirs)?;
+        text.push_str(&forget(env)?);
+        (text, Vec::new())
     } else {
         configure(&files, &hosts, &exe, &dirs, env)?
     };
@@ -47,7 +50,19 @@ fn configure(
     env: &Env,
 ) -> Result<(String, Vec<String>)> {
     let mut warnings = Vec::new();
+    let regions = served_hosts(&[])?;
+    let extra: Vec<&str> = hosts
+        .iter()
+        .copied()
+        .filter(|h| !regions.iter().any(|r| r == h))
+        .collect();
+    let record = served::path(env)?;
+    // A record that cannot be updated stops the run before any file is written.
+    served::load(&record)?;
     let written = sinks::write_cred_helpers(files, hosts, HELPER_NAME)?;
+    if !extra.is_empty() {
+        served::record(&record, &extra)?;
+    }
     let (placed, passed_over) = link::install(exe, dirs)?;
     let mut text = format!(
         "crlogin: {} now {} crlogin for {}\n",
@@ -70,6 +85,14 @@ fn configure(
                 entries.path.display()
             ));
         }
+    }
+    if !extra.is_empty() {
+        let _ = writeln!(
+            text,
+            "  the helper serves {} from now on (recorded in {})",
+            extra.join(", "),
+            record.display()
+        );
     }
     for why in &passed_over {
         let _ = writeln!(text, "  not next to crlogin: {why}");
@@ -108,6 +131,35 @@ fn configure(
         "  the helper reads the Nebius credential from the environment the client runs in (NEBIUS_SA_CREDENTIALS_FILE, ...) or ~/.nebius/config.yaml\n",
     );
     Ok((text, warnings))
+}
+
+/// Forgets the recorded hosts that no tool's file (docker's, helm's or podman's, wherever this
+/// environment puts them) still sends to crlogin, and says which.
+fn forget(env: &Env) -> Result<String> {
+    let all = [sinks::Tool::Docker, sinks::Tool::Helm, sinks::Tool::Podman];
+    let mut still_named: Vec<String> = Vec::new();
+    for (_, path) in sinks::files(&all, env, None)? {
+        let doc = sinks::auth_file::read(&path)?;
+        let Some(helpers) = doc.get("credHelpers").and_then(|v| v.as_object()) else {
+            continue;
+        };
+        still_named.extend(
+            helpers
+                .iter()
+                .filter(|(_, helper)| helper.as_str() == Some(HELPER_NAME))
+                .filter_map(|(key, _)| server_host(key)),
+        );
+    }
+    let record = served::path(env)?;
+    let forgotten = served::forget_unless(&record, |host| still_named.iter().any(|h| h == host))?;
+    Ok(match forgotten.as_slice() {
+        [] => String::new(),
+        hosts => format!(
+            "  the helper no longer serves {} (forgotten in {})\n",
+            hosts.join(", "),
+            record.display()
+        ),
+    })
 }
 
 /// Removes the entries naming crlogin for `hosts` (every one, without `hosts`) and the link.

@@ -2,7 +2,8 @@
 //! it: one action word as the argument, the request on stdin, the answer on stdout.
 //!
 //! - `get`: stdin is a server URL; stdout is `{"ServerURL","Username","Secret"}` for a Nebius
-//!   host, or `credentials not found in native keychain` (exit 1) for any other host.
+//!   host (a region's, one in `CRLOGIN_REGISTRIES`, or one `configure-helper` wired), or
+//!   `credentials not found in native keychain` (exit 1) for any other host.
 //! - `list`: `{"<host>":"iam",...}` for every host served.
 //! - `store`, `erase`: stdin is read and forgotten; crlogin stores nothing, so both succeed.
 //! - `version`: `docker-credential-crlogin (crlogin) VERSION`.
@@ -11,14 +12,16 @@
 //! credentials"), and to stderr as crlogin's usual one-line error. The secret is written
 //! nowhere but the `get` answer.
 
-use super::{drain_stdin, read_stdin, served_hosts, server_host, DOCKER_HELPER_PROGRAM};
+use super::{
+    drain_stdin, helper_hosts, read_stdin, served_hosts, server_host, DOCKER_HELPER_PROGRAM,
+};
 use crate::auth::NEBIUS_USERNAME;
 use crate::ci::{one_line, Ci};
 use crate::cli::CredentialHelperArgs;
 use crate::commands::nebius_credential;
 use crate::env::Env;
+use crate::sinks::cred_store::Credentials;
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
@@ -32,17 +35,6 @@ enum Outcome {
     Done,
     /// `get` for a host crlogin does not serve.
     NotFound,
-}
-
-/// The `get` answer, as docker-credential-helpers' `Credentials` serialises.
-#[derive(Serialize)]
-struct Credentials<'a> {
-    #[serde(rename = "ServerURL")]
-    server_url: &'a str,
-    #[serde(rename = "Username")]
-    username: &'a str,
-    #[serde(rename = "Secret")]
-    secret: &'a str,
 }
 
 /// Runs one action and answers the way the protocol wants: exit 0, or a message on stdout and
@@ -70,7 +62,7 @@ fn act(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
     match action {
         "get" => get(args, env, ci),
         "list" => {
-            let hosts = served_hosts(&args.serve.registries)?;
+            let hosts = helper_hosts(&args.serve.registries, env)?;
             let list: serde_json::Map<String, serde_json::Value> = hosts
                 .into_iter()
                 .map(|h| (h, NEBIUS_USERNAME.into()))
@@ -107,7 +99,11 @@ fn get(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
     let Some(host) = server_host(server_url) else {
         return Ok(Outcome::NotFound);
     };
-    if !served_hosts(&args.serve.registries)?.contains(&host) {
+    // The recorded hosts are read only for a host the others do not serve, so a broken record
+    // never stands between docker and a region's registry.
+    let served = served_hosts(&args.serve.registries)?.contains(&host)
+        || helper_hosts(&args.serve.registries, env)?.contains(&host);
+    if !served {
         return Ok(Outcome::NotFound);
     }
     let (credential, _) = nebius_credential(&args.serve.auth, env, ci)

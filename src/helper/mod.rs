@@ -8,7 +8,9 @@ pub mod configure;
 pub mod docker_credential;
 pub mod kubelet;
 pub mod link;
+pub mod served;
 
+use crate::env::Env;
 use crate::registry::{self, NEBIUS_REGIONS};
 use crate::secrets::TextError;
 use anyhow::{Context, Result};
@@ -60,6 +62,18 @@ pub fn served_hosts(registries: &[String]) -> Result<Vec<String>> {
     for value in registries.iter().filter(|r| !r.trim().is_empty()) {
         let host = registry::parse_registry(value)
             .with_context(|| "CRLOGIN_REGISTRIES (or --registry) has a bad entry")?;
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    Ok(hosts)
+}
+
+/// Every host `docker-credential-crlogin` answers for: [`served_hosts`], and the hosts
+/// `configure-helper` recorded ([`served`]).
+pub fn helper_hosts(registries: &[String], env: &Env) -> Result<Vec<String>> {
+    let mut hosts = served_hosts(registries)?;
+    for host in served::load(&served::path(env)?)? {
         if !hosts.contains(&host) {
             hosts.push(host);
         }

@@ -5,8 +5,8 @@
 
 use super::{config, damage, json_object, json_value, Damage, Recorder};
 use crate::auth::authorized_key::{AuthorizedKey, AUDIENCE};
+use crate::auth::{find_nebius, AuthSource, Choice, NebiusInput};
 use crate::env::Env;
-use crate::secrets::{gather_nebius, AuthSource, NebiusInput};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
@@ -264,11 +264,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 /// Checks a parse result against the case; returns the key when there is one.
-fn check(
-    case: &Case,
-    result: anyhow::Result<AuthorizedKey>,
-    ci: &Recorder,
-) -> Option<AuthorizedKey> {
+fn check<K>(case: &Case, result: anyhow::Result<K>, ci: &Recorder) -> Option<K> {
     let masked = ci.masked.borrow();
     for material in &case.must_mask {
         let line = material.as_str();
@@ -338,10 +334,7 @@ proptest! {
     fn sa_credentials_variable_is_read_the_same_way(case in case()) {
         let ci = Recorder::default();
         let env = Env::from_pairs(&[("NEBIUS_SA_CREDENTIALS", &case.text)]);
-        let result = gather_nebius(&env, &ci, Some(AuthSource::SaCredentials)).map(|input| match input {
-            Some(NebiusInput::AuthorizedKey { key, .. }) => key,
-            other => panic!("not a key: {other:?}"),
-        });
+        let result = find_nebius(&env, &ci, &Choice { source: AuthSource::named("sa-credentials"), ..Choice::default() }).map(key_of);
         // Text that is neither JSON nor a path is refused before parsing: only the leak check holds.
         let case = if case.text.trim_start().starts_with('{') { case } else { Case { expect_ok: None, must_mask: Vec::new(), ids: None, ..case } };
         check(&case, result, &ci);
@@ -356,10 +349,7 @@ proptest! {
         std::fs::write(&path, &bytes).unwrap();
         let ci = Recorder::default();
         let env = Env::from_pairs(&[("NEBIUS_SA_CREDENTIALS_FILE", path.to_str().unwrap())]);
-        let result = gather_nebius(&env, &ci, None).map(|input| match input {
-            Some(NebiusInput::AuthorizedKey { key, .. }) => key,
-            other => panic!("not a key: {other:?}"),
-        });
+        let result = find_nebius(&env, &ci, &Choice::default()).map(key_of);
         if std::str::from_utf8(&bytes).is_err() {
             let message = format!("{:#}", result.as_ref().unwrap_err());
             prop_assert!(message.contains("not UTF-8 text"), "{}", message);
@@ -367,4 +357,11 @@ proptest! {
         let case = if matches!(damage, Damage::None) { case } else { Case { expect_ok: None, must_mask: Vec::new(), ids: None, ..case } };
         check(&case, result, &ci);
     }
+}
+
+/// The credential a source found, which must be an authorized key.
+fn key_of(input: Option<NebiusInput>) -> NebiusInput {
+    let input = input.expect("a credential");
+    assert!(input.credential.key().is_some(), "not a key: {input:?}");
+    input
 }

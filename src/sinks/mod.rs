@@ -3,6 +3,7 @@
 //! them; tools sharing a file (as with `--config-dir`) get one write.
 
 pub mod auth_file;
+pub mod cred_store;
 pub(crate) mod docker_format;
 
 use crate::ci::Ci;
@@ -94,12 +95,17 @@ fn helm_config_home(env: &Env) -> Result<PathBuf> {
     if let Some(dir) = env.path("HELM_CONFIG_HOME") {
         return Ok(dir);
     }
-    let config = match env.path("XDG_CONFIG_HOME") {
+    Ok(config_home(env)?.join("helm"))
+}
+
+/// The user's configuration directory: `$XDG_CONFIG_HOME`, else `~/Library/Preferences` on
+/// macOS, else `~/.config` (where Helm and crlogin keep their own settings).
+pub fn config_home(env: &Env) -> Result<PathBuf> {
+    Ok(match env.path("XDG_CONFIG_HOME") {
         Some(dir) => dir,
         None if cfg!(target_os = "macos") => env.home()?.join("Library/Preferences"),
         None => env.home()?.join(".config"),
-    };
-    Ok(config.join("helm"))
+    })
 }
 
 /// Each selected tool with the file it reads: under `config_dir`, one shared `config.json`.
@@ -161,23 +167,100 @@ fn auth_string(login: &Login, ci: &dyn Ci) -> Secret {
 }
 
 /// Writes every login into every tool's file. Every file is read first, so a corrupt one stops
-/// the run before anything is written. Returns warnings for the report.
+/// the run before anything is written. Returns warnings for the report. No credential helper is
+/// run: see [`write_logins_via`].
+#[cfg(any(fuzzing, test))]
 pub fn write_logins(
     files: &[(Tool, PathBuf)],
     logins: &[Login],
     ci: &dyn Ci,
 ) -> Result<Vec<String>> {
+    Ok(write_logins_via(files, logins, ci, None)?.warnings)
+}
+
+/// What [`write_logins_via`] did besides writing the files.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Warnings for the report.
+    pub warnings: Vec<String>,
+    /// The logins that went into a credential helper instead of a file.
+    pub stored: Vec<StoredLogin>,
+}
+
+/// One login stored through a credential helper.
+#[derive(Debug)]
+pub struct StoredLogin {
+    /// The helper's name (`pass`).
+    pub helper: String,
+    /// The server URL it was stored for.
+    pub key: String,
+    /// The report line saying where it went.
+    pub line: String,
+}
+
+/// [`write_logins`], storing a login through the credential helper a tool's file names for it
+/// (`credsStore`, `credHelpers`; see [`cred_store`]) when that helper is on `path_var`, as
+/// `docker login` does; the file then keeps no secret for that host.
+pub fn write_logins_via(
+    files: &[(Tool, PathBuf)],
+    logins: &[Login],
+    ci: &dyn Ci,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Result<Written> {
     check_files(files, Some("auths"))?;
     let auths: Vec<Secret> = logins.iter().map(|l| auth_string(l, ci)).collect();
+    let groups = group_by_file(files);
+    // Decided on the files as read now; the helpers are called before any file is written.
+    let mut plans: Vec<Vec<(usize, Tool, cred_store::Store)>> = Vec::new();
+    let mut done: Vec<(PathBuf, String)> = Vec::new();
+    let mut stored = Vec::new();
+    for (path, tools) in &groups {
+        let doc = auth_file::read(path)?;
+        let mut plan = Vec::new();
+        for (i, login) in logins.iter().enumerate() {
+            for &tool in tools {
+                let key = tool.auth_key(login.host);
+                let Some(store) = cred_store::store_for(&doc, tool, &key, path_var) else {
+                    continue;
+                };
+                if !done.contains(&(store.program.clone(), key.clone())) {
+                    cred_store::store(&store, &key, login.username, login.secret)?;
+                    stored.push(StoredLogin {
+                        helper: store.name.clone(),
+                        key: key.clone(),
+                        line: format!("  {key}: stored in {}", store.describe(path)),
+                    });
+                    done.push((store.program.clone(), key.clone()));
+                }
+                plan.push((i, tool, store));
+            }
+        }
+        plans.push(plan);
+    }
     let mut warnings = Vec::new();
-    for (path, tools) in group_by_file(files) {
+    for ((path, tools), plan) in groups.into_iter().zip(&plans) {
+        let through_helper =
+            |i: usize, tool: Tool| plan.iter().any(|(j, t, _)| *j == i && *t == tool);
         let file_warnings = auth_file::update(&path, |doc| {
             let mut changed = false;
             let mut warnings = Vec::new();
-            for (login, auth) in logins.iter().zip(&auths) {
+            for (i, (login, auth)) in logins.iter().zip(&auths).enumerate() {
+                let in_file: Vec<&Tool> = tools.iter().filter(|t| !through_helper(i, **t)).collect();
                 for tool in &tools {
                     let key = tool.auth_key(login.host);
-                    changed |= docker_format::set_auth(doc, &key, auth.expose())?;
+                    let helper = plan.iter().find(|(j, t, _)| *j == i && t == tool).map(|(_, _, s)| s);
+                    match helper {
+                        // As `docker login` does: the store holds the secret, the file none.
+                        Some(store) => {
+                            if in_file.iter().all(|t| t.auth_key(login.host) != key) {
+                                changed |= docker_format::remove_auth(doc, &key)?;
+                            }
+                            if store.via == cred_store::Via::CredHelpers {
+                                continue;
+                            }
+                        }
+                        None => changed |= docker_format::set_auth(doc, &key, auth.expose())?,
+                    }
                     if let Some(helper) = docker_format::remove_cred_helper(doc, &key) {
                         changed = true;
                         warnings.push(format!(
@@ -187,7 +270,9 @@ pub fn write_logins(
                     }
                 }
             }
-            if let Some(store) = docker_format::creds_store(doc).filter(|_| tools.iter().any(|t| t.reads_creds_store())) {
+            let store_unused = tools.iter().any(|t| t.reads_creds_store())
+                && !plan.iter().any(|(_, _, s)| s.via == cred_store::Via::CredsStore);
+            if let Some(store) = docker_format::creds_store(doc).filter(|_| store_unused) {
                 warnings.push(creds_store_warning(&path, store));
             }
             Ok((warnings, changed))
@@ -195,7 +280,7 @@ pub fn write_logins(
         .with_context(|| format!("cannot update {}", path.display()))?;
         warnings.extend(file_warnings);
     }
-    Ok(warnings)
+    Ok(Written { warnings, stored })
 }
 
 fn creds_store_warning(path: &Path, store: &str) -> String {
@@ -253,22 +338,58 @@ pub fn remove_keys(path: &Path, keys: &[String]) -> Result<Vec<String>> {
 }
 
 /// Removes the hosts' entries from every tool's file that exists. Returns the hosts that had an
-/// entry in at least one file.
+/// entry in at least one file. No credential helper is run: see [`remove_logins_via`].
+#[cfg(any(fuzzing, test))]
 pub fn remove_logins(files: &[(Tool, PathBuf)], hosts: &[&str]) -> Result<Vec<String>> {
+    Ok(remove_logins_via(files, hosts, None)?.0)
+}
+
+/// [`remove_logins`], also erasing each host from the credential helper a tool's file names for
+/// it when that helper is on `path_var` (as `docker logout` does). Returns the hosts logged out
+/// of (an entry removed or a stored login erased), and report lines for the erased ones.
+pub fn remove_logins_via(
+    files: &[(Tool, PathBuf)],
+    hosts: &[&str],
+    path_var: Option<&std::ffi::OsStr>,
+) -> Result<(Vec<String>, Vec<String>)> {
     check_files(files, Some("auths"))?;
+    let mut erased_hosts: Vec<&str> = Vec::new();
+    let mut erased = Vec::new();
+    let mut done: Vec<(PathBuf, String)> = Vec::new();
+    for (path, tools) in group_by_file(files) {
+        let doc = auth_file::read(&path)?;
+        for host in hosts {
+            for &tool in &tools {
+                let key = tool.auth_key(host);
+                let Some(store) = cred_store::store_for(&doc, tool, &key, path_var) else {
+                    continue;
+                };
+                if done.contains(&(store.program.clone(), key.clone())) {
+                    continue;
+                }
+                if cred_store::erase(&store, &key)? {
+                    erased.push(format!("  {key}: erased from {}", store.describe(&path)));
+                    erased_hosts.push(host);
+                }
+                done.push((store.program, key));
+            }
+        }
+    }
     let mut removed_keys: Vec<String> = Vec::new();
     for (path, keys) in keys_by_file(files, hosts) {
         removed_keys.extend(remove_keys(&path, &keys)?);
     }
-    Ok(hosts
+    let removed = hosts
         .iter()
         .filter(|host| {
-            [Tool::Docker, Tool::Podman]
-                .iter()
-                .any(|tool| removed_keys.contains(&tool.auth_key(host)))
+            erased_hosts.contains(host)
+                || [Tool::Docker, Tool::Podman]
+                    .iter()
+                    .any(|tool| removed_keys.contains(&tool.auth_key(host)))
         })
         .map(|host| host.to_string())
-        .collect())
+        .collect();
+    Ok((removed, erased))
 }
 
 /// What [`write_cred_helpers`] did to one file.

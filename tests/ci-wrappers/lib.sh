@@ -54,3 +54,22 @@ no_leak() {
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# start_release DIR TARGET=BIN...: a loopback "release" of the binaries (tests/release/make-release.sh)
+# served from DIR; sets $release_url (its base URL). Stop with stop_release.
+release_pid=""
+start_release() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  exec {release_fd}< <(exec python3 "$repo/tests/release/serve.py" "$dir")
+  release_pid=$!
+  local rport; read -r rport <&"$release_fd" || { echo "the release server did not start" >&2; return 1; }
+  release_url="http://127.0.0.1:$rport/"
+  local version; version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
+  bash "$repo/tests/release/make-release.sh" "$dir" "$version" "$release_url" "$@"
+}
+
+stop_release() {
+  if [ -n "$release_pid" ]; then kill "$release_pid" 2>/dev/null || true; fi
+  release_pid=""
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the GitLab (gitlab/) and Jenkins (jenkins/) wrappers end to end on this machine, against a
+# Checks the GitLab (templates/, gitlab/) and Jenkins (jenkins/) wrappers and install.sh end to end on this machine, against a
 # loopback registry with the debug crlogin binary. The tools must be installed already:
 #   apt-get install -y --no-install-recommends docker-registry apache2-utils skopeo curl jq git rsync groovy
 #   pip install check-jsonschema==0.39.0 pyyaml   (scripts/install-deps.sh does all of this)
@@ -22,4 +22,7 @@ echo "gitlab checks: $((SECONDS - start)) s"
 start=$SECONDS
 bash tests/ci-wrappers/jenkins/check.sh
 echo "jenkins checks: $((SECONDS - start)) s"
+start=$SECONDS
+bash tests/ci-wrappers/install/check.sh
+echo "install.sh checks: $((SECONDS - start)) s"
 echo "ci-wrappers: OK"

@@ -5,7 +5,10 @@
 //! - [`IamServer`]: a real gRPC server (tonic + hyper, HTTP/2) for
 //!   `nebius.iam.v1.TokenExchangeService/Exchange` that checks what Nebius IAM checks (the four
 //!   token types, the service-account id, the actor JWT's RS256 signature against the JWKS, its
-//!   `iss`, `aud`, `sub` and `exp`), counts calls, and can be scripted to fail or hang;
+//!   `iss`, `aud`, `sub` and `exp`), counts calls, and can be scripted to fail or hang; it also does
+//!   service-account impersonation (an access token as the actor, accepted only when this server
+//!   issued it or was told it is valid, for a target it was told to allow) and records each
+//!   call's `x-idempotency-key`;
 //! - [`FakeGithubOidc`]: GitHub's OIDC token endpoint (plain HTTP/1.1 on a std thread), checking
 //!   the Bearer request token and the `audience` query parameter.
 //!
@@ -201,8 +204,21 @@ pub enum Reply {
     ExpiresIn(i64),
 }
 
+/// What impersonation the server allows.
+#[derive(Default)]
+struct Impersonation {
+    /// The service accounts an actor may impersonate.
+    targets: Vec<String>,
+    /// Access tokens issued elsewhere (the HTTP exchange) that are valid actors.
+    trusted_actors: Vec<String>,
+    /// `(actor token, target)` of each impersonation granted.
+    granted: Vec<(String, String)>,
+}
+
 struct State {
     expect: Expect,
+    impersonation: Mutex<Impersonation>,
+    idempotency_keys: Mutex<Vec<String>>,
     calls: AtomicUsize,
     script: Mutex<VecDeque<Reply>>,
     issued: Mutex<Vec<String>>,
@@ -216,6 +232,13 @@ impl State {
         request: tonic::Request<ExchangeTokenRequest>,
     ) -> Result<tonic::Response<CreateTokenResponse>, Status> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let key = request
+            .metadata()
+            .get("x-idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        self.idempotency_keys.lock().unwrap().push(key);
         if request.metadata().contains_key("authorization") {
             self.saw_authorization.store(true, Ordering::SeqCst);
         }
@@ -232,7 +255,13 @@ impl State {
             Reply::TokenType(t) => (t, EXPIRES_IN),
             Reply::ExpiresIn(seconds) => ("Bearer".to_string(), seconds),
         };
-        if let Err(status) = self.check(request.metadata(), request.get_ref()) {
+        let impersonating = request.get_ref().actor_token_type == ACCESS_TOKEN_TYPE;
+        let checked = if impersonating {
+            self.check_impersonation(request.metadata(), request.get_ref())
+        } else {
+            self.check(request.metadata(), request.get_ref())
+        };
+        if let Err(status) = checked {
             self.rejections
                 .lock()
                 .unwrap()
@@ -248,6 +277,48 @@ impl State {
             expires_in,
             scopes: Vec::new(),
         }))
+    }
+
+    /// What Nebius IAM checks of an impersonation: the actor is an access token it issued (or
+    /// was told is valid), and the subject is a service account the actor may impersonate.
+    fn check_impersonation(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        r: &ExchangeTokenRequest,
+    ) -> Result<(), Status> {
+        if metadata.contains_key("authorization") {
+            return Err(Status::invalid_argument(
+                "the token exchange is called without authorization",
+            ));
+        }
+        if r.grant_type != GRANT_TYPE
+            || r.requested_token_type != ACCESS_TOKEN_TYPE
+            || r.subject_token_type != SUBJECT_IDENTIFIER_TYPE
+        {
+            return Err(Status::invalid_argument("unsupported token types"));
+        }
+        if !r.audience.is_empty() || !r.scopes.is_empty() || !r.resource.is_empty() {
+            return Err(Status::invalid_argument(
+                "audience, scopes and resource must be empty",
+            ));
+        }
+        let issued_here = self.issued.lock().unwrap().contains(&r.actor_token);
+        let mut policy = self.impersonation.lock().unwrap();
+        if !issued_here && !policy.trusted_actors.contains(&r.actor_token) {
+            return Err(Status::unauthenticated(
+                "invalid actor token: not an access token this IAM issued",
+            ));
+        }
+        if !policy.targets.contains(&r.subject_token) {
+            return Err(Status::permission_denied(format!(
+                "the actor may not impersonate {}",
+                r.subject_token
+            )));
+        }
+        policy
+            .granted
+            .push((r.actor_token.clone(), r.subject_token.clone()));
+        Ok(())
     }
 
     /// What Nebius IAM checks of a federated exchange, with statuses like its.
@@ -368,6 +439,8 @@ impl IamServer {
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(State {
             expect,
+            impersonation: Mutex::new(Impersonation::default()),
+            idempotency_keys: Mutex::new(Vec::new()),
             calls: AtomicUsize::new(0),
             script: Mutex::new(VecDeque::new()),
             issued: Mutex::new(Vec::new()),
@@ -421,6 +494,28 @@ impl IamServer {
     /// Why requests were refused so far (the status messages).
     pub fn rejections(&self) -> Vec<String> {
         self.state.rejections.lock().unwrap().clone()
+    }
+
+    /// Lets actors impersonate `target`.
+    pub fn allow_impersonation_of(&self, target: &str) {
+        let mut policy = self.state.impersonation.lock().unwrap();
+        policy.targets.push(target.to_string());
+    }
+
+    /// Accepts `token` (issued by another server, e.g. the HTTP exchange) as an actor token.
+    pub fn trust_actor_token(&self, token: &str) {
+        let mut policy = self.state.impersonation.lock().unwrap();
+        policy.trusted_actors.push(token.to_string());
+    }
+
+    /// `(actor token, target)` of each impersonation granted so far.
+    pub fn impersonations(&self) -> Vec<(String, String)> {
+        self.state.impersonation.lock().unwrap().granted.clone()
+    }
+
+    /// Each call's `x-idempotency-key` (empty when it had none), in order.
+    pub fn idempotency_keys(&self) -> Vec<String> {
+        self.state.idempotency_keys.lock().unwrap().clone()
     }
 
     /// Whether any call carried `authorization` metadata (the real service takes none).

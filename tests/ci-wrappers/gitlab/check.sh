@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 . "$here/../lib.sh"
-trap 'stop_registry; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'stop_registry; stop_release; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 gcl=${GCL:-gitlab-ci-local}
 cd "$repo"
 
@@ -19,8 +19,25 @@ check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$
 echo "== gitlab-ci-local =="
 mkdir -p "$work/bin" "$work/home" "$work/project"
 cp target/debug/crlogin "$work/bin/"
-cp -r gitlab "$here"/*.gitlab-ci.yml "$work/project/"
+cp -r gitlab templates "$here"/*.gitlab-ci.yml "$work/project/"
 python3 scripts/make-oci-image.py "$work/image" v1
+# The "release" the jobs download crlogin from (the debug binary as this machine's asset), and one
+# whose asset does not match its SHA256SUMS.
+start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
+mkdir -p "$work/release/tampered"
+cp "$work/release/SHA256SUMS" "$work/release/tampered/"
+printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$work/release/tampered/crlogin-x86_64-unknown-linux-musl"
+sed -i "s|release-url: RELEASE_URL|release-url: $release_url|" "$work/project/component.gitlab-ci.yml"
+# PATH without curl and wget: every other tool of this machine's PATH, linked into one directory.
+mkdir -p "$work/nofetch"
+IFS=: read -ra path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+  for f in "$d"/*; do
+    case ${f##*/} in curl|wget|crlogin) continue ;; esac
+    [ -x "$f" ] && [ ! -e "$work/nofetch/${f##*/}" ] && ln -s "$f" "$work/nofetch/${f##*/}"
+  done
+done
+mkdir -p "$work/wgetonly" && ln -s "$(command -v wget)" "$work/wgetonly/wget"
 u_ci=gitlab-ci-token p_ci=$(canary) p_iam=$(canary) u_dcr=alice p_dcr=$(canary)
 start_registry "$u_ci=$p_ci" "iam=$p_iam" "$u_dcr=$p_dcr"
 # The secrets, as a GitLab project's CI/CD variables would be (files outside the state dir we check).
@@ -41,8 +58,10 @@ gcl() {
 }
 host_path=$work/bin:$PATH
 time_start=$SECONDS
-gcl component.gitlab-ci.yml "$host_path" push > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
+! command -v crlogin >/dev/null || fail "crlogin is on PATH; the download checks need it not to be"
+gcl component.gitlab-ci.yml "$PATH" push > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
 grep -q "PASS.*push" "$work/out-component.txt" || fail "component job did not pass"
+grep -q "GET /crlogin-x86_64-unknown-linux-musl 200" "$work/requests.log" || fail "component: the job did not download crlogin"
 grep -q "crlogin dir removed" "$work/out-component.txt" || { cat "$work/out-component.txt"; fail "component cleanup"; }
 if ! target/debug/crlogin cleanup --help >/dev/null 2>&1; then   # until the binary has cleanup
   grep -q "logged out of 2 of 2 registries" "$work/out-component.txt" || fail "component: the logout fallback did not run"
@@ -57,20 +76,22 @@ for f in "$work/home/.docker/config.json" "$work/home/.config/containers/auth.js
 done
 echo "plain pipeline: PASS ($((SECONDS - time_start)) s)"
 
-# Download path: crlogin is not on PATH; a file:// URL stands in for the release.
-! command -v crlogin >/dev/null || fail "crlogin is on PATH; the download checks need it not to be"
+# Download path (the plain include): crlogin is not on PATH; the loopback release stands in for GitHub's.
 time_start=$SECONDS
-sum=$(sha256sum target/debug/crlogin | cut -d' ' -f1)
-url=file://$repo/target/debug/crlogin
 ver=$(target/debug/crlogin --version | cut -d' ' -f2)
-gcl plain.gitlab-ci.yml "$PATH" download --variable "CRLOGIN_DOWNLOAD_URL=$url" --variable "CRLOGIN_SHA256=$sum" \
-  --variable "CRLOGIN_VERSION=$ver" > "$work/out-download.txt" 2>&1 || { cat "$work/out-download.txt"; fail "download"; }
-if gcl plain.gitlab-ci.yml "$PATH" download --variable "CRLOGIN_DOWNLOAD_URL=$url" \
-  --variable "CRLOGIN_SHA256=$(printf '%064d' 0)" > "$work/out-badsum.txt" 2>&1; then fail "a wrong checksum was accepted"; fi
-grep -q "the download does not match CRLOGIN_SHA256" "$work/out-badsum.txt" || { cat "$work/out-badsum.txt"; fail "no checksum failure shown"; }
-if gcl plain.gitlab-ci.yml "$PATH" download > "$work/out-nobin.txt" 2>&1; then fail "ran without a binary"; fi
-grep -q "crlogin is not on PATH and CRLOGIN_DOWNLOAD_URL/CRLOGIN_SHA256 are not both set" "$work/out-nobin.txt" || { cat "$work/out-nobin.txt"; fail "no clear error without a binary"; }
-echo "download (good, wrong checksum, none): PASS ($((SECONDS - time_start)) s)"
+dl() { local out=$1 path=$2; shift 2; gcl plain.gitlab-ci.yml "$path" download --variable "CRLOGIN_VERSION=$ver" "$@" > "$work/out-$out.txt" 2>&1; }
+dl download "$PATH" --variable "CRLOGIN_RELEASE_URL=$release_url" || { cat "$work/out-download.txt"; fail "download"; }
+dl wget "$work/wgetonly:$work/nofetch" --variable "CRLOGIN_RELEASE_URL=$release_url" || { cat "$work/out-wget.txt"; fail "download with wget"; }
+if dl badsum "$PATH" --variable "CRLOGIN_RELEASE_URL=${release_url}tampered/"; then fail "a wrong checksum was accepted"; fi
+grep -q "the downloaded crlogin-x86_64-unknown-linux-musl does not match its SHA-256 (${release_url}tampered/SHA256SUMS); not running it" "$work/out-badsum.txt" || { cat "$work/out-badsum.txt"; fail "no checksum failure shown"; }
+[ ! -e "$work/tampered-ran" ] || fail "the tampered download was run"
+if dl pin "$PATH" --variable "CRLOGIN_RELEASE_URL=$release_url" --variable "CRLOGIN_SHA256=$(printf '%064d' 0)"; then fail "a wrong pinned checksum was accepted"; fi
+grep -q "does not match its SHA-256 (CRLOGIN_SHA256, " "$work/out-pin.txt" || { cat "$work/out-pin.txt"; fail "no pinned-checksum failure shown"; }
+if dl 404 "$PATH" --variable "CRLOGIN_RELEASE_URL=${release_url}missing/"; then fail "ran without a download"; fi
+grep -q "cannot download crlogin $ver from ${release_url}missing/ (the error above): check the version and release-url" "$work/out-404.txt" || { cat "$work/out-404.txt"; fail "no clear error for a 404"; }
+if dl nofetch "$work/nofetch" --variable "CRLOGIN_RELEASE_URL=$release_url"; then fail "ran without curl or wget"; fi
+grep -q "crlogin is not in the image, and neither curl nor wget is there to download it" "$work/out-nofetch.txt" || { cat "$work/out-nofetch.txt"; fail "no clear error without curl and wget"; }
+echo "download (curl, wget, tampered, wrong pin, 404, no curl/wget): PASS ($((SECONDS - time_start)) s)"
 
 echo "== after cleanup: no per-job directory is left; no canary in any output or log =="
 left=$(find "$work/project.tmp" -maxdepth 1 -name 'crlogin-*' 2>/dev/null)

@@ -3,7 +3,8 @@
 // and are then run for real (sh -xe, as Jenkins does) with the recorded environment, the bound
 // canary secrets and the real crlogin binary against a loopback registry.
 // Also compiles examples/jenkins/Jenkinsfile. Environment: REPO, WORK, REGISTRY (127.0.0.1:port),
-// IMAGE (oci:DIR:TAG), CRLOGIN_PATH (a dir with crlogin), U_DCR, P_DCR, P_IAM, P_WRONG.
+// IMAGE (oci:DIR:TAG), CRLOGIN_PATH (a dir with crlogin), U_DCR, P_DCR, P_IAM, P_WRONG, and for
+// version: RELEASE_URL (a loopback release, tests/release/make-release.sh), VERSION, NO_CRLOGIN_PATH.
 // Output of every sh goes to $WORK/transcript.txt (the leak check reads it).
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
@@ -15,7 +16,7 @@ unset CRLOGIN_ISOLATED
 '''
 final String CLEANUP = '''\
 if "${CRLOGIN_BIN:-crlogin}" cleanup --help >/dev/null 2>&1; then "${CRLOGIN_BIN:-crlogin}" cleanup --config-dir "$CRLOGIN_CONFIG_DIR" || true; fi
-rm -rf "$CRLOGIN_CONFIG_DIR"
+rm -rf "$CRLOGIN_CONFIG_DIR" "$CRLOGIN_CONFIG_DIR.bin"
 '''
 final List<String> SECRET_VARS = ['DCR_USERNAME', 'DCR_PASSWORD', 'NEBIUS_STATIC_KEY', 'NEBIUS_SA_CREDENTIALS_FILE']
 
@@ -139,6 +140,10 @@ def run = { String name, Map args, Closure body, boolean fails = false ->
     assert (thrown != null) == fails: "${name}: ${thrown ?: 'no failure'}"
     List<Map> shs = j.calls.findAll { it.step == 'sh' }
     List<Map> own = shs.findAll { it.from == 'step' }
+    if (own && own[0].script == crlogin.INSTALL) {
+        assert !own[0].env.keySet().any { it in SECRET_VARS }: "${name}: a secret is bound during the install"
+        own = own.drop(1)
+    }
     assert own.size() in [1, 2] && own[0].script == LOGIN && own[-1].script == CLEANUP: "${name}: sh scripts ${own*.script}"
     String dir = own[0].env.CRLOGIN_CONFIG_DIR
     assert dir.startsWith("${workspace}@tmp/crlogin-7-"): "${name}: ${dir}"
@@ -181,6 +186,31 @@ shs = run('a missing binary is a clear error', [credentialsId: 'cr-key', kind: '
     { -> assert false }, true)
 assert j.transcript.text.contains('crlogin: error: /nonexistent/crlogin not found')
 
+// version: crlogin is not on the agent: downloaded from the loopback release, verified, used, removed.
+String agentPath = j.baseEnv.PATH
+j.baseEnv.PATH = cfg.NO_CRLOGIN_PATH
+shs = run('version: downloads and verifies the release binary when the agent has none',
+    [credentialsId: 'dcr', kind: 'usernamePassword', registry: "${registry}/jenkins", version: cfg.VERSION, releaseUrl: cfg.RELEASE_URL],
+    body(DOCKER_CONFIG: { it.CRLOGIN_CONFIG_DIR }))
+assert shs[0].script == crlogin.INSTALL && shs[1].env.CRLOGIN_BIN == shs[0].env.CRLOGIN_CONFIG_DIR + '.bin/crlogin'
+assert shs[-1].env.CRLOGIN_BIN == shs[1].env.CRLOGIN_BIN: 'cleanup ran another binary'
+assert !new File(shs[0].env.CRLOGIN_CONFIG_DIR + '.bin').exists(): 'the downloaded binary was left behind'
+[[cfg.RELEASE_URL + 'tampered/', 'the downloaded crlogin-x86_64-unknown-linux-musl does not match its SHA-256 in ' + cfg.RELEASE_URL + 'tampered/SHA256SUMS; not running it'],
+ [cfg.RELEASE_URL + 'missing/', 'cannot download crlogin ' + cfg.VERSION + ' from ' + cfg.RELEASE_URL + 'missing/: check version: and releaseUrl:']].each { url, message ->
+    j.calls.clear()
+    Throwable thrown = null
+    try { crlogin.call([credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, version: cfg.VERSION, releaseUrl: url]) { -> assert false } } catch (Throwable t) { thrown = t }
+    assert thrown != null
+    List<Map> own = j.calls.findAll { it.step == 'sh' }
+    assert own*.script == [crlogin.INSTALL, CLEANUP] && !j.calls.any { it.step == 'withCredentials' }: "${url}: ${own*.script}"
+    assert j.transcript.text.contains('crlogin: error: ' + message): message
+    assert !new File(own[0].env.CRLOGIN_CONFIG_DIR + '.bin').exists()
+    assert !new File("${cfg.WORK}/tampered-ran").exists(): 'the tampered download was run'
+    cases++
+    println "ok: version: ${message}"
+}
+j.baseEnv.PATH = agentPath
+
 j.execute = false  // the authorized-key exchange needs Nebius IAM: check the binding and settings only
 shs = run('file (default kind): authorized key as NEBIUS_SA_CREDENTIALS_FILE',
     [credentialsId: 'nebius-sa', regions: ['eu-north1', 'eu-west1']], { -> })
@@ -191,7 +221,8 @@ assert shs[0].env.NEBIUS_REGIONS == 'eu-north1,eu-west1' && shs[0].env.NEBIUS_SA
 [[[kind: 'usernamePassword', credentialsId: 'dcr'], "needs registry"],
  [[kind: 'token', credentialsId: 'dcr'], "kind must be"],
  [[regions: ['eu-north1']], 'credentialsId is required'],
- [[credentialsId: 'dcr', region: 'eu-north1'], 'unknown parameter region']].each { args, message ->
+ [[credentialsId: 'dcr', region: 'eu-north1'], 'unknown parameter region'],
+ [[credentialsId: 'dcr', version: 'latest'], "version must be X.Y.Z, not 'latest'"]].each { args, message ->
     j.calls.clear()
     try { crlogin.call(args) { -> }; assert false: "no error for ${args}" } catch (IllegalStateException e) {
         assert e.message.contains(message): e.message

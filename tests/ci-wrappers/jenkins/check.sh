@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 . "$here/../lib.sh"
-trap 'stop_registry; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'stop_registry; stop_release; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 cd "$repo"
 
 mkdir -p "$work/bin" "$work/home"
@@ -15,10 +15,16 @@ cp target/debug/crlogin "$work/bin/"
 python3 scripts/make-oci-image.py "$work/image" v1
 u_dcr=jenkins p_dcr=$(canary) p_iam=$(canary) p_wrong=$(canary)
 start_registry "$u_dcr=$p_dcr" "iam=$p_iam"
+start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
+mkdir -p "$work/release/tampered"
+cp "$work/release/SHA256SUMS" "$work/release/tampered/"
+printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$work/release/tampered/crlogin-x86_64-unknown-linux-musl"
+! command -v crlogin >/dev/null || fail "crlogin is on PATH; the version: checks need it not to be"
 : "${JAVA_HOME:=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 export JAVA_HOME
 if ! env -i PATH="$PATH" JAVA_HOME="$JAVA_HOME" HOME="$work/home" LANG=C.UTF-8 \
   REPO="$repo" WORK="$work" REGISTRY="127.0.0.1:$port" IMAGE="oci:$work/image:v1" CRLOGIN_PATH="$work/bin" \
+  RELEASE_URL="$release_url" VERSION="$(target/debug/crlogin --version | cut -d' ' -f2)" NO_CRLOGIN_PATH="$PATH" \
   U_DCR="$u_dcr" P_DCR="$p_dcr" P_IAM="$p_iam" P_WRONG="$p_wrong" \
   groovy "$here/Harness.groovy" 2>&1 | tee "$work/harness.txt"; then
   cat "$work/transcript.txt" 2>/dev/null; fail "the Jenkins harness"

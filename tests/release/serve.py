@@ -1,0 +1,16 @@
+#!/usr/bin/env python3
+"""Serves DIR over HTTP on 127.0.0.1 (a loopback stand-in for a release's download URL) and logs
+each request to DIR/../requests.log. Prints the port on stdout once listening, so a caller reads
+that line (`read -r port <&FD`) instead of waiting a while. Usage: serve.py DIR"""
+import functools, http.server, os, sys
+
+root = sys.argv[1]
+log = open(os.path.join(os.path.dirname(os.path.abspath(root)), "requests.log"), "a", buffering=1)
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        log.write(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}\n")
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=root))
+print(server.server_address[1], flush=True)
+server.serve_forever()
