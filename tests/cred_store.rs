@@ -7,6 +7,7 @@
 
 mod harness;
 
+use harness::helm::push_and_pull_chart;
 use harness::{
     assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, write_auth_file, Auth,
     Env, Out, Registry,
@@ -125,14 +126,17 @@ fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() 
         .set("DCR_PASSWORD", secret)
         .set("DCR_REGISTRY", format!("{host}/team"));
     let docker = env.home().join(".docker/config.json");
-    fs::create_dir_all(docker.parent().unwrap()).unwrap();
-    fs::write(&docker, r#"{"credsStore": "pass"}"#).unwrap();
+    let helm_file = env.home().join(".config/helm/registry/config.json");
+    for file in [&docker, &helm_file] {
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(file, r#"{"credsStore": "pass"}"#).unwrap();
+    }
 
     let before = docker_inspect(&env, &registry);
     before.assert_failure("docker before the login: the test can fail");
 
-    // docker's file names the store; podman's file does not (and podman ignores credsStore).
-    let login = env.crlogin(["login", "--for", "docker,podman"]).run();
+    // docker's and helm's files name the store; podman's does not (and podman ignores it).
+    let login = env.crlogin(["login"]).run();
     login.assert_success("crlogin login with credsStore pass");
     assert!(
         login.stderr.contains(&format!(
@@ -143,11 +147,16 @@ fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() 
     );
     assert!(!login.stderr.contains("warning"), "{login}");
     assert_eq!(PassStore::list(&env), json!({ &host: USER }));
-    assert_eq!(
-        read_json(&docker),
-        json!({"credsStore": "pass"}),
-        "docker's file holds no secret"
-    );
+    // docker and helm ask the same helper for the same host: one store.
+    assert_eq!(login.stderr.matches("stored in").count(), 1, "{login}");
+    for file in [&docker, &helm_file] {
+        assert_eq!(
+            read_json(file),
+            json!({"credsStore": "pass"}),
+            "{} holds no secret",
+            file.display()
+        );
+    }
     let podman = env.home().join(".config/containers/auth.json");
     assert!(read_json(&podman)["auths"][&host]["auth"].is_string());
 
@@ -159,6 +168,9 @@ fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() 
             .contains("application/vnd.oci.image.manifest.v1+json"),
         "{inspect}"
     );
+
+    // Helm 4 reads the login from pass too: it pushes a chart and pulls it back.
+    let push = push_and_pull_chart(&env, &helm_file, &host, "reading the login from pass");
 
     // --isolated still writes a private plain config.json, and leaves the store alone.
     let isolated = env
@@ -176,7 +188,7 @@ fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() 
     assert!(read_json(&plain)["auths"][&host]["auth"].is_string());
     assert!(read_json(&plain).get("credsStore").is_none());
 
-    let logout = env.crlogin(["logout", "--for", "docker,podman"]).run();
+    let logout = env.crlogin(["logout"]).run();
     logout.assert_success("crlogin logout");
     assert!(
         logout.stderr.contains(&format!(
@@ -222,6 +234,8 @@ fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() 
             &login.stderr,
             &inspect.stdout,
             &inspect.stderr,
+            &push.stdout,
+            &push.stderr,
             &logout.stdout,
             &logout.stderr,
         ],

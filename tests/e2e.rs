@@ -5,44 +5,11 @@
 
 mod harness;
 
+use harness::helm::{helm, write_chart};
 use harness::{
     assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, Auth, Env, Registry,
 };
-use std::path::{Path, PathBuf};
-
-/// The Helm 4 client (PyPI helm-sdkpy in a venv made by scripts/install-helm-client.sh).
-fn helm_python() -> PathBuf {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/helm-venv/bin/python");
-    assert!(
-        py.exists(),
-        "the Helm test client is not installed: run `bash scripts/install-deps.sh` (or .ci/run)"
-    );
-    py
-}
-
-/// Runs tests/clients/helm_client.py with HELM_REGISTRY_CONFIG = `config`.
-fn helm(env: &Env, config: &Path, args: &[&str]) -> harness::Out {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/helm_client.py");
-    let mut cmd = env.command(helm_python());
-    cmd.arg(script)
-        .args(args)
-        .env("HELM_REGISTRY_CONFIG", config);
-    run(&mut cmd, None)
-}
-
-fn write_chart(dir: &Path) {
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("Chart.yaml"),
-        "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: hello}\n",
-    )
-    .unwrap();
-}
+use std::path::PathBuf;
 
 #[test]
 fn dcr_login_works_for_skopeo_docker_and_helm_from_their_default_files() {
@@ -91,29 +58,12 @@ fn dcr_login_works_for_skopeo_docker_and_helm_from_their_default_files() {
 
     // Helm 4 reads the helm file.
     let helm_file = env.home().join(".config/helm/registry/config.json");
-    write_chart(&env.home().join("chart"));
-    let chart = env.home().join("chart");
-    let oci = format!("oci://{}/charts", registry.host());
-    helm(
+    harness::helm::push_and_pull_chart(
         &env,
         &helm_file,
-        &["push", chart.to_str().unwrap(), &oci, "--plain-http"],
-    )
-    .assert_success("helm push");
-    let dest = env.home().join("charts");
-    helm(
-        &env,
-        &helm_file,
-        &[
-            "pull",
-            &format!("{oci}/hello"),
-            "0.1.0",
-            dest.to_str().unwrap(),
-            "--plain-http",
-        ],
-    )
-    .assert_success("helm pull");
-    assert!(dest.join("hello-0.1.0.tgz").exists());
+        &registry.host(),
+        "with crlogin's helm file",
+    );
 
     let files = [
         env.home().join(".docker/config.json"),

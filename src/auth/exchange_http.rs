@@ -369,7 +369,7 @@ fn parse_token(body: &[u8], issued_at: SystemTime, ci: &dyn Ci) -> Result<Token>
 }
 
 /// A one-line reason for a failed request, without the request itself.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -17,6 +17,7 @@ pub mod exchange_http;
 mod federated_file;
 mod iam_token;
 pub mod impersonation;
+pub mod metadata;
 pub mod oidc;
 pub mod profile;
 mod sa_credentials;
@@ -54,6 +55,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &federated_file::SOURCE,
     &oidc::SOURCE,
     &profile::SOURCE,
+    &metadata::SOURCE,
 ];
 
 /// One way to find a Nebius credential: a file in `src/auth/` registered in [`SOURCES`].
@@ -67,6 +69,10 @@ pub trait Source: Sync {
     /// Whether something of it is set, read without touching a secret or a file: for `logout`,
     /// which then clears the Nebius hosts.
     fn configured(&self, vars: &Vars) -> bool;
+    /// Whether it is tried only when nothing else at all is found (no plain login either).
+    fn fallback(&self) -> bool {
+        false
+    }
     /// Its credential, parsed and with its secrets masked, or `None` when it is not set.
     /// `forced` (`--auth` named it) turns "set but unusable, so skipped" into an error.
     fn find(&self, vars: &Vars, forced: bool) -> Result<Option<NebiusInput>>;
@@ -258,6 +264,10 @@ pub trait Obtain: fmt::Debug {
     }
     /// Gets the password, masking anything secret it makes with `ci`.
     fn obtain(&self, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted>;
+    /// How the last [`Obtain::obtain`] got it, for the report.
+    fn obtained(&self) -> String {
+        "exchanged".to_string()
+    }
     /// The service account whose token it gives, where known (for the report).
     fn account(&self) -> Option<&str> {
         None
@@ -316,20 +326,28 @@ pub struct Options {
 /// Every input crlogin supports: the plain logins from `secrets`, and the Nebius credential
 /// from the first source found (or only `auth`, whose absence is then an error).
 pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String], auth: &Choice) -> Result<Inputs> {
-    Ok(Inputs {
-        plain: crate::secrets::plain_logins(env, ci, from_env)?,
-        nebius: find_nebius(env, ci, auth)?,
-    })
+    let plain = crate::secrets::plain_logins(env, ci, from_env)?;
+    let nebius = find(env, ci, auth, plain.is_empty())?;
+    Ok(Inputs { plain, nebius })
 }
 
 /// The Nebius credential: the first source in [`SOURCES`] that finds one, or only
 /// `choice.source` (then its absence is an error); wrapped in an impersonation when
 /// `--impersonate` or the source's own setting asks for one.
 pub fn find_nebius(env: &Env, ci: &dyn Ci, choice: &Choice) -> Result<Option<NebiusInput>> {
+    find(env, ci, choice, true)
+}
+
+/// [`find_nebius`]; `fallbacks` false leaves out the sources tried only when nothing is found.
+fn find(env: &Env, ci: &dyn Ci, choice: &Choice, fallbacks: bool) -> Result<Option<NebiusInput>> {
     let vars = Vars::new(env, ci);
     let sources: Vec<&dyn Source> = match choice.source {
         Some(AuthSource(source)) => vec![source],
-        None => SOURCES.to_vec(),
+        None => SOURCES
+            .iter()
+            .copied()
+            .filter(|s| fallbacks || !s.fallback())
+            .collect(),
     };
     for source in sources {
         if let Some(input) = source.find(&vars, choice.source.is_some())? {
@@ -473,7 +491,7 @@ pub fn resolve_nebius(
             }
         }
     }
-    Ok(done(format!("{source}, exchanged"), minted))
+    Ok(done(format!("{source}, {}", credential.obtained()), minted))
 }
 
 impl Credential {

@@ -17,6 +17,8 @@ pub struct Found {
     pub iam: Option<Iam>,
     /// Whether the credentials could be read at all (false: `scopes` may be missing some).
     pub read: bool,
+    /// Whether the Nebius credential is the VM's metadata service.
+    pub metadata: bool,
 }
 
 /// Secrets are read through this: doctor prints no secret, so there is nothing to mask, and
@@ -110,6 +112,18 @@ pub fn credentials(
         checks.push(Check::ok("credentials", detail).on(&nebius.source));
         found.scopes.push((Scope::Nebius, nebius.source.clone()));
         found.iam = iam;
+        found.metadata = auth::metadata::is_source(&nebius.source);
     }
     (checks, found)
+}
+
+/// Whether this machine's metadata service (or mounted token) gives a usable token: a failure
+/// only when login would use it.
+pub fn metadata(env: &Env, ci: &dyn Ci, found: &Found) -> Check {
+    match (auth::metadata::check(env, &Unmasked(ci)), found.metadata) {
+        (Ok(detail), true) => Check::ok("metadata", detail),
+        (Ok(detail), false) => Check::ok("metadata", format!("{detail}; login uses it only when no other credential is set, or with --auth metadata")),
+        (Err(why), true) => Check::fail("metadata", why, "run crlogin on a Nebius VM or Managed Kubernetes node with a service account attached, or set another credential"),
+        (Err(why), false) => Check::skip("metadata", format!("no Nebius VM service account here: {why}")),
+    }
 }

@@ -154,6 +154,7 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         },
     );
     checks.extend(found_checks);
+    checks.push(credentials::metadata(env, ci, &found));
 
     match sinks::files(&args.target.tools, env, args.target.config_dir.as_deref()) {
         Ok(paths) => {

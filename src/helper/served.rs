@@ -10,7 +10,6 @@ use crate::sinks::{self, auth_file};
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The record's file name, in crlogin's directory under the user's config home.
@@ -40,7 +39,7 @@ pub fn load(path: &Path) -> Result<Vec<String>> {
             path.display()
         );
     }
-    if meta.permissions().mode() & 0o022 != 0 {
+    if others_may_write(&meta) {
         bail!(
             "{} may be written by other users, so its hosts are not trusted: {redo}",
             path.display()
@@ -104,6 +103,18 @@ pub fn forget_unless(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<Str
     Ok(forgotten)
 }
 
+#[cfg(unix)]
+fn others_may_write(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o022 != 0
+}
+
+/// Elsewhere the file's ACL (the user's alone, as crlogin writes it) is the guard.
+#[cfg(not(unix))]
+fn others_may_write(_: &fs::Metadata) -> bool {
+    false
+}
+
 fn hosts_of(doc: &auth_file::Document) -> Vec<String> {
     doc.get("hosts")
         .and_then(Value::as_array)
@@ -120,9 +131,10 @@ fn set_hosts(doc: &mut auth_file::Document, hosts: Vec<String>) {
     doc.insert("hosts".into(), json!(hosts));
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn hosts_are_recorded_privately_and_forgotten() {

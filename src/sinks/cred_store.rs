@@ -143,7 +143,7 @@ pub fn store(store: &Store, server_url: &str, username: &str, secret: &Secret) -
     let answer = call(&store.program, "store", &input)?;
     if !answer.success {
         bail!(
-            "{} store for {server_url} failed: {}",
+            "{} store for {server_url} failed: {}: fix the store (the tool's file names it), or use --isolated to write a plain file instead",
             store.program.display(),
             answer.message(Some(secret))
         );
@@ -210,6 +210,11 @@ impl Answer {
 /// Runs `program action` with `input` on stdin, within [`TIMEOUT`], keeping at most
 /// [`MAX_OUTPUT`] bytes of each output stream.
 fn call(program: &Path, action: &str, input: &[u8]) -> Result<Answer> {
+    call_within(program, action, input, TIMEOUT)
+}
+
+/// [`call`] within `timeout`; the helper is killed when it runs out.
+fn call_within(program: &Path, action: &str, input: &[u8], timeout: Duration) -> Result<Answer> {
     let what = || format!("cannot run {} {action}", program.display());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -241,7 +246,7 @@ fn call(program: &Path, action: &str, input: &[u8]) -> Result<Answer> {
                 stderr: stderr?,
             })
         };
-        match tokio::time::timeout(TIMEOUT, work).await {
+        match tokio::time::timeout(timeout, work).await {
             Ok(answer) => answer,
             Err(_) => Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
@@ -254,7 +259,7 @@ fn call(program: &Path, action: &str, input: &[u8]) -> Result<Answer> {
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => bail!(
             "{} {action} did not finish within {} s (is it waiting for a password prompt?): unlock the store, or use --isolated to write a plain file instead",
             program.display(),
-            TIMEOUT.as_secs()
+            timeout.as_secs()
         ),
         Err(e) => Err(anyhow::anyhow!("{}", e.kind())).with_context(what),
     }
@@ -274,7 +279,7 @@ async fn bounded(mut reader: impl AsyncRead + Unpin) -> std::io::Result<Zeroizin
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
@@ -369,6 +374,19 @@ mod tests {
         };
         let err = store(&flood, "r.io", "u", &secret).unwrap_err().to_string();
         assert!(err.len() < 1000, "{} bytes", err.len());
+    }
+
+    #[test]
+    fn a_helper_that_hangs_is_killed_when_its_time_is_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let hangs = helper(tmp.path(), "hangs", "exec sleep 600");
+        let started = std::time::Instant::now();
+        let err = call_within(&hangs, "store", b"{}", Duration::from_secs(1))
+            .err()
+            .expect("a timeout")
+            .to_string();
+        assert!(err.contains("did not finish within 1 s"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(30), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod github_log;
+pub mod helm;
 #[allow(unused_imports)] // Not every test binary uses both.
 pub use audit::{canary, temp_dir};
 
