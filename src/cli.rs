@@ -14,6 +14,17 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Seconds to wait for another process writing the same auth file (its lock) before giving up.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = crate::files::DEFAULT_LOCK_WAIT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(0..=3600),
+        env = "CRLOGIN_LOCK_TIMEOUT"
+    )]
+    pub lock_timeout: u64,
 }
 
 /// crlogin's subcommands.

@@ -164,7 +164,9 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         .config_dir
         .clone()
         .or_else(|| env.path("DOCKER_CONFIG"));
-    let state = match ci.saved_state(env) {
+    let saved = ci.saved_state(env);
+    let from_config_dir = saved.is_none();
+    let state = match saved {
         Some(json) => Some(State::from_json(&json)?),
         None => match &dir {
             Some(dir) => State::load_from(dir)?,
@@ -175,7 +177,16 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         ci.note("crlogin: nothing to clean up: no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)");
         return Ok(());
     };
-    let removed = state.undo(dir.as_deref())?;
+    let tool_files: Vec<PathBuf> = [Tool::Docker, Tool::Helm, Tool::Podman]
+        .iter()
+        .filter_map(|tool| tool.auth_file(env).ok())
+        .collect();
+    let removed = state.undo(&state::Bounds {
+        config_dir: dir.as_deref(),
+        from_config_dir,
+        isolated_base: &ci.isolated_base(env),
+        tool_files: &tool_files,
+    })?;
     let mut text = format!(
         "crlogin: cleaned up {removed} {} in {} {}\n",
         if removed == 1 { "entry" } else { "entries" },

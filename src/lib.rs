@@ -9,6 +9,7 @@ pub mod commands;
 mod connect_error;
 pub mod doctor;
 pub mod env;
+pub mod files;
 // Also in test builds, where its unit test runs every entry point over the seed corpus.
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;

@@ -125,6 +125,10 @@ struct Case {
     files: Vec<(String, Vec<u8>)>,
     /// Those of `files` that hold a secret on purpose (the leak audit's inputs).
     secret_files: Vec<String>,
+    /// Symlinks made under HOME before the run: (path, target).
+    links: Vec<(String, String)>,
+    /// FIFOs made under HOME before the run.
+    fifos: Vec<String>,
     stdin: Option<Vec<u8>>,
     expect: Expect,
 }
@@ -136,6 +140,8 @@ fn case(what: impl Into<String>, args: &[&str]) -> Case {
         vars: Vec::new(),
         files: Vec::new(),
         secret_files: Vec::new(),
+        links: Vec::new(),
+        fifos: Vec::new(),
         stdin: None,
         expect: Expect::Error(""),
     }
@@ -161,6 +167,18 @@ impl Case {
     fn secret_file(mut self, path: &str, content: impl Into<Vec<u8>>) -> Case {
         self.secret_files.push(path.to_string());
         self.file(path, content)
+    }
+
+    /// A symlink at `path` to `target` (an absolute path outside HOME, or one relative to HOME).
+    fn link(mut self, path: &str, target: &str) -> Case {
+        self.links.push((path.to_string(), target.to_string()));
+        self
+    }
+
+    /// A FIFO at `path`: opening it to read blocks until a writer comes, which none does.
+    fn fifo(mut self, path: &str) -> Case {
+        self.fifos.push(path.to_string());
+        self
     }
 
     fn stdin(mut self, content: impl Into<Vec<u8>>) -> Case {
@@ -291,6 +309,7 @@ fn catalog() -> Vec<Case> {
     rows.extend(flag_rows());
     rows.extend(auth_file_path_rows());
     rows.extend(config_file_rows());
+    rows.extend(special_file_rows());
     rows.extend(helper_rows());
     rows.extend(kubelet_rows());
     rows
@@ -987,6 +1006,96 @@ fn config_file_rows() -> Vec<Case> {
     rows
 }
 
+/// Each tool's auth file, and the state `cleanup` reads, as something that is not a regular file
+/// (reading it could block or never end) or too big to be one: refused before anything is
+/// locked, read or written, by `login`, `logout`, `cleanup` and `configure-helper` alike.
+fn special_file_rows() -> Vec<Case> {
+    let mut rows = Vec::new();
+    for (tool, path) in [
+        ("docker", ".docker/config.json"),
+        ("helm", ".config/helm/registry/config.json"),
+        ("podman", ".config/containers/auth.json"),
+    ] {
+        let login = ["login", "--for", tool];
+        let logout = ["logout", "--for", tool, "--region", "eu-north1"];
+        rows.extend([
+            case(format!("{tool} {path} a FIFO"), &login)
+                .dcr()
+                .fifo(path)
+                .error("is a FIFO, not a regular file"),
+            case(format!("{tool} {path} a FIFO, on logout"), &logout)
+                .fifo(path)
+                .error("is a FIFO, not a regular file"),
+            case(format!("{tool} {path} a link to /dev/zero"), &login)
+                .dcr()
+                .link(path, "/dev/zero")
+                .error("is a character device, not a regular file"),
+            case(format!("{tool} {path} a directory"), &login)
+                .dcr()
+                .file(&format!("{path}/inside"), "x")
+                .error("is a directory, not a regular file"),
+            case(format!("{tool} {path} a link to nowhere"), &login)
+                .dcr()
+                .link(path, "missing/config.json")
+                .error("is a symlink to nothing usable"),
+        ]);
+    }
+    let mut over_cap = vec![b' '; 17 * 1024 * 1024];
+    over_cap.extend_from_slice(b"{}");
+    rows.extend([
+        case(
+            "docker config.json valid but over the 16 MiB cap",
+            &["login", "--for", "docker"],
+        )
+        .dcr()
+        .file(".docker/config.json", over_cap)
+        .error("is larger than 16 MiB, which no auth file is"),
+        case(
+            "configure-helper into a FIFO",
+            &[
+                "configure-helper",
+                "--for",
+                "docker",
+                "--region",
+                "eu-north1",
+            ],
+        )
+        .static_key()
+        .fifo(".docker/config.json")
+        .error("is a FIFO, not a regular file"),
+        case("cleanup with a FIFO as the state file", &["cleanup"])
+            .var("DOCKER_CONFIG", "{HOME}/cfg")
+            .fifo("cfg/crlogin-state.json")
+            .error("is a FIFO, not a regular file: remove it"),
+        case("cleanup with a state file over 1 MiB", &["cleanup"])
+            .var("DOCKER_CONFIG", "{HOME}/cfg")
+            .file("cfg/crlogin-state.json", huge(b' ', 2 * 1024 * 1024))
+            .error("larger than any state crlogin writes"),
+        case(
+            "CRLOGIN_LOCK_TIMEOUT not a number",
+            &["login", "--for", "docker"],
+        )
+        .dcr()
+        .var("CRLOGIN_LOCK_TIMEOUT", "forever")
+        .usage("for '--lock-timeout <SECONDS>'"),
+        case(
+            "CRLOGIN_LOCK_TIMEOUT out of range",
+            &["login", "--for", "docker"],
+        )
+        .dcr()
+        .var("CRLOGIN_LOCK_TIMEOUT", "99999")
+        .usage("for '--lock-timeout <SECONDS>'"),
+        case(
+            "CRLOGIN_LOCK_TIMEOUT with a line break and ::add-mask::",
+            &["login", "--for", "docker"],
+        )
+        .dcr()
+        .var("CRLOGIN_LOCK_TIMEOUT", "5\n::add-mask::injected")
+        .usage("CRLOGIN_LOCK_TIMEOUT holds a line break or another control character"),
+    ]);
+    rows
+}
+
 /// A valid config.json of 10 MB or so: 100 000 other logins.
 fn huge_config() -> Vec<u8> {
     let auths: serde_json::Map<String, Value> = (0..100_000)
@@ -1139,6 +1248,17 @@ fn run_case(case: &Case, github: bool) -> (Env, Tree, Out) {
     }
     for path in &case.secret_files {
         harness::audit::input(&env.home().join(path));
+    }
+    for (path, target) in &case.links {
+        let path = env.home().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(env.home().join(target), &path).unwrap();
+    }
+    for path in &case.fifos {
+        let path = env.home().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        harness::run(std::process::Command::new("mkfifo").arg(&path), None)
+            .assert_success("mkfifo");
     }
     let before = Tree::of(env.home());
     let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));

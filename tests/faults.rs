@@ -1,11 +1,12 @@
 //! The fault catalog: one table of everything that can go wrong on the far side of the wire — the
 //! Nebius token exchange (HTTP, and the gRPC one behind OIDC federation) answering errors,
 //! throttling, resets, hangs, broken or empty bodies, already expired tokens, or not listening at
-//! all; and the registry down while `--verify` checks it. Each row runs the real binary with small
-//! `--timeout`/`--retries` against loopback stand-ins and asserts that it ends well within a
-//! bound, exits non-zero (never a panic), prints one error line naming the cause and the fix,
-//! writes nothing (the HOME tree is unchanged; `--verify` rows excepted, whose credentials are
-//! written before the check, as documented), and shows no private key, JWT or token.
+//! all; the registry down while `--verify` checks it; and, on this side, another process holding
+//! the auth file's lock. Each row runs the real binary with small `--timeout`/`--retries`
+//! against loopback stand-ins and asserts that it ends well within a bound, exits non-zero
+//! (never a panic), prints one error line naming the cause and the fix, writes nothing (the HOME
+//! tree is unchanged; `--verify` rows excepted, whose credentials are written before the check,
+//! as documented), and shows no private key, JWT or token.
 //!
 //! The retried-then-successful paths live in tests/nebius_iam.rs and tests/nebius_oidc.rs.
 
@@ -19,6 +20,7 @@ use harness::{assert_no_leak, canary, secret_forms, Env, Out};
 use iam_server::{keys, IamServer, Reply, TRUNCATED_TOKEN};
 use snapshot::Tree;
 use std::net::TcpListener;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 use tonic::Code;
 
@@ -48,6 +50,9 @@ enum Fault {
     RegistrySilent,
     /// `--verify` finds a registry whose Bearer challenge names this token realm.
     RegistryRealm(&'static str),
+    /// Another process holds the docker auth file's lock and never lets go (a stuck job on the
+    /// same machine).
+    AuthFileLocked,
 }
 
 /// One row of the catalog.
@@ -394,6 +399,16 @@ fn catalog() -> Vec<Row> {
         )
         .says("a link-local or cloud metadata address", "fix its token auth realm")
         .on_github(),
+        Row::new(
+            "another process holds the auth file's lock",
+            AuthFileLocked,
+            &["--lock-timeout", "2"],
+        )
+        .says(
+            "is locked by another process (`fuser ",
+            "wait longer with --lock-timeout (CRLOGIN_LOCK_TIMEOUT)",
+        )
+        .at_least(2),
     ]
 }
 
@@ -475,6 +490,9 @@ fn run_row(row: &Row) -> Seen {
     args.extend(row.args);
     // The DCR password of the `--verify` rows.
     let mut password = None;
+    // The lock this test holds for the whole run, where the row says so.
+    let mut held_lock = None;
+    let mut locked_password = None;
     match &row.fault {
         Fault::Exchange(_) | Fault::ExchangeDown => {
             env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
@@ -492,6 +510,24 @@ fn run_row(row: &Row) -> Seen {
             env.set("DCR_USERNAME", "alice")
                 .set("DCR_PASSWORD", &secret);
             password = Some(secret);
+        }
+        Fault::AuthFileLocked => {
+            let secret = canary("fault-locked-password");
+            env.set("DCR_USERNAME", "alice")
+                .set("DCR_PASSWORD", &secret)
+                .set("DCR_REGISTRY", "dcr.example.io");
+            locked_password = Some(secret);
+            let dir = env.home().join(".docker");
+            std::fs::create_dir_all(&dir).unwrap();
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(dir.join(".crlogin-config.json.lock"))
+                .unwrap();
+            lock.lock().unwrap();
+            held_lock = Some(lock);
         }
     }
     if row.github {
@@ -557,7 +593,12 @@ fn run_row(row: &Row) -> Seen {
             secrets.extend(password.clone());
             (env.crlogin(&args).run(), 0)
         }
+        Fault::AuthFileLocked => {
+            secrets.extend(locked_password.clone());
+            (env.crlogin(&args).run(), 0)
+        }
     };
+    drop(held_lock);
     match &password {
         Some(password) => assert_verify_wrote_the_login(&env, &out, password),
         None => before.assert_unchanged(env.home(), row.name),

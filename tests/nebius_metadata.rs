@@ -483,3 +483,43 @@ impl Drop for MountedToken {
         }
     }
 }
+
+/// A profile's `token-endpoint` (the SDK's IMDS bearer) is asked like the metadata service, at
+/// the URL the profile names, and its token is cached by that URL.
+#[test]
+fn a_token_endpoint_profile_takes_the_token_from_its_url() {
+    let vm = Vm::new("token-endpoint-profile");
+    let mut env = Env::new();
+    env.set("XDG_CACHE_HOME", path_str(&vm.places.path().join("cache")));
+    let dir = env.home().join(".nebius");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("config.yaml"),
+        format!(
+            "profiles:\n  ci:\n    token-endpoint: {}\n",
+            vm.server.url()
+        ),
+    )
+    .unwrap();
+    let login = env
+        .crlogin(["login", "--region", "eu-north1", "--for", "docker"])
+        .run();
+    login.assert_success("login with a token-endpoint profile");
+    assert!(login.stderr.contains("profile ci, exchanged"), "{login}");
+    assert_eq!(written_password(env.home(), HOST), vm.token);
+    let again = env
+        .crlogin(["login", "--region", "eu-north1", "--for", "docker"])
+        .run();
+    again.assert_success("second login");
+    assert!(again.stderr.contains("cached token"), "{again}");
+    assert_eq!(vm.server.requests(), 1);
+    let texts = [
+        login.stdout.as_str(),
+        login.stderr.as_str(),
+        again.stdout.as_str(),
+        again.stderr.as_str(),
+    ];
+    for text in texts {
+        assert!(!text.contains(&vm.token), "{text}");
+    }
+}

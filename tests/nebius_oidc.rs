@@ -5,6 +5,7 @@
 
 mod harness;
 mod iam_grpc;
+mod iam_server;
 
 use base64::Engine;
 use harness::{canary, Env, Out};
@@ -192,4 +193,182 @@ fn forced_oidc_without_a_ci_token_explains_the_permission() {
     out.assert_failure("no OIDC token available");
     assert!(out.stderr.contains("id-token: write"), "{out}");
     assert_eq!(iam.calls(), 0);
+}
+
+/// Writes `~/.nebius/config.yaml` with one profile `ci` holding `fields` (YAML lines).
+fn write_profile(env: &Env, fields: &str) {
+    let dir = env.home().join(".nebius");
+    std::fs::create_dir_all(&dir).unwrap();
+    let body: String = fields.lines().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(dir.join("config.yaml"), format!("profiles:\n  ci:\n{body}")).unwrap();
+}
+
+const TARGET: &str = "serviceaccount-e00impersonated";
+const KEY_SA: &str = "serviceaccount-e00keyholder";
+const KEY_ID: &str = "publickey-e00keyholder";
+
+/// A profile's key exchanged over HTTP, then its token exchanged over gRPC for another
+/// account's: the login is the target's, the report names both, and each account's token is
+/// cached apart (the base account's token is never served for the target, nor the reverse).
+#[test]
+fn a_profile_impersonating_another_account_logs_in_as_it_and_caches_each_apart() {
+    let issuer = TestIssuer::new();
+    let grpc = server(&issuer);
+    let http = iam_server::IamServer::start(KEY_SA, KEY_ID);
+    let actor = canary("impersonation-actor-token");
+    http.set_token(&actor);
+    grpc.trust_actor_token(&actor);
+    grpc.allow_impersonation_of(TARGET);
+    let mut env = Env::new();
+    env.set("NEBIUS_AUTH_ENDPOINT", http.endpoint())
+        .set("NEBIUS_TOKEN_EXCHANGE_GRPC", grpc.url());
+    let key = env.home().join("key.json");
+    std::fs::write(&key, iam_server::credentials_json(KEY_SA, KEY_ID)).unwrap();
+    harness::audit::input(&key);
+    let impersonating = format!(
+        "auth-type: service account\nservice-account-credentials-file-path: ~/key.json\nimpersonate-service-account-id: {TARGET}"
+    );
+    write_profile(&env, &impersonating);
+
+    let out = login(&env);
+    out.assert_success("login impersonating");
+    assert!(
+        out.stderr.contains(&format!(
+            "profile ci ({KEY_SA}) impersonating {TARGET}, exchanged"
+        )),
+        "{out}"
+    );
+    let target_token = grpc.issued().pop().unwrap();
+    assert_eq!(grpc.impersonations(), [(actor.clone(), TARGET.to_string())]);
+    let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(format!("iam:{t}"));
+    assert_eq!(docker_auth(&env), b64(&target_token));
+    assert_unprinted(&out, &[&target_token, &actor]);
+
+    let again = login(&env);
+    again.assert_success("second login impersonating");
+    assert!(again.stderr.contains("cached token"), "{again}");
+    assert_eq!(
+        (http.requests(), grpc.calls()),
+        (1, 1),
+        "served from the cache"
+    );
+
+    // The same key without impersonation: its own token, never the target's cached one.
+    write_profile(
+        &env,
+        "auth-type: service account\nservice-account-credentials-file-path: ~/key.json",
+    );
+    let base = login(&env);
+    base.assert_success("login as the key's own account");
+    assert_eq!(docker_auth(&env), b64(&actor));
+    assert_eq!(http.requests(), 2);
+    let base_again = login(&env);
+    assert_eq!(docker_auth(&env), b64(&actor));
+    assert_eq!(http.requests(), 2, "the base token is cached: {base_again}");
+
+    // And back: the target's cached token, not the base one now cached too.
+    write_profile(&env, &impersonating);
+    let back = login(&env);
+    back.assert_success("impersonating again");
+    assert_eq!(docker_auth(&env), b64(&target_token));
+    assert_eq!((http.requests(), grpc.calls()), (2, 1));
+    for run in [&again, &base, &base_again, &back] {
+        assert_unprinted(run, &[&target_token, &actor]);
+    }
+}
+
+/// `NEBIUS_FEDERATED_TOKEN_FILE`: the JWT in the file is read at each exchange and its token
+/// never cached, so a rotated file is obeyed at once (a refused content fails, then a valid one
+/// works again); `NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID` wraps it like any source.
+#[test]
+fn a_federated_token_file_is_read_at_each_exchange_and_never_cached() {
+    let issuer = TestIssuer::new();
+    let iam = server(&issuer);
+    let mut env = nebius_env(&iam);
+    let file = env.home().join("projected-token");
+    let write = |sub: &str| {
+        let jwt = issuer.token(sub, AUD, 600);
+        std::fs::write(&file, format!("{jwt}\n")).unwrap();
+        harness::audit::secret("federated file JWT", &jwt);
+        jwt
+    };
+    env.set("NEBIUS_FEDERATED_TOKEN_FILE", file.to_str().unwrap());
+    let first = write(SUB);
+    let out = login(&env);
+    out.assert_success("login from a federated token file");
+    assert!(
+        out.stderr
+            .contains("NEBIUS_SERVICE_ACCOUNT_ID+NEBIUS_FEDERATED_TOKEN_FILE, exchanged"),
+        "{out}"
+    );
+    assert_unprinted(&out, &[&first, &iam.issued().pop().unwrap()]);
+
+    let refused = write("repo:someone/else:ref:refs/heads/main");
+    let out = login(&env);
+    out.assert_failure("a rotated file whose token is not trusted");
+    assert!(out.stderr.contains("UNAUTHENTICATED"), "{out}");
+    assert_unprinted(&out, &[&refused]);
+
+    let fresh = write(SUB);
+    let out = login(&env);
+    out.assert_success("a rotated file with a trusted token again");
+    assert_eq!(
+        iam.calls(),
+        3,
+        "each login exchanged the file's current token"
+    );
+    assert_unprinted(&out, &[&fresh, &iam.issued().pop().unwrap()]);
+
+    iam.allow_impersonation_of(TARGET);
+    env.set("NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID", TARGET);
+    let out = login(&env);
+    out.assert_success("the file's token impersonating");
+    assert!(
+        out.stderr
+            .contains(&format!("({SA}) impersonating {TARGET}")),
+        "{out}"
+    );
+    let actor = iam.impersonations().pop().unwrap().0;
+    assert!(
+        iam.issued().contains(&actor),
+        "the actor is a token it issued"
+    );
+    assert_unprinted(&out, &[&actor, &iam.issued().pop().unwrap()]);
+}
+
+/// A profile's `federated-subject-credentials-file-path` is the same keyless source.
+#[test]
+fn a_profile_with_a_federated_subject_file_is_keyless() {
+    let issuer = TestIssuer::new();
+    let iam = server(&issuer);
+    let mut env = Env::new();
+    env.set("NEBIUS_TOKEN_EXCHANGE_GRPC", iam.url());
+    let jwt = issuer.token(SUB, AUD, 600);
+    std::fs::write(env.home().join("jwt"), &jwt).unwrap();
+    harness::audit::secret("profile federated JWT", &jwt);
+    write_profile(
+        &env,
+        &format!("auth-type: service account\nservice-account-id: {SA}\nfederated-subject-credentials-file-path: ~/jwt"),
+    );
+    let out = login(&env);
+    out.assert_success("login with a keyless profile");
+    assert_eq!(iam.calls(), 1);
+    assert_unprinted(&out, &[&jwt, &iam.issued().pop().unwrap()]);
+}
+
+/// A profile's `token-file` is read at each use (whitespace stripped), never cached.
+#[test]
+fn a_token_file_profile_is_read_at_each_use() {
+    let env = Env::new();
+    let file = env.home().join("token");
+    write_profile(&env, "token-file: ~/token");
+    for n in 1..=2 {
+        let token = canary(&format!("token-file-{n}"));
+        std::fs::write(&file, format!("  {token}\n")).unwrap();
+        let out = login(&env);
+        out.assert_success("login from a token file");
+        let expected = base64::engine::general_purpose::STANDARD.encode(format!("iam:{token}"));
+        assert_eq!(docker_auth(&env), expected);
+        assert_unprinted(&out, &[&token]);
+    }
 }

@@ -7,10 +7,11 @@
 use crate::ci::Ci;
 use crate::secrets::Secret;
 use anyhow::{bail, Context, Result};
-use aws_lc_rs::signature::RsaKeyPair;
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::Digest;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
@@ -27,6 +28,8 @@ pub struct AuthorizedKey {
     pub service_account_id: String,
     /// The public key's id (`publickey-...`): the JWT's `kid`.
     pub public_key_id: String,
+    /// SHA-256 of the public key (DER), in hex: what binds a cached token to this very key.
+    pub public_key_sha256: String,
     key: EncodingKey,
 }
 
@@ -132,10 +135,11 @@ impl AuthorizedKey {
         check_id(service_account_id, sa_origin)?;
         check_id(public_key_id, kid_origin)?;
         let pem = normalise_pem(pem);
-        let key = parse_rsa_pem(&pem, key_origin)?;
+        let (key, public_key_sha256) = parse_rsa_pem(&pem, key_origin)?;
         Ok(Self {
             service_account_id: service_account_id.to_string(),
             public_key_id: public_key_id.to_string(),
+            public_key_sha256,
             key,
         })
     }
@@ -230,8 +234,9 @@ pub fn looks_like_pem(text: &str) -> bool {
 /// Parses an unencrypted RSA private key in PEM (PKCS#1 `RSA PRIVATE KEY` or PKCS#8
 /// `PRIVATE KEY`) and checks it as the signer will load it: aws-lc parses the DER and checks the
 /// RSA key's consistency and size. It signs nothing: a process's first RSA signature costs tens
-/// of milliseconds, which a run that finds its token in the cache must not pay.
-fn parse_rsa_pem(pem: &str, origin: &str) -> Result<EncodingKey> {
+/// of milliseconds, which a run that finds its token in the cache must not pay. Returns the key
+/// and the SHA-256 (hex) of its public key.
+fn parse_rsa_pem(pem: &str, origin: &str) -> Result<(EncodingKey, String)> {
     let kind = pem
         .lines()
         .find_map(|l| l.trim().strip_prefix("-----BEGIN "))
@@ -255,10 +260,11 @@ fn parse_rsa_pem(pem: &str, origin: &str) -> Result<EncodingKey> {
     };
     // The PEM parser checks the outer structure only; this is the parse signing starts with
     // (the key as PKCS#1 DER), which also checks the RSA numbers themselves.
-    RsaKeyPair::from_der(key.as_bytes()).map_err(|_| {
+    let pair = RsaKeyPair::from_der(key.as_bytes()).map_err(|_| {
         anyhow::anyhow!("{origin} is not a usable RSA private key: check that it was copied whole")
     })?;
-    Ok(key)
+    let public = sha2::Sha256::digest(pair.public_key().as_ref());
+    Ok((key, public.iter().map(|b| format!("{b:02x}")).collect()))
 }
 
 #[cfg(test)]

@@ -1,17 +1,18 @@
 //! A small on-disk cache of exchanged access tokens, so jobs that run crlogin often do not mint a
 //! token each time: `$XDG_CACHE_HOME/crlogin` (else `~/.cache/crlogin`), one 0600 file per
-//! credential identity, named by a hash of the service account, the key id and the endpoint
-//! (never of the private key), replaced atomically.
+//! credential identity, named by a hash of the service account, the key id, the public key and
+//! the endpoint (never of the private key), replaced atomically. The directory and the file must
+//! be the current user's own and private, else the cache is not used and the user is told.
 
 use crate::auth::MAX_TOKEN_LIFETIME;
 use crate::env::Env;
+use crate::files::{self, unix};
 use crate::secrets::Secret;
 use crate::sinks::auth_file::{create_private_dir, write_atomic};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +29,8 @@ pub struct Identity<'a> {
     pub service_account_id: &'a str,
     /// The public key id.
     pub public_key_id: &'a str,
+    /// The SHA-256 of the public key itself: another key under the same ids finds no token.
+    pub public_key_sha256: &'a str,
     /// The token endpoint, as a URL.
     pub endpoint: &'a str,
 }
@@ -36,9 +39,10 @@ impl Identity<'_> {
     fn file_name(&self) -> String {
         let mut hash = Sha256::new();
         for part in [
-            "crlogin-token-cache-v1",
+            "crlogin-token-cache-v2",
             self.service_account_id,
             self.public_key_id,
+            self.public_key_sha256,
             self.endpoint,
         ] {
             hash.update(part.as_bytes());
@@ -95,16 +99,56 @@ pub fn is_fresh(issued_at: SystemTime, expires_at: SystemTime, now: SystemTime) 
     issued_at <= skewed && now < refresh && spare < expires_at
 }
 
-/// The cached token for `identity` if there is a fresh one. A missing, foreign, stale or broken
-/// file (times that overflow, or a life past [`MAX_TOKEN_LIFETIME`], included) is simply no
-/// token (and is replaced by the next [`store`]).
-pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> {
-    let path = dir.join(identity.file_name());
-    let meta = fs::metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE || meta.permissions().mode() & 0o077 != 0 {
-        return None;
+/// Why the cache is not used on this run, worded as a warning with its fix.
+#[derive(Debug)]
+pub struct Untrusted(pub String);
+
+/// Checks that the cache directory (if it exists) and `file` (if given and there) belong to the
+/// current user and that nobody else may write the directory or open the file: a cache planted
+/// by another user, or one others can swap files in, would hand out their token as ours.
+fn check_private(dir: &Path, file: Option<&Path>) -> Result<(), Untrusted> {
+    let untrusted = |path: &Path, meta: &fs::Metadata, why: &str| {
+        Untrusted(format!(
+            "the token cache {} ({}, uid {}, mode {:04o}) {why}, so it is not used: remove {} (crlogin then makes a private one), or use --no-cache",
+            path.display(),
+            unix::kind(meta),
+            unix::owner(meta),
+            unix::mode(meta),
+            dir.display()
+        ))
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => return Err(untrusted(dir, &meta, "is not a directory")),
+        Ok(meta) if !unix::is_mine(&meta) => {
+            return Err(untrusted(dir, &meta, "belongs to another user"))
+        }
+        Ok(meta) if unix::others_may_write(&meta) => {
+            return Err(untrusted(dir, &meta, "may be written by other users"))
+        }
+        _ => {}
     }
-    let text = zeroize::Zeroizing::new(fs::read_to_string(&path).ok()?);
+    let Some(file) = file else { return Ok(()) };
+    match fs::symlink_metadata(file) {
+        Ok(meta) if !meta.is_file() => Err(untrusted(file, &meta, "is not a regular file")),
+        Ok(meta) if !unix::is_mine(&meta) => Err(untrusted(file, &meta, "belongs to another user")),
+        Ok(meta) if unix::others_may_access(&meta) => {
+            Err(untrusted(file, &meta, "is open to other users"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The cached token for `identity` if there is a fresh one. A missing, stale or broken file is
+/// simply no token (and is replaced by the next [`store`]); a directory or file that is not the
+/// user's own and private is [`Untrusted`].
+pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Result<Option<Cached>, Untrusted> {
+    let path = dir.join(identity.file_name());
+    check_private(dir, Some(&path))?;
+    Ok(read_entry(&path, identity, now))
+}
+
+fn read_entry(path: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> {
+    let text = files::read_regular(path, MAX_FILE).ok()?;
     let doc: Value = serde_json::from_str(&text).ok()?;
     let text_field = |name: &str| doc.get(name).and_then(Value::as_str);
     let time_field = |name: &str| {
@@ -112,9 +156,10 @@ pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> 
             .and_then(Value::as_u64)
             .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
     };
-    let matches = doc.get("version").and_then(Value::as_u64) == Some(1)
+    let matches = doc.get("version").and_then(Value::as_u64) == Some(2)
         && text_field("service_account_id") == Some(identity.service_account_id)
         && text_field("public_key_id") == Some(identity.public_key_id)
+        && text_field("public_key_sha256") == Some(identity.public_key_sha256)
         && text_field("endpoint") == Some(identity.endpoint);
     let token = text_field("access_token").filter(|t| !t.is_empty())?;
     let issued_at = time_field("issued_at")?;
@@ -129,7 +174,7 @@ pub fn load(dir: &Path, identity: &Identity, now: SystemTime) -> Option<Cached> 
 }
 
 /// Stores a token for `identity`: a 0600 temp file in the 0700 cache directory, synced and
-/// renamed over the old file.
+/// renamed over the old file; never into a directory that is not the user's own and private.
 pub fn store(
     dir: &Path,
     identity: &Identity,
@@ -139,9 +184,10 @@ pub fn store(
 ) -> Result<()> {
     let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let doc = json!({
-        "version": 1,
+        "version": 2,
         "service_account_id": identity.service_account_id,
         "public_key_id": identity.public_key_id,
+        "public_key_sha256": identity.public_key_sha256,
         "endpoint": identity.endpoint,
         "issued_at": unix(issued_at),
         "expires_at": unix(expires_at),
@@ -150,6 +196,7 @@ pub fn store(
     let bytes = zeroize::Zeroizing::new(serde_json::to_vec(&doc)?);
     drop(doc);
     create_private_dir(dir)?;
+    check_private(dir, None).map_err(|Untrusted(why)| anyhow::anyhow!(why))?;
     let path = dir.join(identity.file_name());
     if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
         bail!("{} is not a regular file: remove it", path.display());
@@ -161,6 +208,7 @@ pub fn store(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -192,6 +240,7 @@ mod tests {
         let id = Identity {
             service_account_id: "serviceaccount-a",
             public_key_id: "publickey-b",
+            public_key_sha256: "ab",
             endpoint: "https://auth.example/",
         };
         let now = SystemTime::now();
@@ -209,19 +258,30 @@ mod tests {
         );
         let name = files[0].file_name().into_string().unwrap();
         assert!(!name.contains("serviceaccount"), "{name}");
-        let cached = load(&dir, &id, now).unwrap();
+        let cached = load(&dir, &id, now).unwrap().unwrap();
         assert_eq!(cached.access_token.expose(), "v1.cached");
         let other = Identity {
             endpoint: "https://other.example/",
             ..id
         };
-        assert!(load(&dir, &other, now).is_none());
-        let id = Identity {
+        assert!(load(&dir, &other, now).unwrap().is_none());
+        let other_key = Identity {
             endpoint: "https://auth.example/",
+            public_key_sha256: "cd",
             ..other
         };
-        assert!(load(&dir, &id, now + Duration::from_secs(3300)).is_none());
+        assert!(load(&dir, &other_key, now).unwrap().is_none());
+        let id = Identity {
+            public_key_sha256: "ab",
+            ..other_key
+        };
+        assert!(load(&dir, &id, now + Duration::from_secs(3300))
+            .unwrap()
+            .is_none());
         fs::write(dir.join(id.file_name()), "{broken").unwrap();
-        assert!(load(&dir, &id, now).is_none());
+        assert!(load(&dir, &id, now).unwrap().is_none());
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let Untrusted(why) = load(&dir, &id, now).unwrap_err();
+        assert!(why.contains("may be written by other users"), "{why}");
     }
 }

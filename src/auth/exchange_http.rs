@@ -120,6 +120,7 @@ impl super::Obtain for AuthorizedKey {
         Ok(Some(super::CacheIdentity {
             service_account_id: self.service_account_id.clone(),
             public_key_id: self.public_key_id.clone(),
+            public_key_sha256: self.public_key_sha256.clone(),
             endpoint: endpoint.to_string(),
         }))
     }

@@ -91,6 +91,7 @@ impl Obtain for Impersonated {
                 "impersonated-by\0{}\0{}",
                 actor.service_account_id, actor.public_key_id
             ),
+            public_key_sha256: actor.public_key_sha256,
             endpoint: format!(
                 "{}\0{}",
                 exchange_grpc::endpoint_in(env, self.api_domain.as_deref())?,
@@ -248,6 +249,7 @@ mod tests {
                 Ok(Some(CacheIdentity {
                     service_account_id: "serviceaccount-e00actor".into(),
                     public_key_id: "publickey-1".into(),
+                    public_key_sha256: "ab".into(),
                     endpoint: "https://auth.example/".into(),
                 }))
             }

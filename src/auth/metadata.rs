@@ -121,7 +121,7 @@ fn config_file_exists(env: &Env) -> bool {
 
 /// Parses `CRLOGIN_METADATA_URL` (or the default): an `http://` or `https://` URL with a host
 /// and no user or password.
-fn endpoint(value: Option<&str>) -> Result<Url> {
+pub(crate) fn endpoint(value: Option<&str>) -> Result<Url> {
     let value = value.map(str::trim).unwrap_or(DEFAULT_URL);
     let fix = format!("set it like {DEFAULT_URL}, or unset it");
     if value.len() > MAX_URL {
@@ -175,9 +175,9 @@ fn lookup(url: &Url, deadline: Duration) -> Result<SocketAddr, String> {
 }
 
 /// A token from the metadata service or the mounted file (already masked).
-struct Token {
-    access_token: Secret,
-    expires_at: Option<SystemTime>,
+pub(crate) struct Token {
+    pub(crate) access_token: Secret,
+    pub(crate) expires_at: Option<SystemTime>,
 }
 
 impl Obtain for Probe {
@@ -200,6 +200,7 @@ impl Obtain for Probe {
         Ok(Some(CacheIdentity {
             service_account_id: CACHE_IDENTITY.to_string(),
             public_key_id: CACHE_IDENTITY.to_string(),
+            public_key_sha256: String::new(),
             endpoint: self.url.to_string(),
         }))
     }
@@ -251,7 +252,7 @@ enum Failure {
 }
 
 /// The token the service at `url` answers, within `deadline` in all (name lookup included).
-fn fetch(url: &Url, deadline: Duration, ci: &dyn Ci) -> Result<Token> {
+pub(crate) fn fetch(url: &Url, deadline: Duration, ci: &dyn Ci) -> Result<Token> {
     let started = Instant::now();
     let address = lookup(url, deadline.min(LOOKUP_DEADLINE))
         .map_err(|why| anyhow!("the Nebius metadata service at {url} is not reachable: {why}"))?;

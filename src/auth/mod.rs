@@ -23,6 +23,7 @@ pub mod profile;
 mod sa_credentials;
 mod sa_key;
 mod static_key;
+mod token_endpoint;
 mod token_file;
 
 use crate::ci::Ci;
@@ -236,6 +237,9 @@ pub struct CacheIdentity {
     pub service_account_id: String,
     /// The public key id, or another tag of the credential kind.
     pub public_key_id: String,
+    /// The SHA-256 of the public key (empty where there is none): another key claiming the same
+    /// ids must not find this token.
+    pub public_key_sha256: String,
     /// Where tokens are exchanged.
     pub endpoint: String,
 }
@@ -443,22 +447,29 @@ pub fn resolve_nebius(
         return Ok(done(source, credential.obtain(env, ci, options)?));
     }
     let identity = credential.cache_identity(env)?;
-    let cache_dir = match &identity {
+    let mut cache_dir = match &identity {
         Some(_) if options.cache => cache::dir(env).ok(),
         _ => None,
     };
     if let (Some(dir), Some(identity)) = (&cache_dir, &identity) {
-        if let Some(cached) = cache::load(dir, &identity.borrowed(), SystemTime::now()) {
-            ci.mask(cached.access_token.expose());
-            return Ok(Credential {
-                scope: Scope::Nebius,
-                source: format!("{source}, cached token"),
-                username: NEBIUS_USERNAME.to_string(),
-                username_hidden: false,
-                secret: cached.access_token,
-                expires_at: Some(cached.expires_at),
-                kind,
-            });
+        match cache::load(dir, &identity.borrowed(), SystemTime::now()) {
+            Ok(Some(cached)) => {
+                ci.mask(cached.access_token.expose());
+                return Ok(Credential {
+                    scope: Scope::Nebius,
+                    source: format!("{source}, cached token"),
+                    username: NEBIUS_USERNAME.to_string(),
+                    username_hidden: false,
+                    secret: cached.access_token,
+                    expires_at: Some(cached.expires_at),
+                    kind,
+                });
+            }
+            Ok(None) => {}
+            Err(cache::Untrusted(why)) => {
+                ci.warning(&why);
+                cache_dir = None;
+            }
         }
     }
     if options.dry_run {
@@ -510,6 +521,7 @@ impl CacheIdentity {
         cache::Identity {
             service_account_id: &self.service_account_id,
             public_key_id: &self.public_key_id,
+            public_key_sha256: &self.public_key_sha256,
             endpoint: &self.endpoint,
         }
     }

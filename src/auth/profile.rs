@@ -133,8 +133,11 @@ fn credential(
             origin: format!("{origin}: token-file"),
         })));
     }
-    if field("token-endpoint")?.is_some() {
-        return not_usable(anyhow!("{origin} has a token-endpoint, which crlogin does not read yet: use a service-account profile, or --auth metadata on a Nebius VM"));
+    if let Some(url) = field("token-endpoint")? {
+        let origin = format!("{origin}: token-endpoint");
+        return Ok(Some(Box::new(super::token_endpoint::TokenEndpoint::new(
+            url, &origin,
+        )?)));
     }
     match field("auth-type")? {
         Some("service account") => {}

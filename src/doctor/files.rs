@@ -69,10 +69,17 @@ fn config_file(path: &Path, tools: &[Tool]) -> (Check, Option<Document>) {
                 .split_once(": fix or remove it")
                 .map_or(message.as_str(), |(reason, _)| reason);
             let reason = reason.strip_prefix(&shown).unwrap_or(reason);
-            let fix = format!(
-                "repair the JSON or move the file aside (mv {0} {0}.bak): login refuses to overwrite a file it cannot parse, so it stops before writing anything, and {names} cannot read it either",
-                path.display()
-            );
+            let fix = if reason.contains("not a regular file") || reason.contains("larger than") {
+                format!(
+                    "move it aside (mv {0} {0}.bak) and let login create a regular file: login neither reads on in nor replaces such a file, so it stops before writing anything",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "repair the JSON or move the file aside (mv {0} {0}.bak): login refuses to overwrite a file it cannot parse, so it stops before writing anything, and {names} cannot read it either",
+                    path.display()
+                )
+            };
             return (Check::fail(NAME, format!("{names}: {reason}"), fix), None);
         }
     };

@@ -307,6 +307,14 @@ fn lay_out(run: &Run, dir: &Path) -> (Vec<PathBuf>, Vec<(Tool, PathBuf)>) {
     (paths, files)
 }
 
+/// The mode `fs::write` gives a new file under this process's umask.
+fn fs_write_mode() -> u32 {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+}
+
 /// The distinct keys the tools of one file use for the hosts, in order.
 fn keys(tools: &[Tool], logins: &[(String, String, String)]) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
@@ -360,8 +368,10 @@ proptest! {
             prop_assert!(ci.masked.borrow().contains(&auth), "the auth string was not masked");
         }
 
-        for ((path, (_, tools, _)), original) in paths.iter().zip(&run.files).zip(&originals) {
-            prop_assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o600);
+        for ((path, (_, tools, content)), original) in paths.iter().zip(&run.files).zip(&originals) {
+            // A new file is 0600; a rewritten one keeps the mode fs::write gave it.
+            let mode = if content.bytes().is_some() { fs_write_mode() } else { 0o600 };
+            prop_assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, mode);
             let doc = read_doc(path);
             let expected = merged(original.clone(), tools, &run.logins);
             // Same keys in the same order, each value serialised the same: byte for byte.

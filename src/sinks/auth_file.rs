@@ -1,11 +1,13 @@
 //! The one writer for docker-format auth files (docker, helm and podman share the format):
 //! lock, read, change, write a temp file, fsync, rename. Concurrent crlogin runs on one machine
-//! serialise on an advisory lock of the file's directory, so none loses another's entries, and a
-//! reader sees the old file or the new one, never a partial one.
+//! serialise on a private lock file beside the auth file (waiting a bounded time), so none loses
+//! another's entries, and a reader sees the old file or the new one, never a partial one. Only
+//! regular files are read or replaced, each read with a size cap.
 
+use crate::files::{self, unix, ReadError};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use std::fs::{self, File};
+use std::fs::{self, File, Metadata};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -18,25 +20,39 @@ pub type Document = Map<String, Value>;
 const TEMP_PREFIX: &str = ".crlogin-";
 const TEMP_SUFFIX: &str = ".tmp";
 
+/// Larger auth files are refused: a real one with thousands of logins is well under it, and a
+/// link to `/dev/zero` or a runaway file must not fill memory.
+pub const MAX_AUTH_FILE: u64 = 16 * 1024 * 1024;
+
 /// A temp file a writer left behind when it died before its rename (SIGKILL, power loss) is
 /// removed by the next write in its directory once it is this old. A younger one may belong to a
 /// writer still at work (the state file and the token cache are written without the lock).
 const STALE_TEMP: Duration = Duration::from_secs(10 * 60);
 
 /// Reads `path` as a JSON object: a missing or empty file is an empty object; anything else that
-/// is not a JSON object is an error, so crlogin never overwrites a file it could not read.
+/// is not a JSON object (or not a regular file, or over [`MAX_AUTH_FILE`]) is an error, so
+/// crlogin never overwrites a file it could not read.
 pub fn read(path: &Path) -> Result<Document> {
-    let text = match fs::read_to_string(path) {
+    let text = match files::read_regular(path, MAX_AUTH_FILE) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Document::new()),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => bail!(
+        Err(ReadError::NotFound) => return Ok(Document::new()),
+        Err(ReadError::NotUtf8) => bail!(
             "{} is not UTF-8 text: fix or remove it (crlogin will not overwrite it)",
             path.display()
         ),
-        Err(e) => bail!(
+        Err(ReadError::NotRegular(kind)) => bail!(
+            "{} is {kind}, not a regular file: fix or remove it (crlogin reads and writes only regular files)",
+            path.display()
+        ),
+        Err(ReadError::TooLarge) => bail!(
+            "{} is larger than {} MiB, which no auth file is: fix or remove it (crlogin will not overwrite it)",
+            path.display(),
+            MAX_AUTH_FILE / (1024 * 1024)
+        ),
+        Err(ReadError::Io(kind)) => bail!(
             "cannot read {}: {}: check the path and its permissions",
             path.display(),
-            e.kind()
+            kind
         ),
     };
     if text.trim().is_empty() {
@@ -56,35 +72,76 @@ pub fn read(path: &Path) -> Result<Document> {
     }
 }
 
-/// Applies `change` to the file at `path` under the directory lock. `change` returns its result
-/// and whether it changed the document; an unchanged document is not rewritten.
+/// Applies `change` to the file at `path` under its lock. `change` returns its result and
+/// whether it changed the document; an unchanged document is not rewritten. A rewritten file
+/// keeps its owner and mode (a new one is 0600).
 pub fn update<T>(
     path: &Path,
     change: impl FnOnce(&mut Document) -> Result<(T, bool)>,
 ) -> Result<T> {
-    let path = resolve_link(path);
-    let dir = parent(&path);
+    let dir = files::parent(path);
     create_private_dir(dir)?;
-    let lock =
-        File::open(dir).with_context(|| format!("cannot open {} to lock it", dir.display()))?;
-    lock.lock()
-        .with_context(|| format!("cannot lock {}", dir.display()))?;
-
-    let mut doc = read(&path)?;
+    // Checked before locking: a FIFO or device is never locked beside, read or replaced.
+    write_target(path)?;
+    let _lock = files::lock_beside(path)?;
+    let (target, existing) = write_target(path)?;
+    let mut doc = read(&target)?;
     let (result, changed) = change(&mut doc)?;
     if changed {
         let mut text = serde_json::to_vec_pretty(&Value::Object(doc))?;
         text.push(b'\n');
-        write_atomic(&path, &text)?;
+        replace(dir, &target, &text, existing.as_ref())?;
     }
     Ok(result)
 }
 
-/// Writes `bytes` to a 0600 temp file beside `path`, syncs it and renames it over `path`.
+/// The file a write of `path` replaces, with its metadata if it exists: `path` itself, or for a
+/// symlink (dotfile managers link auth files) its target, written through as docker writes it.
+/// The target must be a regular file, and a link of another user is followed only to that
+/// user's own file.
+fn write_target(path: &Path) -> Result<(PathBuf, Option<Metadata>)> {
+    let link = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => meta,
+        _ => return Ok((path.to_path_buf(), files::check_regular(path)?)),
+    };
+    let target = fs::canonicalize(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is a symlink to nothing usable ({}): create its target or remove the link",
+            path.display(),
+            e.kind()
+        )
+    })?;
+    let meta = files::check_regular(&target)?.with_context(|| {
+        format!(
+            "{} is a symlink to a missing file: create it or remove the link",
+            path.display()
+        )
+    })?;
+    if !unix::may_follow(&link, &meta) {
+        bail!(
+            "{} is a symlink of uid {} to {}, a file of uid {}: crlogin will not write through it; remove the link",
+            path.display(),
+            unix::owner(&link),
+            target.display(),
+            unix::owner(&meta)
+        );
+    }
+    Ok((target, Some(meta)))
+}
+
+/// Writes `bytes` to a 0600 temp file beside `path`, syncs it and renames it over `path`, which
+/// must be a regular file if it exists.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent(path);
+    files::check_regular(path)?;
+    replace(files::parent(path), path, bytes, None)
+}
+
+/// Writes `bytes` to a temp file in `dir` (0600, or the owner and mode of `existing`, the file
+/// replaced), syncs it and renames it over `dest`. `dir` is `dest`'s directory, or a symlink's
+/// when `dest` is its target, so no temp file is ever made in the target's directory.
+fn replace(dir: &Path, dest: &Path, bytes: &[u8], existing: Option<&Metadata>) -> Result<()> {
     remove_stale_temps(dir, SystemTime::now());
-    let fail = || format!("cannot write {}", path.display());
+    let fail = || format!("cannot write {}", dest.display());
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
@@ -92,10 +149,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .with_context(fail)?;
     tmp.write_all(bytes).with_context(fail)?;
+    if let Some(existing) = existing {
+        unix::keep_owner_and_mode(tmp.as_file(), existing).with_context(fail)?;
+    }
     tmp.as_file().sync_all().with_context(fail)?;
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    match tmp.persist(dest) {
+        Ok(_) => {}
+        Err(e) if e.error.kind() == std::io::ErrorKind::CrossesDevices => bail!(
+            "cannot write {}: it is the target of a symlink on another filesystem, which cannot be replaced atomically: link a file on the same filesystem, or remove the link",
+            dest.display()
+        ),
+        Err(e) => return Err(e.error).with_context(fail),
+    }
     // Make the rename itself durable; a failure here leaves a complete file, so it is not fatal.
-    let _ = File::open(dir).and_then(|d| d.sync_all());
+    let _ = File::open(files::parent(dest)).and_then(|d| d.sync_all());
     Ok(())
 }
 
@@ -134,23 +201,6 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create directory {}", dir.display()))
 }
 
-/// Writes through a symlinked auth file (dotfile managers link them) instead of replacing the link.
-fn resolve_link(path: &Path) -> PathBuf {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
-    }
-}
-
-fn parent(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,8 +228,18 @@ mod tests {
             0o700
         );
         assert_eq!(read(&path).unwrap()["k"], json!(1));
-        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no temp file is left behind");
+        let mut leftovers: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        leftovers.sort();
+        assert_eq!(
+            leftovers,
+            [".crlogin-config.json.lock", "config.json"],
+            "no temp file is left behind; the lock file stays"
+        );
+        let lock = fs::metadata(path.with_file_name(".crlogin-config.json.lock")).unwrap();
+        assert_eq!(lock.permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -56,7 +56,8 @@ no_leak() {
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # start_release DIR TARGET=BIN...: a loopback "release" of the binaries (tests/release/make-release.sh)
-# served from DIR; sets $release_url (its base URL). Stop with stop_release.
+# served from DIR; sets $release_url (its base URL). ${release_url}tampered/ has the same SHA256SUMS
+# but an x86_64 asset that would touch $work/tampered-ran if anything ran it. Stop with stop_release.
 release_pid=""
 start_release() {
   local dir=$1; shift
@@ -67,6 +68,25 @@ start_release() {
   release_url="http://127.0.0.1:$rport/"
   local version; version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
   bash "$repo/tests/release/make-release.sh" "$dir" "$version" "$release_url" "$@"
+  mkdir -p "$dir/tampered"
+  cp "$dir/SHA256SUMS" "$dir/tampered/"
+  printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$dir/tampered/crlogin-x86_64-unknown-linux-musl"
+}
+
+# path_without DIR NAME...: links every executable on PATH but NAME... into DIR (first one wins),
+# for a PATH that lacks those tools and has all the others.
+path_without() {
+  local dir=$1 d f name; shift
+  mkdir -p "$dir"
+  IFS=: read -ra path_dirs <<<"$PATH"
+  for d in "${path_dirs[@]}"; do
+    for f in "$d"/*; do
+      name=${f##*/}
+      case " $* " in *" $name "*) continue ;; esac
+      [ -x "$f" ] && [ ! -e "$dir/$name" ] && ln -s "$f" "$dir/$name"
+    done
+  done
+  return 0
 }
 
 stop_release() {

@@ -32,6 +32,9 @@ impl Tree {
                 format!("dir {mode:o}")
             } else if meta.file_type().is_symlink() {
                 format!("link -> {}", fs::read_link(&path).unwrap().display())
+            } else if !meta.is_file() {
+                // A FIFO or device: never opened (reading one could block or never end).
+                format!("special {:?} {mode:o}", meta.file_type())
             } else if meta.len() > HASHED {
                 // Any write changes the inode (a rename) or the modification time.
                 format!(

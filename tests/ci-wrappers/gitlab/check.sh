@@ -13,7 +13,7 @@ cd "$repo"
 
 echo "== schema: check-jsonschema --builtin-schema vendor.gitlab-ci =="
 python3 "$here/templates.py" "$repo" "$work/schema"
-for f in examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _)"; done
+for f in .gitlab-ci.yml examples/gitlab/.gitlab-ci.yml examples/gitlab/oidc.gitlab-ci.yml "$here"/*.gitlab-ci.yml; do cp "$f" "$work/schema/$(echo "$f" | tr / _ | sed "s/^\./root/")"; done
 check-jsonschema --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$work"/schema/*.yml
 
 echo "== gitlab-ci-local =="
@@ -22,21 +22,11 @@ cp target/debug/crlogin "$work/bin/"
 cp -r gitlab templates "$here"/*.gitlab-ci.yml "$work/project/"
 python3 scripts/make-oci-image.py "$work/image" v1
 # The "release" the jobs download crlogin from (the debug binary as this machine's asset), and one
-# whose asset does not match its SHA256SUMS.
+# whose asset does not match its SHA256SUMS (tampered/).
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
-mkdir -p "$work/release/tampered"
-cp "$work/release/SHA256SUMS" "$work/release/tampered/"
-printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$work/release/tampered/crlogin-x86_64-unknown-linux-musl"
 sed -i "s|release-url: RELEASE_URL|release-url: $release_url|" "$work/project/component.gitlab-ci.yml"
-# PATH without curl and wget: every other tool of this machine's PATH, linked into one directory.
-mkdir -p "$work/nofetch"
-IFS=: read -ra path_dirs <<<"$PATH"
-for d in "${path_dirs[@]}"; do
-  for f in "$d"/*; do
-    case ${f##*/} in curl|wget|crlogin) continue ;; esac
-    [ -x "$f" ] && [ ! -e "$work/nofetch/${f##*/}" ] && ln -s "$f" "$work/nofetch/${f##*/}"
-  done
-done
+# PATH without curl and wget (and crlogin): every other tool of this machine's PATH.
+path_without "$work/nofetch" curl wget crlogin
 mkdir -p "$work/wgetonly" && ln -s "$(command -v wget)" "$work/wgetonly/wget"
 u_ci=gitlab-ci-token p_ci=$(canary) p_iam=$(canary) u_dcr=alice p_dcr=$(canary)
 start_registry "$u_ci=$p_ci" "iam=$p_iam" "$u_dcr=$p_dcr"

@@ -16,22 +16,13 @@ grep -qx "repository=$repository" install.sh || fail "install.sh's repository is
 grep -qF "$repository/releases/download/v\$v/" jenkins/vars/crlogin.groovy || fail "the Jenkins step's release is not $repository's"
 
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
-mkdir -p "$work/release/tampered"
-cp "$work/release/SHA256SUMS" "$work/release/tampered/"
-printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$work/release/tampered/crlogin-x86_64-unknown-linux-musl"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
 python3 scripts/make-oci-image.py "$work/image" v1
 u=installer p=$(canary)
 start_registry "$u=$p"
 # Tools for a PATH without cargo, curl or wget (sh, coreutils, skopeo...), plus one with wget only.
-mkdir -p "$work/tools" "$work/wget"
-IFS=: read -ra path_dirs <<<"$PATH"
-for d in "${path_dirs[@]}"; do
-  for f in "$d"/*; do
-    case ${f##*/} in curl|wget|cargo|rustc|rustup|crlogin) continue ;; esac
-    [ -x "$f" ] && [ ! -e "$work/tools/${f##*/}" ] && ln -s "$f" "$work/tools/${f##*/}"
-  done
-done
+path_without "$work/tools" curl wget cargo rustc rustup crlogin
+mkdir -p "$work/wget"
 mkdir -p "$work/curl" && ln -s "$(command -v curl)" "$work/curl/curl" && ln -s "$(command -v wget)" "$work/wget/wget"
 
 # run NAME PATH ARGS...: install.sh under sh (dash here) with a clean environment.

@@ -16,9 +16,6 @@ python3 scripts/make-oci-image.py "$work/image" v1
 u_dcr=jenkins p_dcr=$(canary) p_iam=$(canary) p_wrong=$(canary)
 start_registry "$u_dcr=$p_dcr" "iam=$p_iam"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
-mkdir -p "$work/release/tampered"
-cp "$work/release/SHA256SUMS" "$work/release/tampered/"
-printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$work/release/tampered/crlogin-x86_64-unknown-linux-musl"
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the version: checks need it not to be"
 : "${JAVA_HOME:=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 export JAVA_HOME

@@ -1,0 +1,187 @@
+//! Local files crlogin keeps next to the user's: it reads and replaces regular files only, reads
+//! each with a size cap, and serialises writers on a private lock file with a bounded wait. What
+//! is Unix-specific (owners, modes, open flags) lives in [`unix`].
+
+#[cfg(unix)]
+pub mod unix;
+
+use crate::secrets::{read_text, TextError};
+use anyhow::{bail, Result};
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// How long a writer waits for another's lock unless `--lock-timeout` says otherwise: writes
+/// hold it for milliseconds, so a longer wait means a stuck process.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+static LOCK_WAIT: OnceLock<Duration> = OnceLock::new();
+
+/// Sets how long [`lock_beside`] waits (`--lock-timeout`); called once at start.
+pub fn set_lock_wait(wait: Duration) {
+    let _ = LOCK_WAIT.set(wait);
+}
+
+fn lock_wait() -> Duration {
+    LOCK_WAIT.get().copied().unwrap_or(DEFAULT_LOCK_WAIT)
+}
+
+/// Why [`read_regular`] read nothing.
+#[derive(Debug)]
+pub enum ReadError {
+    /// There is no file.
+    NotFound,
+    /// It is something else (the kind, as "a FIFO"): reading could block or never end.
+    NotRegular(&'static str),
+    /// It holds more than the limit.
+    TooLarge,
+    /// It is not UTF-8.
+    NotUtf8,
+    /// Reading failed.
+    Io(io::ErrorKind),
+}
+
+/// Reads the regular file at `path` (links followed) as UTF-8 text of at most `limit` bytes,
+/// into memory zeroed when dropped. A FIFO, device or socket is refused before it is opened, and
+/// again after (in case one was swapped in), without ever blocking.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Zeroizing<String>, ReadError> {
+    let io_error = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => ReadError::NotFound,
+        kind => ReadError::Io(kind),
+    };
+    let meta = fs::metadata(path).map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(unix::kind(&meta)));
+    }
+    let file = unix::open_nonblocking(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(unix::kind(&meta)));
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge);
+    }
+    read_text(file, limit).map_err(|e| match e {
+        TextError::Io(kind) => ReadError::Io(kind),
+        TextError::TooLarge => ReadError::TooLarge,
+        TextError::NotUtf8 => ReadError::NotUtf8,
+    })
+}
+
+/// Checks that `path`, if something is there, is a regular file (links followed): crlogin never
+/// replaces a FIFO, a device or a directory. Returns its metadata.
+pub fn check_regular(path: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta)),
+        Ok(meta) => bail!(
+            "{} is {}, not a regular file: remove it, or point crlogin at another path (crlogin reads and writes only regular files)",
+            path.display(),
+            unix::kind(&meta)
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => bail!("cannot look at {}: {}", path.display(), e.kind()),
+    }
+}
+
+/// An exclusive lock on a file's lock file, held until dropped.
+#[must_use = "the lock is released when dropped"]
+pub struct Lock {
+    _file: File,
+}
+
+/// The lock file of `path`: `.crlogin-NAME.lock` in its directory.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    parent(path).join(format!(".crlogin-{name}.lock"))
+}
+
+/// Takes the exclusive lock of `path`'s lock file (mode 0600, created if missing) in `path`'s own
+/// directory, waiting at most the lock timeout. Nobody else can open that file, so another
+/// user cannot hold crlogin's writers up; a lock file of another user is refused.
+pub fn lock_beside(path: &Path) -> Result<Lock> {
+    let lock = lock_path(path);
+    let dir = parent(path);
+    let dir_meta = fs::metadata(dir)
+        .map_err(|e| anyhow::anyhow!("cannot look at {}: {}", dir.display(), e.kind()))?;
+    let mut file = unix::open_lock_file(&lock, &dir_meta).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the lock file {}: {}: remove it if it is not a plain file of yours",
+            lock.display(),
+            e.kind()
+        )
+    })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("cannot look at {}: {}", lock.display(), e.kind()))?;
+    if !unix::lock_file_is_private(&meta, &dir_meta) {
+        bail!(
+            "the lock file {} is {} of uid {}, not yours: remove it (another user could hold crlogin's writers up with it)",
+            lock.display(),
+            unix::kind(&meta),
+            unix::owner(&meta)
+        );
+    }
+    let _ = unix::make_private(&file, &meta);
+    let wait = lock_wait();
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => bail!(
+                "{} is locked by {} and stayed locked for {} s: wait for it to finish or stop it, or wait longer with --lock-timeout (CRLOGIN_LOCK_TIMEOUT)",
+                lock.display(),
+                holder(&mut file, &lock),
+                wait.as_secs()
+            ),
+            Err(fs::TryLockError::Error(e)) => {
+                bail!("cannot lock {}: {}", lock.display(), e.kind())
+            }
+        }
+    }
+    // Who holds it, for the message of whoever waits next.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{}", std::process::id()));
+    Ok(Lock { _file: file })
+}
+
+/// "process 1234 (crlogin)", from the pid the holder wrote into the lock file; else how to find
+/// the holder.
+fn holder(file: &mut File, lock: &Path) -> String {
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = file.take(32).read_to_string(&mut text);
+    match text.trim().parse::<u32>() {
+        Ok(pid) => {
+            let name = read_regular(Path::new(&format!("/proc/{pid}/comm")), 64)
+                .map(|n| {
+                    let name: String = n
+                        .trim()
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                        .collect();
+                    format!(" ({name})")
+                })
+                .unwrap_or_default();
+            format!("process {pid}{name}")
+        }
+        Err(_) => format!("another process (`fuser {}` names it)", lock.display()),
+    }
+}
+
+/// The directory of `path` (`.` for a bare file name).
+pub fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
