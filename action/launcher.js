@@ -81,7 +81,7 @@ function loginEnv() {
 }
 
 function log(message) {
-  // stderr: stdout is kept for the binary's ::add-mask:: lines, which must come first.
+  // stderr, where the binary's notes and ::add-mask:: lines go too; stdout is the binary's data.
   process.stderr.write(`crlogin action: ${message}\n`);
 }
 

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # Not crash: it kills crlogin with strace, and a process strace traces cannot be traced again.
 suites=(e2e exec examples wrapper_errors cli nebius_iam nebius_oidc nebius_metadata credential_helper cred_store
   kubelet_provider k8s_secret doctor faults
-  bad_input local_files leak_audit)
+  bad_input local_files hostile leak_audit)
 
 command -v strace >/dev/null || {
   echo "leak-audit: strace is not installed: apt-get install strace (scripts/install-deps.sh)" >&2
@@ -62,8 +62,42 @@ run_suites() {
   done
 }
 export -f run_suites
+# A loopback proxy that every crlogin the suites run is pointed at (the harness sets the proxy
+# variables from CRLOGIN_LEAK_AUDIT_PROXY). crlogin never proxies loopback, and every test talks
+# to loopback only, so it must see no loopback request; what does reach it is scanned with the
+# outputs (suites/proxy.log) and gets 502.
+coproc PROXY {
+  exec python3 -c '
+import socket, sys, threading
+log = open(sys.argv[1], "ab", buffering=0)
+lock = threading.Lock()
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+def serve(conn):
+    head = b""
+    try:
+        conn.settimeout(10)
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    except OSError:
+        pass
+    finally:
+        conn.close()
+        with lock:
+            log.write(head + b"\n--- end of a proxied request ---\n")
+while True:
+    threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
+' "$audit/suites/proxy.log"
+}
+proxy_pid=$PROXY_PID
+read -r proxy_port <&"${PROXY[0]}"
+trap 'kill "$proxy_pid" 2>/dev/null || true' EXIT
 start=$SECONDS
-CRLOGIN_LEAK_AUDIT="$audit" TMPDIR="$audit/tmp" \
+CRLOGIN_LEAK_AUDIT="$audit" TMPDIR="$audit/tmp" CRLOGIN_LEAK_AUDIT_PROXY="http://127.0.0.1:$proxy_port" \
   strace -f -qq -y --seccomp-bpf -s 1048576 -e signal=none -o "$audit/exec.log" \
   -e trace=execve,execveat,clone,clone3,fork,vfork,open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2 \
   bash -c 'run_suites "$@"' run_suites "$audit" "${binaries[@]}"
@@ -78,6 +112,18 @@ for suite in "${suites[@]}"; do
     tail -n 40 "$audit/suites/$suite.stdout" "$audit/suites/$suite.stderr" >&2
   fi
 done
+kill "$proxy_pid" 2>/dev/null || true
+touch "$audit/suites/proxy.log"
+if grep -aEq '^[A-Z]+ (https?://)?(127\.|localhost[:/ ]|\[::1\]|\[::ffff:127\.)' "$audit/suites/proxy.log"; then
+  failed+=(proxy)
+  echo "leak-audit: loopback traffic went through the proxy:" >&2
+  grep -aE '^[A-Z]+ ' "$audit/suites/proxy.log" | head -n 20 >&2
+fi
+if ! grep -aq '^CONNECT audit-proxy.crlogin.test:443 ' "$audit/suites/proxy.log"; then
+  failed+=(proxy)
+  echo "leak-audit: the proxy never saw hostile.rs's request to audit-proxy.crlogin.test: crlogin did not run with it set" >&2
+fi
+echo "leak-audit: the proxy saw $(grep -ac 'end of a proxied request' "$audit/suites/proxy.log") request(s), none to loopback"
 # The suites' own output files are scanned as outputs; the status files are not output.
 rm -f "$audit"/suites/*.status
 

@@ -192,7 +192,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
 
     if args.verify {
-        verify_logins(&logins, Duration::from_secs(args.verify_timeout))?;
+        verify_logins(&logins, Duration::from_secs(args.verify_timeout), ci)?;
     }
     Ok(())
 }
@@ -250,7 +250,7 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             crate::wrapper::Wrapper::Shell => "no login in this job saved its state (logins without --isolated or --config-dir are undone with `crlogin logout`)",
             _ => "the login step saved no state (it failed or stopped before writing anything)",
         };
-        eprintln!("crlogin: nothing to clean up: {why}");
+        ci.note(&format!("crlogin: nothing to clean up: {why}"));
         return Ok(());
     };
     let tool_files: Vec<PathBuf> = [Tool::Docker, Tool::Helm, Tool::Podman]
@@ -334,11 +334,11 @@ pub fn token(args: &TokenArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     writeln!(out, "{}", credential.secret.expose())
         .and_then(|()| out.flush())
         .context("cannot write the token to stdout")?;
-    eprintln!(
+    ci.note(&format!(
         "crlogin: printed a Nebius registry password from {}; expires {}",
         credential.source,
         report::expiry(credential.expires_at)
-    );
+    ));
     Ok(())
 }
 
@@ -436,7 +436,7 @@ fn print_json(value: &serde_json::Value) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write the report to stdout: {}", e.kind()))
 }
 
-fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
+fn verify_logins(logins: &[Login], timeout: Duration, ci: &dyn Ci) -> Result<()> {
     let checks = logins
         .iter()
         .map(|l| verify::Check {
@@ -448,15 +448,10 @@ fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
     let results = verify::verify_all(checks, timeout)?;
     let failures: Vec<String> = results
         .iter()
-        .filter_map(|(host, outcome)| {
-            outcome
-                .as_ref()
-                .err()
-                .map(|e| format!("{host}: {}", crate::ci::one_line(&format!("{e:#}"))))
-        })
+        .filter_map(|(host, outcome)| outcome.as_ref().err().map(|e| format!("{host}: {e:#}")))
         .collect();
     for (host, _) in results.iter().filter(|(_, outcome)| outcome.is_ok()) {
-        eprintln!("crlogin: verified {host}");
+        ci.note(&format!("crlogin: verified {host}"));
     }
     // One failure is the error line itself, so its cause and fix are where a reader looks first.
     match failures.as_slice() {
@@ -466,7 +461,7 @@ fn verify_logins(logins: &[Login], timeout: Duration) -> Result<()> {
         }
         many => {
             for failure in many {
-                eprintln!("crlogin: {failure}");
+                ci.note(&format!("crlogin: {failure}"));
             }
             bail!("--verify could not confirm {} of {} logins (see above); the credentials were written", many.len(), results.len())
         }

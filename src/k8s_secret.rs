@@ -92,7 +92,7 @@ pub fn run(args: &K8sSecretArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             sources.push(row.source);
         }
     }
-    eprintln!(
+    ci.note(&format!(
         "crlogin: printed Secret {} for {} (from {}{})",
         args.name,
         hosts.join(", "),
@@ -101,7 +101,7 @@ pub fn run(args: &K8sSecretArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             Some(sa) => format!("; ServiceAccount {sa} lists it in imagePullSecrets"),
             None => String::new(),
         }
-    );
+    ));
     // An IAM token lives 12 hours; a static key or a registry password as long as its owner lets it.
     if let Some(credential) = resolved.expiring() {
         ci.warning(&format!(

@@ -19,6 +19,7 @@ pub mod k8s_secret;
 mod os;
 #[cfg(test)]
 mod proptests;
+mod proxy;
 mod registry;
 mod report;
 mod secrets;

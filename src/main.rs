@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    no_core_dumps();
     drop_empty_settings();
     let env = env::Env::from_process();
     // CI commands (masks, errors) go to stderr, so stdout stays data (a token, a helper's
@@ -78,23 +79,51 @@ fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCo
     match unfit {
         Some(what) => {
             ci.error(&format!("{what}: correct it ({})", wrapper.docs()));
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
         // A wrapper's user typed no command line: one line in their words, not clap's usage.
         None if wrapper != crlogin::wrapper::Wrapper::Shell => {
             let first = message.lines().next().unwrap_or_default();
             let first = first.strip_prefix("error: ").unwrap_or(first);
             ci.error(&format!("{first} ({})", wrapper.docs()));
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
-        None => error.exit(),
+        None => {}
     }
+    // A value clap quotes may still carry what the CI's log would run (`##[stop-commands]`
+    // on GitHub) or an ANSI escape: then the message is printed through the CI's cleaning.
+    if message.lines().all(|line| ci.clean(line) == line) {
+        error.exit()
+    }
+    eprint!("{}", ci::clean_lines(ci, &message));
+    ExitCode::from(2)
 }
 
 /// Whether a variable is one of the settings clap reads (`CRLOGIN_*`, `NEBIUS_REGIONS`).
 fn is_setting(name: &std::ffi::OsStr) -> bool {
     name.to_str()
         .is_some_and(|n| n.starts_with("CRLOGIN_") || n == "NEBIUS_REGIONS")
+}
+
+/// Makes sure no core file can be written if crlogin dies: one would hold the private key, the
+/// JWT and the token. RLIMIT_CORE 0 stops the kernel writing one; not dumpable also stops a
+/// `core_pattern` pipe (systemd-coredump, apport), which ignores that limit, and other
+/// processes of the same user attaching to read crlogin's memory.
+fn no_core_dumps() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit with a valid pointer to an initialised rlimit.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) takes no pointers.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }
 
 /// CI systems often define a variable as empty to mean "not set" (GitLab does for unset

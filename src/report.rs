@@ -152,12 +152,16 @@ pub fn tool_names(files: &[(Tool, PathBuf)]) -> String {
         .join(", ")
 }
 
-/// An expiry time as RFC 3339, or "not known".
+/// An expiry time as RFC 3339, or "not known" (also for a time RFC 3339 cannot write: before
+/// 1970 or after 9999, which no checked expiry is).
 pub fn expiry(at: Option<SystemTime>) -> String {
-    at.map_or_else(
-        || "not known".to_string(),
-        |t| humantime::format_rfc3339_seconds(t).to_string(),
-    )
+    const YEAR_10000: u64 = 253_402_300_800;
+    match at.map(|t| (t, t.duration_since(std::time::UNIX_EPOCH))) {
+        Some((t, Ok(since))) if since.as_secs() < YEAR_10000 => {
+            humantime::format_rfc3339_seconds(t).to_string()
+        }
+        _ => "not known".to_string(),
+    }
 }
 
 /// A value as one report cell: on one line, so no value can start a line of its own.

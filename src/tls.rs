@@ -24,14 +24,19 @@ pub fn root_certificates() -> &'static [CertificateDer<'static>] {
     })
 }
 
-/// A reqwest client builder with crlogin's user agent, trusting [`root_certificates`].
-pub fn http_client() -> reqwest::ClientBuilder {
+/// A reqwest client builder with crlogin's user agent, trusting [`root_certificates`], using
+/// the proxies the environment names as the docker CLI does ([`crate::proxy`]): never for a
+/// loopback host, and not for the hosts `NO_PROXY` names.
+pub fn http_client() -> anyhow::Result<reqwest::ClientBuilder> {
     let roots = root_certificates()
         .iter()
         .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    reqwest::Client::builder()
+    let proxies = crate::proxy::Proxies::from_process_env()?;
+    Ok(reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .tls_certs_only(roots)
+        .no_proxy()
+        .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url))))
 }
 
 /// The gRPC (tonic) TLS settings trusting [`root_certificates`]. Certificates that are not
@@ -62,7 +67,7 @@ mod tests {
 
     #[test]
     fn clients_build() {
-        http_client().build().unwrap();
+        http_client().unwrap().build().unwrap();
         let _ = grpc_tls_config();
     }
 }

@@ -2,10 +2,13 @@
 //! (registry API v2): `GET /v2/`, then Basic auth, or the Bearer challenge's token realm with
 //! Basic auth and `/v2/` again with that token. All registries are checked at once.
 
+use crate::ci::quoted;
 use crate::connect_error::Cause;
 use anyhow::{anyhow, bail, Context, Result};
-use reqwest::{header::WWW_AUTHENTICATE, Client, Response, StatusCode};
+use reqwest::{header::WWW_AUTHENTICATE, Client, Response, StatusCode, Url};
+use std::net::IpAddr;
 use std::time::Duration;
+use url::Host;
 use zeroize::Zeroizing;
 
 /// One registry to check, owning copies of what the request needs (zeroed on drop).
@@ -55,7 +58,7 @@ pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, 
 
 /// The HTTP client registry checks use: each request bounded by `timeout`.
 pub(crate) fn client(timeout: Duration) -> Result<Client> {
-    crate::tls::http_client()
+    crate::tls::http_client()?
         .timeout(timeout)
         .build()
         .context("cannot build the HTTP client")
@@ -85,7 +88,7 @@ async fn verify_one(client: &Client, check: &Check, timeout: Duration) -> Result
         .to_ascii_lowercase()
         .starts_with("bearer")
     {
-        let token = bearer_token(client, &challenge, check).await?;
+        let token = bearer_token(client, &challenge, check, &url).await?;
         client.get(&url).bearer_auth(token.as_str()).send().await
     } else {
         client
@@ -156,6 +159,7 @@ async fn bearer_token(
     client: &Client,
     challenge: &str,
     check: &Check,
+    registry_url: &str,
 ) -> Result<Zeroizing<String>> {
     let params = challenge_params(challenge);
     let realm = params
@@ -163,22 +167,38 @@ async fn bearer_token(
         .find(|(k, _)| k == "realm")
         .map(|(_, v)| v.clone())
         .context("the registry's Bearer challenge has no realm")?;
+    let realm = Url::parse(&realm).map_err(|_| {
+        anyhow!(
+            "the registry's token realm {} is not a URL: check the registry",
+            quoted(&realm)
+        )
+    })?;
+    if let Some(why) = realm_refusal(registry_url, &realm) {
+        bail!(
+            "the registry names the token realm {}, {why}: crlogin does not send the credential there (a registry could use this to steal it, the CVE-2020-15157 class); if the registry is yours, fix its token auth realm",
+            quoted(realm.as_str())
+        );
+    }
     let mut query: Vec<(&str, &str)> = vec![("account", check.username.as_str())];
     if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
         query.push(("service", service));
     }
     let resp = client
-        .get(&realm)
+        .get(realm.clone())
         .query(&query)
         .basic_auth(&check.username, Some(check.secret.as_str()))
         .send()
         .await
-        .with_context(|| format!("cannot reach the token service {realm}"))?;
+        .with_context(|| format!("cannot reach the token service {}", quoted(realm.as_str())))?;
     if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
         bail!("the registry's token service rejected the credential (HTTP {}): check the username and secret", resp.status());
     }
     if !resp.status().is_success() {
-        bail!("the token service {realm} answered HTTP {}", resp.status());
+        bail!(
+            "the token service {} answered HTTP {}",
+            quoted(realm.as_str()),
+            resp.status()
+        );
     }
     let body: serde_json::Value = resp
         .json()
@@ -190,6 +210,79 @@ async fn bearer_token(
         .and_then(|t| t.as_str())
         .context("the token service answered no token")?;
     Ok(Zeroizing::new(token.to_string()))
+}
+
+/// Why the credential must not go to the token `realm` a registry at `registry_url` named, if
+/// it must not (as recent go-containerregistry refuses such realms): a scheme other than
+/// http(s); plain http named by a registry reached over https; no host; a link-local address
+/// (169.254.0.0/16, fe80::/10: the cloud metadata services) or a `metadata` host name; an
+/// unspecified address; a loopback or private address (RFC 1918, CGNAT 100.64.0.0/10, which
+/// holds some clouds' metadata services, IPv6 unique-local) named by a registry that is on
+/// neither. Host names are judged as written, not as they resolve. A realm on another public
+/// host over https (Docker Hub's is auth.docker.io) is normal.
+fn realm_refusal(registry_url: &str, realm: &Url) -> Option<&'static str> {
+    let registry = Url::parse(registry_url).ok()?;
+    match realm.scheme() {
+        "https" => {}
+        "http" if registry.scheme() == "http" => {}
+        "http" => return Some("plain http named by a registry reached over https"),
+        _ => return Some("which is not an http(s) URL"),
+    }
+    let Some(host) = realm.host() else {
+        return Some("which names no host");
+    };
+    let place = |host: &Host<&str>| -> Place {
+        match host {
+            Host::Domain(name) => {
+                let name = name.to_ascii_lowercase();
+                if name == "metadata" || name.starts_with("metadata.") {
+                    Place::LinkLocal
+                } else if name == "localhost" || name.ends_with(".localhost") {
+                    Place::Local
+                } else {
+                    Place::Public
+                }
+            }
+            Host::Ipv4(ip) => ip_place(IpAddr::V4(*ip)),
+            Host::Ipv6(ip) => ip_place(IpAddr::V6(*ip)),
+        }
+    };
+    match place(&host) {
+        Place::LinkLocal => Some("a link-local or cloud metadata address"),
+        Place::Unspecified => Some("an unspecified address"),
+        Place::Local if registry.host().is_some_and(|h| place(&h) == Place::Public) => {
+            Some("a loopback or private address named by a registry that is not on one")
+        }
+        _ => None,
+    }
+}
+
+/// Where an address is, for [`realm_refusal`].
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    LinkLocal,
+    Unspecified,
+    /// Loopback or private.
+    Local,
+    Public,
+}
+
+fn ip_place(ip: IpAddr) -> Place {
+    match ip.to_canonical() {
+        IpAddr::V4(ip) if ip.is_link_local() => Place::LinkLocal,
+        IpAddr::V4(ip) if ip.is_unspecified() => Place::Unspecified,
+        IpAddr::V4(ip)
+            if ip.is_loopback()
+                || ip.is_private()
+                || (ip.octets()[0] == 100 && ip.octets()[1] & 0xc0 == 64) =>
+        {
+            Place::Local
+        }
+        IpAddr::V6(ip) if ip.is_unicast_link_local() => Place::LinkLocal,
+        IpAddr::V6(ip) if ip.is_unspecified() => Place::Unspecified,
+        IpAddr::V6(ip) if ip.is_loopback() || ip.is_unique_local() => Place::Local,
+        _ => Place::Public,
+    }
 }
 
 /// The `key="value"` pairs of a `WWW-Authenticate` challenge.
@@ -332,6 +425,161 @@ mod tests {
         );
         assert!(!err.contains("pw-wrong"), "{err}");
         assert!(server.join().unwrap()[1].starts_with("GET /token?"));
+    }
+
+    /// A loopback registry whose `/v2/` names `realm`; it answers `requests` requests (the
+    /// HTTPS try, then plain HTTP) and returns what it saw.
+    fn registry_naming(realm: &str, requests: usize) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let challenge = format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"x\"\r\n");
+        let handle = std::thread::spawn(move || {
+            for _ in 0..requests {
+                let mut stream = listener.accept().unwrap().0;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                if reader.fill_buf().unwrap().first() == Some(&0x16) {
+                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                write!(stream, "HTTP/1.1 401 Unauthorized\r\n{challenge}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+            }
+            requests
+        });
+        (host, handle)
+    }
+
+    #[test]
+    fn a_registry_naming_the_metadata_service_as_realm_gets_no_credential() {
+        for realm in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://metadata.google.internal/token",
+            "http://[fe80::1]/token",
+        ] {
+            let (host, server) = registry_naming(realm, 2);
+            let err = format!("{:#}", check(&host, "pw-ok").unwrap_err());
+            assert!(
+                err.contains("a link-local or cloud metadata address")
+                    && err.contains("crlogin does not send the credential there"),
+                "{realm}: {err}"
+            );
+            assert!(!err.contains("pw-ok"), "{err}");
+            server.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn realms_are_judged_like_go_containerregistry() {
+        let refusal =
+            |registry: &str, realm: &str| realm_refusal(registry, &Url::parse(realm).unwrap());
+        // Normal: another public host over https (Docker Hub), or the registry's own host.
+        assert_eq!(
+            refusal(
+                "https://registry-1.docker.io/v2/",
+                "https://auth.docker.io/token"
+            ),
+            None
+        );
+        assert_eq!(
+            refusal("http://127.0.0.1:5000/v2/", "http://127.0.0.1:5000/token"),
+            None
+        );
+        assert_eq!(
+            refusal("https://10.0.0.5/v2/", "https://10.0.0.6/token"),
+            None
+        );
+        assert_eq!(
+            refusal("https://localhost:5000/v2/", "https://[::1]:5001/token"),
+            None
+        );
+        for (registry, realm, why) in [
+            (
+                "https://r.example/v2/",
+                "http://auth.example/token",
+                "plain http",
+            ),
+            (
+                "https://r.example/v2/",
+                "ftp://auth.example/token",
+                "not an http(s) URL",
+            ),
+            (
+                "https://r.example/v2/",
+                "file:///etc/passwd",
+                "not an http(s) URL",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://169.254.170.2/v2/credentials",
+                "link-local",
+            ),
+            (
+                "http://127.0.0.1:5000/v2/",
+                "http://169.254.169.254/",
+                "link-local",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://METADATA.google.internal/",
+                "metadata",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://metadata/computeMetadata",
+                "metadata",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://0.0.0.0/token",
+                "unspecified",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://127.0.0.1/token",
+                "loopback or private",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://localhost/token",
+                "loopback or private",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://10.1.2.3/token",
+                "loopback or private",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://192.168.1.1/token",
+                "loopback or private",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://100.100.100.200/token",
+                "loopback or private",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://[fd00::1]/token",
+                "loopback or private",
+            ),
+            (
+                "https://r.example/v2/",
+                "https://[::ffff:10.0.0.1]/token",
+                "loopback or private",
+            ),
+            (
+                "https://8.8.8.8/v2/",
+                "https://[::1]/token",
+                "loopback or private",
+            ),
+        ] {
+            let got = refusal(registry, realm).unwrap_or_default();
+            assert!(got.contains(why), "{registry} -> {realm}: {got:?}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod iam_grpc;
 mod iam_server;
 mod snapshot;
 
+use harness::github_log::assert_log_is_inert;
 use harness::{assert_no_leak, canary, secret_forms, Env, Out};
 use iam_server::{keys, IamServer, Reply, TRUNCATED_TOKEN};
 use snapshot::Tree;
@@ -50,6 +51,8 @@ enum Fault {
     RegistryDown,
     /// `--verify` finds a registry that accepts connections and never answers.
     RegistrySilent,
+    /// `--verify` finds a registry whose Bearer challenge names this token realm.
+    RegistryRealm(&'static str),
     /// Another process holds the docker auth file's lock and never lets go (a stuck job on the
     /// same machine).
     AuthFileLocked,
@@ -72,6 +75,9 @@ struct Row {
     note: Option<&'static str>,
     /// The least time the run may take: it must have waited for the deadline, not given up early.
     at_least: Duration,
+    /// Run on GitHub Actions (errors are `::error` annotations), where the hostile-text rows
+    /// check that no server text runs as a workflow command.
+    github: bool,
 }
 
 impl Row {
@@ -85,6 +91,7 @@ impl Row {
             attempts: None,
             note: None,
             at_least: Duration::ZERO,
+            github: false,
         }
     }
 
@@ -108,12 +115,20 @@ impl Row {
         self.at_least = Duration::from_secs(seconds);
         self
     }
+
+    fn on_github(mut self) -> Row {
+        self.github = true;
+        self
+    }
 }
 
 /// What a retried exchange says when it gives up, and what it suggests.
 const MORE: &str = "check the network and NEBIUS_AUTH_ENDPOINT, or allow more with --timeout";
 const ENDPOINT: &str = "check NEBIUS_AUTH_ENDPOINT";
 const TWICE: &[&str] = &["--timeout", "3", "--retries", "1"];
+/// Server text that would run as a workflow command on GitHub (`##[stop-commands]` anywhere,
+/// `::` after a line break) or rewrite the log on any CI (ANSI escapes that move up and erase).
+const HOSTILE: &str = "##[stop-commands]pwned\n::add-mask::x \x1b[1A\x1b[2K\x1b]0;t\x07";
 
 fn catalog() -> Vec<Row> {
     use Fault::*;
@@ -232,6 +247,70 @@ fn catalog() -> Vec<Row> {
         )
         .says("answered no positive expires_in", ENDPOINT)
         .attempts(1),
+        Row::new(
+            "hostile error text in a 4xx",
+            Exchange(vec![Error(400, HOSTILE, HOSTILE)]),
+            TWICE,
+        )
+        .says("refused: HTTP 400 Bad Request", "check that the key's public key")
+        .attempts(1)
+        .on_github(),
+        Row::new(
+            "hostile error text in a 503, every attempt",
+            Exchange(vec![Error(503, HOSTILE, HOSTILE), Error(503, HOSTILE, HOSTILE)]),
+            TWICE,
+        )
+        .says("last error: HTTP 503 Service Unavailable", MORE)
+        .note("retrying in")
+        .attempts(2)
+        .on_github(),
+        Row::new(
+            "a hostile token_type",
+            Exchange(vec![Success(
+                serde_json::json!({"token_type": HOSTILE, "expires_in": 3600}),
+            )]),
+            TWICE,
+        )
+        .says("token_type other than Bearer", ENDPOINT)
+        .attempts(1)
+        .on_github(),
+        Row::new(
+            "Retry-After: u64::MAX (capped, beyond the deadline)",
+            Exchange(vec![StatusRetryAfter(503, "18446744073709551615")]),
+            &["--timeout", "3", "--retries", "4"],
+        )
+        .says("failed within the 3.0s deadline (1 attempt", MORE)
+        .attempts(1),
+        Row::new(
+            "Retry-After overflowing u64 (ignored)",
+            Exchange(vec![
+                StatusRetryAfter(503, "18446744073709551616"),
+                StatusRetryAfter(503, "18446744073709551616"),
+            ]),
+            TWICE,
+        )
+        .says("last error: HTTP 503 Service Unavailable", MORE)
+        .attempts(2),
+        Row::new(
+            "expires_in overflowing u64",
+            Exchange(vec![Raw(
+                200,
+                r#"{"access_token":"v1.CrloginHtmlTokenCanary","token_type":"Bearer","expires_in":18446744073709551616}"#,
+            )]),
+            TWICE,
+        )
+        .says("answered no positive expires_in", ENDPOINT)
+        .attempts(1),
+        Row::new(
+            "expires_in past any float (1e400)",
+            Exchange(vec![Raw(
+                200,
+                r#"{"access_token":"v1.CrloginHtmlTokenCanary","expires_in":1e400}"#,
+            )]),
+            TWICE,
+        )
+        .says("answered success with a body that is not JSON", ENDPOINT)
+        .attempts(1),
         Row::new("the token exchange is not listening", ExchangeDown, TWICE)
             .says("last error: cannot connect", MORE),
         Row::new(
@@ -255,6 +334,47 @@ fn catalog() -> Vec<Row> {
         )
         .attempts(1)
         .at_least(2),
+        Row::new(
+            "gRPC UNAVAILABLE with hostile text, every attempt",
+            Federation(vec![
+                iam_grpc::Reply::Status(Code::Unavailable, HOSTILE.into()),
+                iam_grpc::Reply::Status(Code::Unavailable, HOSTILE.into()),
+            ]),
+            TWICE,
+        )
+        .says(
+            "OIDC federation failed after 2 attempt(s)",
+            "allow more with --retries",
+        )
+        .note("retrying in")
+        .attempts(2)
+        .on_github(),
+        Row::new(
+            "gRPC PERMISSION_DENIED with hostile text",
+            Federation(vec![iam_grpc::Reply::Status(
+                Code::PermissionDenied,
+                HOSTILE.into(),
+            )]),
+            TWICE,
+        )
+        .says("PERMISSION_DENIED", "needs federated credentials")
+        .attempts(1)
+        .on_github(),
+        Row::new(
+            "a hostile gRPC token_type",
+            Federation(vec![iam_grpc::Reply::TokenType(HOSTILE.into())]),
+            TWICE,
+        )
+        .says("not Bearer", "NEBIUS_TOKEN_EXCHANGE_GRPC")
+        .attempts(1)
+        .on_github(),
+        Row::new(
+            "a gRPC expires_in of i64::MIN",
+            Federation(vec![iam_grpc::Reply::ExpiresIn(i64::MIN)]),
+            TWICE,
+        )
+        .says("expires in -9223372036854775808 s", "NEBIUS_TOKEN_EXCHANGE_GRPC")
+        .attempts(1),
         Row::new("the gRPC exchange is not listening", FederationDown, TWICE).says(
             "cannot connect to the token exchange",
             "NEBIUS_TOKEN_EXCHANGE_GRPC",
@@ -275,6 +395,13 @@ fn catalog() -> Vec<Row> {
         )
         .says("no answer within 2 s", "allow more with --verify-timeout")
         .at_least(2),
+        Row::new(
+            "--verify: a hostile realm at the metadata address",
+            RegistryRealm("http://169.254.169.254/latest/##[stop-commands]pwned"),
+            &["--verify", "--verify-timeout", "2"],
+        )
+        .says("a link-local or cloud metadata address", "fix its token auth realm")
+        .on_github(),
         Row::new(
             "another process holds the auth file's lock",
             AuthFileLocked,
@@ -308,10 +435,14 @@ fn every_fault_ends_in_bounded_time_with_one_clear_line() {
         );
         assert_eq!(out.status.code(), Some(1), "{name}: {out}");
         assert!(!out.stderr.contains("panicked"), "{name}: {out}");
+        let prefix = match row.github {
+            true => "::error title=crlogin::",
+            false => "crlogin: error: ",
+        };
         let errors: Vec<&str> = out
             .stderr
             .lines()
-            .filter(|l| l.starts_with("crlogin: error: "))
+            .filter(|l| l.starts_with(prefix))
             .collect();
         assert_eq!(errors.len(), 1, "{name}: one error line\n{out}");
         for part in [row.cause, row.fix] {
@@ -328,11 +459,19 @@ fn every_fault_ends_in_bounded_time_with_one_clear_line() {
             assert_eq!(seen.attempts, attempts, "{name}: requests\n{out}");
         }
         assert_eq!(out.stdout, "", "{name}: stdout is for data only");
+        assert_log_is_inert(out, name);
+        // On GitHub the masks name every secret, as they must: everything else may not.
+        let shown: String = out
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n");
         for secret in &seen.secrets {
             assert_no_leak(
                 secret,
                 &secret_forms(secret, None),
-                &[&out.stdout, &out.stderr],
+                &[&out.stdout, &shown],
                 seen.env.home(),
                 &[seen.env.home().join(".docker/config.json")],
             );
@@ -369,7 +508,7 @@ fn run_row(row: &Row) -> Seen {
                 .set("NEBIUS_OIDC_AUDIENCE", AUD);
             args.extend(["--region", "eu-north1"]);
         }
-        Fault::RegistryDown | Fault::RegistrySilent => {
+        Fault::RegistryDown | Fault::RegistrySilent | Fault::RegistryRealm(_) => {
             let secret = canary("fault-password");
             env.set("DCR_USERNAME", "alice")
                 .set("DCR_PASSWORD", &secret);
@@ -394,6 +533,9 @@ fn run_row(row: &Row) -> Seen {
             held_lock = Some(lock);
         }
     }
+    if row.github {
+        env.set("GITHUB_ACTIONS", "true");
+    }
     let before = Tree::of(env.home());
     let mut secrets: Vec<String> = Vec::new();
     let (out, attempts) = match &row.fault {
@@ -416,13 +558,7 @@ fn run_row(row: &Row) -> Seen {
         }
         Fault::Federation(replies) => {
             let issuer = iam_grpc::TestIssuer::new();
-            let server = iam_grpc::IamServer::start(iam_grpc::Expect {
-                service_account_id: SA.into(),
-                issuer: issuer.issuer.clone(),
-                audience: AUD.into(),
-                subject: SUB.into(),
-                jwks: issuer.jwks(),
-            });
+            let server = iam_grpc::IamServer::trusting(&issuer, SA, AUD, SUB);
             server.script(replies.iter().cloned());
             let jwt = issuer.token(SUB, AUD, 600);
             env.set("NEBIUS_ID_TOKEN", &jwt)
@@ -451,6 +587,12 @@ fn run_row(row: &Row) -> Seen {
             // Connections complete in the kernel's backlog, and nobody ever reads them.
             let silent = TcpListener::bind("127.0.0.1:0").unwrap();
             env.set("DCR_REGISTRY", silent.local_addr().unwrap().to_string());
+            secrets.extend(password.clone());
+            (env.crlogin(&args).run(), 0)
+        }
+        Fault::RegistryRealm(realm) => {
+            let registry = harness::challenging_registry(realm);
+            env.set("DCR_REGISTRY", registry.local_addr().unwrap().to_string());
             secrets.extend(password.clone());
             (env.crlogin(&args).run(), 0)
         }

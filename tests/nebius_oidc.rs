@@ -292,6 +292,7 @@ fn a_federated_token_file_is_read_at_each_exchange_and_never_cached() {
     let write = |sub: &str| {
         let jwt = issuer.token(sub, AUD, 600);
         std::fs::write(&file, format!("{jwt}\n")).unwrap();
+        harness::audit::input(&file);
         harness::audit::secret("federated file JWT", &jwt);
         jwt
     };
@@ -348,6 +349,7 @@ fn a_profile_with_a_federated_subject_file_is_keyless() {
     env.set("NEBIUS_TOKEN_EXCHANGE_GRPC", iam.url());
     let jwt = issuer.token(SUB, AUD, 600);
     std::fs::write(env.home().join("jwt"), &jwt).unwrap();
+    harness::audit::input(&env.home().join("jwt"));
     harness::audit::secret("profile federated JWT", &jwt);
     write_profile(
         &env,
@@ -368,6 +370,7 @@ fn a_token_file_profile_is_read_at_each_use() {
     for n in 1..=2 {
         let token = canary(&format!("token-file-{n}"));
         std::fs::write(&file, format!("  {token}\n")).unwrap();
+        harness::audit::input(&file);
         let out = login(&env);
         out.assert_success("login from a token file");
         let expected = base64::engine::general_purpose::STANDARD.encode(format!("iam:{token}"));

@@ -4,6 +4,7 @@
 //! the endpoint (never of the private key), replaced atomically. The directory and the file must
 //! be the current user's own and private, else the cache is not used and the user is told.
 
+use crate::auth::MAX_TOKEN_LIFETIME;
 use crate::env::Env;
 use crate::files::{self, unix};
 use crate::secrets::Secret;
@@ -72,13 +73,24 @@ pub fn dir(env: &Env) -> Result<PathBuf> {
 
 /// Whether a token issued at `issued_at` and expiring at `expires_at` may still be handed out at
 /// `now`: before 0.9 of its life and more than five minutes before it expires.
+/// A lifetime beyond [`MAX_TOKEN_LIFETIME`] is no token crlogin stored: not fresh.
 pub fn is_fresh(issued_at: SystemTime, expires_at: SystemTime, now: SystemTime) -> bool {
     let Ok(lifetime) = expires_at.duration_since(issued_at) else {
         return false;
     };
-    let refresh = issued_at + lifetime.mul_f64(REFRESH_AT);
+    if lifetime > MAX_TOKEN_LIFETIME {
+        return false;
+    }
+    let at = |t: SystemTime, d: Duration| t.checked_add(d);
+    let (Some(refresh), Some(skewed), Some(spare)) = (
+        at(issued_at, lifetime.mul_f64(REFRESH_AT)),
+        at(now, Duration::from_secs(60)),
+        at(now, MIN_REMAINING),
+    ) else {
+        return false;
+    };
     // A token "issued" in the future means the clock moved back: do not trust the entry.
-    issued_at <= now + Duration::from_secs(60) && now < refresh && now + MIN_REMAINING < expires_at
+    issued_at <= skewed && now < refresh && spare < expires_at
 }
 
 /// Why the cache is not used on this run, worded as a warning with its fix.
@@ -136,7 +148,7 @@ fn read_entry(path: &Path, identity: &Identity, now: SystemTime) -> Option<Cache
     let time_field = |name: &str| {
         doc.get(name)
             .and_then(Value::as_u64)
-            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
     };
     let matches = doc.get("version").and_then(Value::as_u64) == Some(2)
         && text_field("service_account_id") == Some(identity.service_account_id)

@@ -306,6 +306,7 @@ fn idempotency_key() -> std::result::Result<String, ExchangeError> {
 /// failures ([`is_retryable`]) wait with backoff and a note on stderr naming `what`.
 pub fn with_retries<T>(
     what: &str,
+    ci: &dyn crate::ci::Ci,
     options: &crate::auth::Options,
     per_attempt: Duration,
     mut attempt: impl FnMut(Duration) -> Result<T>,
@@ -327,11 +328,10 @@ pub fn with_retries<T>(
                 "{what} failed after {tried} attempt(s): allow more with --retries/CRLOGIN_RETRIES and --timeout/CRLOGIN_TIMEOUT"
             )));
         }
-        eprintln!(
-            "crlogin: {what} attempt {tried} of {attempts} failed ({}); retrying in {:.1} s",
-            one_line(&format!("{error:#}")),
+        ci.note(&format!(
+            "crlogin: {what} attempt {tried} of {attempts} failed ({error:#}); retrying in {:.1} s",
             wait.as_secs_f64()
-        );
+        ));
         std::thread::sleep(wait);
     }
 }
@@ -360,7 +360,7 @@ fn check_response(endpoint: &str, response: &mut CreateTokenResponse) -> Result<
     };
     Ok(TokenResponse {
         access_token: Secret::new(std::mem::take(&mut response.access_token)),
-        expires_in: Duration::from_secs(seconds),
+        expires_in: Duration::from_secs(seconds).min(crate::auth::MAX_TOKEN_LIFETIME),
         issued_token_type: std::mem::take(&mut response.issued_token_type),
     })
 }
@@ -609,8 +609,10 @@ mod tests {
             dry_run: false,
         };
         let mut budgets = Vec::new();
+        let ci = crate::ci::detect(&Env::default());
         let token = with_retries(
             "test exchange",
+            ci.as_ref(),
             &options,
             Duration::from_millis(300),
             |budget| {

@@ -140,7 +140,7 @@ impl super::Obtain for AuthorizedKey {
         Ok(super::Minted {
             token: token.access_token,
             issued_at: token.issued_at,
-            expires_at: Some(token.issued_at + token.lifetime),
+            expires_at: Some(super::expiry_after(token.issued_at, token.lifetime)),
         })
     }
 
@@ -170,7 +170,7 @@ pub fn exchange(key: &AuthorizedKey, options: &Options, ci: &dyn Ci) -> Result<T
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = crate::tls::http_client()
+    let client = crate::tls::http_client()?
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.timeout.min(MAX_ATTEMPT))
         .build()
@@ -232,11 +232,10 @@ async fn run(
                 seconds(options.timeout)
             )));
         }
-        eprintln!(
-            "crlogin: token exchange attempt {attempt} of {attempts} failed ({}); retrying in {}",
-            one_line(&reason),
+        ci.note(&format!(
+            "crlogin: token exchange attempt {attempt} of {attempts} failed ({reason}); retrying in {}",
             seconds(wait)
-        );
+        ));
         tokio::time::sleep(wait).await;
     }
 }
@@ -366,7 +365,7 @@ fn parse_token(body: &[u8], issued_at: SystemTime, ci: &dyn Ci) -> Result<Token>
     Ok(Token {
         access_token,
         issued_at,
-        lifetime: Duration::from_secs(lifetime),
+        lifetime: Duration::from_secs(lifetime).min(crate::auth::MAX_TOKEN_LIFETIME),
     })
 }
 

@@ -130,6 +130,7 @@ impl Obtain for FederatedFile {
             .context("cannot start the async runtime")?;
         let (token, sent_at) = exchange_grpc::with_retries(
             "the federated token exchange",
+            ci,
             options,
             exchange_grpc::ATTEMPT_DEADLINE,
             |budget| {
@@ -145,7 +146,7 @@ impl Obtain for FederatedFile {
         Ok(Minted {
             token: token.access_token,
             issued_at: sent_at,
-            expires_at: Some(sent_at + token.expires_in),
+            expires_at: Some(super::expiry_after(sent_at, token.expires_in)),
         })
     }
 }

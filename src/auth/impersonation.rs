@@ -110,6 +110,7 @@ impl Obtain for Impersonated {
         let what = format!("impersonation of {}", self.target);
         let (token, sent_at) = exchange_grpc::with_retries(
             &what,
+            ci,
             options,
             exchange_grpc::ATTEMPT_DEADLINE,
             |budget| {
@@ -124,7 +125,7 @@ impl Obtain for Impersonated {
         Ok(Minted {
             token: token.access_token,
             issued_at: sent_at,
-            expires_at: Some(sent_at + token.expires_in),
+            expires_at: Some(super::expiry_after(sent_at, token.expires_in)),
         })
     }
 }

@@ -259,7 +259,7 @@ pub(crate) fn fetch(url: &Url, deadline: Duration, ci: &dyn Ci) -> Result<Token>
     // Plain http (the real service) trusts no certificate: loading the roots would cost more
     // than the whole request.
     let builder = if url.scheme() == "https" {
-        crate::tls::http_client()
+        crate::tls::http_client()?
     } else {
         reqwest::Client::builder()
             .user_agent(crate::tls::USER_AGENT)
@@ -376,12 +376,15 @@ fn parse_answer(body: &[u8], ci: &dyn Ci) -> Result<Token> {
     let shown = quoted(&expires_at.replace(access_token.expose(), "***"));
     let expires_at = parse_time(&expires_at)
         .with_context(|| format!("answered an expires_at that is not an RFC 3339 time: {shown}"))?;
-    if expires_at <= SystemTime::now() {
+    let now = SystemTime::now();
+    if expires_at <= now {
         bail!("answered a token that has already expired (expires_at {shown}): check this machine's clock");
     }
+    // Further off than any token lives is taken as MAX_TOKEN_LIFETIME, as for every exchange.
+    let longest = super::expiry_after(now, super::MAX_TOKEN_LIFETIME);
     Ok(Token {
         access_token,
-        expires_at: Some(expires_at),
+        expires_at: Some(expires_at.min(longest)),
     })
 }
 

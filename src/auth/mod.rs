@@ -34,6 +34,18 @@ use anyhow::{bail, Result};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+/// The longest life crlogin believes a server-issued token has: a longer `expires_in` (Nebius
+/// IAM tokens live 12 hours) is taken as this, so a hostile or broken server's huge number
+/// can neither overflow the time arithmetic nor keep a token in the cache for years.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// When a token issued at `issued_at` and living `lifetime` expires, the lifetime capped at
+/// [`MAX_TOKEN_LIFETIME`].
+pub fn expiry_after(issued_at: SystemTime, lifetime: Duration) -> SystemTime {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    issued_at.checked_add(lifetime).unwrap_or(issued_at)
+}
+
 /// The Nebius credential sources, in the order they are tried (the first found wins). One line
 /// per source; see the module documentation for how to add one.
 pub static SOURCES: &[&dyn Source] = &[

@@ -186,6 +186,7 @@ pub fn federated_token_with_retries(
 ) -> Result<(Secret, SystemTime)> {
     exchange_grpc::with_retries(
         "OIDC federation",
+        ci,
         options,
         exchange_grpc::ATTEMPT_DEADLINE,
         |budget| federated_token(env, ci, service_account_id, budget),
@@ -240,7 +241,10 @@ pub async fn federated_token_async(
         },
     };
     ci.mask(token.access_token.expose());
-    Ok((token.access_token, sent_at + token.expires_in))
+    Ok((
+        token.access_token,
+        crate::auth::expiry_after(sent_at, token.expires_in),
+    ))
 }
 
 /// The federated exchange request: `subject_token` is the service-account id (a subject
@@ -322,7 +326,7 @@ async fn fetch_github(
         bail!("{GITHUB_URL_VAR} is not an https:// URL: it is set by the GitHub runner; do not override it");
     }
     url.query_pairs_mut().append_pair("audience", audience);
-    let client = crate::tls::http_client()
+    let client = crate::tls::http_client()?
         .timeout(timeout)
         .build()
         .context("cannot build the HTTP client")?;
@@ -414,7 +418,10 @@ impl Claims {
 
     fn check_unexpired(&self) -> Result<()> {
         if let Some(exp) = self.exp {
-            let expires = UNIX_EPOCH + Duration::from_secs(exp);
+            // An `exp` past what a time can hold is far in the future: not expired.
+            let Some(expires) = UNIX_EPOCH.checked_add(Duration::from_secs(exp)) else {
+                return Ok(());
+            };
             if expires <= SystemTime::now() {
                 bail!(
                     "the CI's OIDC token expired at {}: use a fresh one (GitLab's id_tokens: live as long as the job may run)",

@@ -44,14 +44,18 @@ impl GitHub {
     }
 }
 
-/// Appends `text` to one of the runner's files; a file the runner did not name is skipped.
+/// Appends `text` to one of the runner's files; a file the runner did not name is skipped. A
+/// file that does not exist yet is created 0600 whatever the umask (`GITHUB_ENV` may get the
+/// token), as the runner creates its own; an existing file keeps its mode.
 fn append(file: &Option<PathBuf>, what: &str, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let Some(file) = file else {
         return Ok(());
     };
     std::fs::OpenOptions::new()
         .append(true)
         .create(true)
+        .mode(0o600)
         .open(file)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .with_context(|| format!("cannot append to the {what} file {}", file.display()))
@@ -106,16 +110,31 @@ impl Ci for GitHub {
         self.command(&lines);
     }
 
+    /// The runner runs a `::command` at the start of a line (after blanks) and a `##[command]`
+    /// anywhere in one (`##[stop-commands]` would hide every later `::add-mask::`): a line
+    /// keeps neither.
+    fn clean(&self, line: &str) -> String {
+        let mut line = super::one_line(line).replace("##[", "## [");
+        let start = line.len() - line.trim_start().len();
+        if line[start..].starts_with("::") {
+            line.insert(start + 1, ' ');
+        }
+        line
+    }
+
     fn error(&self, message: &str) {
         let message = crate::wrapper::phrase(message);
-        self.command(&[format!("::error title=crlogin::{}", escape_data(&message))]);
+        self.command(&[format!(
+            "::error title=crlogin::{}",
+            escape_data(&self.clean(&message))
+        )]);
     }
 
     fn warning(&self, message: &str) {
         let message = crate::wrapper::phrase(message);
         self.command(&[format!(
             "::warning title=crlogin::{}",
-            escape_data(&message)
+            escape_data(&self.clean(&message))
         )]);
     }
 
@@ -137,7 +156,8 @@ impl Ci for GitHub {
     /// The report quotes values from the job (a username, a path), and the runner would run a
     /// `##[command]` anywhere in a line: commands are stopped while it is printed.
     fn section(&self, title: &str, text: &str) {
-        let token = unguessable("crlogin", title, text);
+        let text = super::clean_lines(self, text);
+        let token = unguessable("crlogin", title, &text);
         eprint!(
             "::group::{}\n::stop-commands::{token}\n{text}::{token}::\n::endgroup::\n",
             escape_data(title)
@@ -199,6 +219,22 @@ mod tests {
     #[test]
     fn table_cells_cannot_break_the_table() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn no_line_can_start_or_carry_a_workflow_command() {
+        let github = GitHub::new(&Env::default());
+        assert_eq!(
+            github.clean("x ##[stop-commands]t ###[y"),
+            "x ## [stop-commands]t ### [y"
+        );
+        assert_eq!(github.clean("  ::add-mask::x"), "  : :add-mask::x");
+        assert_eq!(github.clean("\n::error::x"), " : :error::x");
+        assert_eq!(
+            github.clean("#\x1b[0m#[x"),
+            "## [x",
+            "stripping cannot join a command"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ impl Ci for GitLab {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let text = super::clean_lines(self, text);
         eprint!(
             "\x1b[0Ksection_start:{now}:crlogin[collapsed=true]\r\x1b[0K{title}\n{text}\x1b[0Ksection_end:{now}:crlogin\r\x1b[0K\n"
         );

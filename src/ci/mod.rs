@@ -20,12 +20,25 @@ pub trait Ci {
     /// Hides `value` from the CI's log. Called for every secret before anything else is printed.
     fn mask(&self, value: &str);
 
+    /// Makes one line of text that may carry outside text (a server's message, a value from
+    /// the job) safe to print in this CI's log: [`one_line`] everywhere, and whatever this CI's
+    /// log reader would take for a command neutralised. Every line crlogin prints on stderr
+    /// goes through here (through [`Ci::note`], [`Ci::error`], [`Ci::warning`], [`Ci::section`]).
+    fn clean(&self, line: &str) -> String {
+        one_line(line)
+    }
+
+    /// Prints one informational line on stderr (a retry note, a verified host).
+    fn note(&self, line: &str) {
+        eprintln!("{}", self.clean(line));
+    }
+
     /// Prints a one-line error the way this CI highlights errors, in the words of the wrapper
     /// that runs crlogin.
     fn error(&self, message: &str) {
         eprintln!(
             "crlogin: error: {}",
-            one_line(&crate::wrapper::phrase(message))
+            self.clean(&crate::wrapper::phrase(message))
         );
     }
 
@@ -33,7 +46,7 @@ pub trait Ci {
     fn warning(&self, message: &str) {
         eprintln!(
             "crlogin: warning: {}",
-            one_line(&crate::wrapper::phrase(message))
+            self.clean(&crate::wrapper::phrase(message))
         );
     }
 
@@ -53,9 +66,10 @@ pub trait Ci {
         false
     }
 
-    /// Prints `text` (the report, on stderr) inside a collapsible log section where the CI has them.
+    /// Prints `text` (the report, on stderr) inside a collapsible log section where the CI has
+    /// them, each line through [`Ci::clean`].
     fn section(&self, _title: &str, text: &str) {
-        eprint!("{text}");
+        eprint!("{}", clean_lines(self, text));
     }
 
     /// Hands the login's outcome to later steps (outputs, summary, saved state) where the CI
@@ -103,9 +117,56 @@ pub fn detect(env: &Env) -> Box<dyn Ci> {
     }
 }
 
-/// Folds a message onto one line so a value cannot forge extra log lines.
+/// `text`, each line through [`Ci::clean`], each ended by a newline.
+pub fn clean_lines(ci: &(impl Ci + ?Sized), text: &str) -> String {
+    text.lines().map(|l| ci.clean(l) + "\n").collect()
+}
+
+/// Folds a message onto one line that cannot rewrite the log, on any CI: line breaks (also
+/// Unicode's) and tabs become spaces; ANSI escape sequences (`\e[1A\e[2K` moves up and erases a
+/// line on GitLab and Jenkins too) and every other control or invisible formatting character
+/// (bidirectional overrides, zero-width characters) are removed.
 pub fn one_line(message: &str) -> String {
-    message.replace(['\r', '\n'], " ")
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' | '\n' | '\t' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            '\x1b' => skip_escape_sequence(&mut chars),
+            c if c.is_control() || is_invisible_format(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Skips the rest of an escape sequence after its ESC: CSI (`[` parameters, then a final byte
+/// in `@`..`~`), OSC and the other string sequences (up to BEL or ESC `\`), or one more
+/// character.
+fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars>) {
+    match chars.next() {
+        Some('[') => {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+        Some(']' | 'P' | 'X' | '^' | '_') => {
+            while let Some(c) = chars.next() {
+                if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Zero-width and bidirectional formatting characters, which make a log line read other than
+/// it is.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// A value the user gave, quoted for a message: escaped onto one line, and cut after
@@ -123,6 +184,18 @@ const QUOTED_CHARS: usize = 100;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ansi_escapes_and_controls_cannot_rewrite_the_log() {
+        assert_eq!(
+            one_line(
+                "a\x1b[1A\x1b[2Kb\x1b]0;title\x07c\x1b]8;;x\x1b\\d\x1bMe\u{9b}f\0g\u{202e}h\r\ni"
+            ),
+            "abcdefgh  i"
+        );
+        assert_eq!(one_line("\x1b[31"), "", "an unfinished sequence is dropped");
+        assert_eq!(one_line("tab\there\u{2028}x"), "tab here x");
+    }
 
     #[test]
     fn quoted_values_are_one_short_line() {

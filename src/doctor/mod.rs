@@ -113,7 +113,9 @@ impl Check {
 pub fn run(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let checks = all_checks(args, env, ci);
     let report = match args.output {
-        ReportFormat::Text => output::text(&checks, ci.name()),
+        // The runner reads workflow commands on stdout too: each line goes through the CI's
+        // cleaning, as every stderr line does.
+        ReportFormat::Text => crate::ci::clean_lines(ci, &output::text(&checks, ci.name())),
         ReportFormat::Json => output::json(&checks, ci.name()),
     };
     let mut out = std::io::stdout().lock();

@@ -47,7 +47,7 @@ pub fn serve(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(e) => {
-            let message = one_line(&format!("{e:#}"));
+            let message = ci.clean(&format!("{e:#}"));
             println!("crlogin: {message}");
             ci.error(&message);
             ExitCode::FAILURE

@@ -84,13 +84,35 @@ pub fn helper_hosts(registries: &[String], env: &Env) -> Result<Vec<String>> {
     Ok(hosts)
 }
 
-/// The registry host (with its port, if any) of a server URL as clients send it:
-/// `https://host/v1/`, `host`, `host:5000/path`. `None` when it names no valid host.
+/// The registry host (with its port, if any) of a server URL as clients send it
+/// (`https://host/v1/`, `host`, `host:5000/path`), mapped exactly as current docker's
+/// `ConvertToHostname` maps it: a value holding `://` is parsed as a URL and its host[:port]
+/// taken when it names a host; any other value (one that does not parse included) is cut at
+/// its first `/`. So `evil.example/x://cr.eu-north1.nebius.cloud` is `evil.example`, not the
+/// Nebius host. `None` when the result is no valid registry host.
 pub fn server_host(url: &str) -> Option<String> {
     let url = url.trim();
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = rest.split(['/', '?', '#']).next()?;
-    registry::parse_registry(host).ok()
+    let host = url_host(url).unwrap_or_else(|| url.split('/').next().unwrap_or_default().into());
+    registry::parse_registry(&host).ok()
+}
+
+/// Go's `url.Parse(value)` then `Hostname()[:Port()]`, for a value holding `://`: `None` when
+/// it does not parse as a URL with a scheme and a host.
+fn url_host(value: &str) -> Option<String> {
+    // A Go URL scheme starts with a letter; http's parser would also take a digit.
+    if !value.contains("://") || !value.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let uri: http::Uri = value.parse().ok()?;
+    uri.scheme()?;
+    // Go's Hostname() drops an IPv6 address's brackets, and ConvertToHostname does not put
+    // them back (so such a URL names no host crlogin serves, as with docker).
+    let host = uri.host().filter(|h| !h.is_empty())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Some(match uri.port() {
+        Some(port) => format!("{host}:{}", port.as_str()),
+        None => host.to_string(),
+    })
 }
 
 /// Reads all of stdin (at most 1 MiB) as UTF-8 text, zeroed when dropped: a request may carry a
@@ -167,6 +189,33 @@ mod tests {
         }
         for bad in ["", "https://", "not a host", "/path"] {
             assert_eq!(server_host(bad), None, "{bad:?}");
+        }
+        // What docker's ConvertToHostname makes of tricky values.
+        for (url, host) in [
+            (
+                "evil.example/x://cr.eu-north1.nebius.cloud",
+                Some("evil.example"),
+            ),
+            ("evil.example#://cr.eu-north1.nebius.cloud", None),
+            ("evil.example?://cr.eu-north1.nebius.cloud", None),
+            ("1x://cr.eu-north1.nebius.cloud", None),
+            (
+                "https://user@cr.eu-north1.nebius.cloud/v2/",
+                Some("cr.eu-north1.nebius.cloud"),
+            ),
+            (
+                "https://cr.eu-north1.nebius.cloud:443/",
+                Some("cr.eu-north1.nebius.cloud:443"),
+            ),
+            (
+                "https://cr.eu-north1.nebius.cloud?x=1",
+                Some("cr.eu-north1.nebius.cloud"),
+            ),
+            ("https://cr%2eeu-north1.nebius.cloud/", None),
+            ("https://[::1]:5000/v2/", None),
+            ("[::1]:5000/v2/", Some("[::1]:5000")),
+        ] {
+            assert_eq!(server_host(url).as_deref(), host, "{url}");
         }
     }
 

@@ -82,7 +82,9 @@ proptest! {
         }
     }
 
-    /// Every form a client sends a server URL in names its host.
+    /// Every form a client sends a server URL in names its host, as docker's
+    /// `ConvertToHostname` reads it: without a scheme only a `/` ends the host (so `host?x` is
+    /// no host), and a URL's IPv6 host loses its brackets (so it is no host crlogin serves).
     #[test]
     fn server_urls_name_their_host(
         (host, canonical) in host(),
@@ -91,7 +93,10 @@ proptest! {
         space in "[ \t\r\n]{0,2}",
     ) {
         let url = format!("{space}{scheme}{host}{rest}{space}");
-        prop_assert_eq!(server_host(&url), Some(canonical));
+        let unbracketed = !scheme.is_empty() && host.starts_with('[');
+        let cut_short = scheme.is_empty() && !rest.starts_with('/') && rest.contains(['?', '#']);
+        let want = (!unbracketed && !cut_short).then_some(canonical);
+        prop_assert_eq!(server_host(&url), want);
     }
 
     /// The bounded reader behind the helpers' stdin: the bytes back as text, or the reason

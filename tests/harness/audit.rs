@@ -24,6 +24,10 @@ use tempfile::TempDir;
 /// The variable naming the audit directory.
 pub const VAR: &str = "CRLOGIN_LEAK_AUDIT";
 
+/// The variable naming the audit's recording proxy (`http://127.0.0.1:PORT`), which every
+/// crlogin the tests run is pointed at through the proxy variables.
+pub const PROXY_VAR: &str = "CRLOGIN_LEAK_AUDIT_PROXY";
+
 /// Secrets shorter than this are not registered: their base64 forms would match by chance.
 pub const MIN_SECRET_LEN: usize = 16;
 

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod github_log;
 pub mod helm;
 #[allow(unused_imports)] // Not every test binary uses both.
 pub use audit::{canary, temp_dir};
@@ -20,7 +21,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -161,6 +162,15 @@ impl Env {
         S: AsRef<OsStr>,
     {
         let mut cmd = self.command(env!("CARGO_BIN_EXE_crlogin"));
+        // Under the leak audit, crlogin runs with a proxy set (scripts/leak-audit.sh records what
+        // reaches it); a test's own proxy variables still win.
+        if let Some(proxy) = std::env::var_os(audit::PROXY_VAR) {
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+                if !self.vars.iter().any(|(k, _)| k == name) {
+                    cmd.env(name, &proxy);
+                }
+            }
+        }
         cmd.args(args);
         Crlogin { cmd, stdin: None }
     }
@@ -588,6 +598,25 @@ pub fn secret_forms(secret: &str, user: Option<&str>) -> Vec<String> {
         .iter()
         .map(|f| f.trim_end_matches('=').to_string())
         .collect()
+}
+
+/// A loopback "registry" answering every request (the HTTPS try included, which then fails and
+/// falls back to plain HTTP) with 401 and a Bearer challenge naming `realm`, until the test
+/// process ends.
+pub fn challenging_registry(realm: &'static str) -> TcpListener {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let accepting = listener.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in accepting.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"{realm}\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    listener
 }
 
 /// Asserts that no string in `forbidden` (see [`secret_forms`]) appears in any of `outputs` or

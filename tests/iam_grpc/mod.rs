@@ -200,6 +200,8 @@ pub enum Reply {
     Hang,
     /// Check the request, then issue a token with this `token_type`.
     TokenType(String),
+    /// Check the request, then issue a Bearer token with this `expires_in`.
+    ExpiresIn(i64),
 }
 
 /// What impersonation the server allows.
@@ -246,11 +248,12 @@ impl State {
             .unwrap()
             .pop_front()
             .unwrap_or(Reply::Normal);
-        let token_type = match reply {
+        let (token_type, expires_in) = match reply {
             Reply::Status(code, message) => return Err(Status::new(code, message)),
             Reply::Hang => std::future::pending().await,
-            Reply::Normal => "Bearer".to_string(),
-            Reply::TokenType(t) => t,
+            Reply::Normal => ("Bearer".to_string(), EXPIRES_IN),
+            Reply::TokenType(t) => (t, EXPIRES_IN),
+            Reply::ExpiresIn(seconds) => ("Bearer".to_string(), seconds),
         };
         let impersonating = request.get_ref().actor_token_type == ACCESS_TOKEN_TYPE;
         let checked = if impersonating {
@@ -271,7 +274,7 @@ impl State {
             access_token,
             issued_token_type: ACCESS_TOKEN_TYPE.to_string(),
             token_type,
-            expires_in: EXPIRES_IN,
+            expires_in,
             scopes: Vec::new(),
         }))
     }
@@ -412,6 +415,23 @@ pub struct IamServer {
 }
 
 impl IamServer {
+    /// A server trusting `issuer`'s tokens with this `audience` and `subject` for
+    /// `service_account_id`.
+    pub fn trusting(
+        issuer: &TestIssuer,
+        service_account_id: &str,
+        audience: &str,
+        subject: &str,
+    ) -> Self {
+        IamServer::start(Expect {
+            service_account_id: service_account_id.into(),
+            issuer: issuer.issuer.clone(),
+            audience: audience.into(),
+            subject: subject.into(),
+            jwks: issuer.jwks(),
+        })
+    }
+
     /// Starts a server accepting federated exchanges as `expect` says.
     pub fn start(expect: Expect) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
