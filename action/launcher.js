@@ -1,6 +1,6 @@
 'use strict';
 // The action's launcher: finds the crlogin binary and maps the action's inputs to the
-// environment variables of docs/ci-contract.md. Everything else is the binary's job.
+// environment variables of docs/src/ci-contract.md. Everything else is the binary's job.
 // No npm dependencies: this runs straight from the action's checkout.
 
 const { spawnSync, execFileSync } = require('node:child_process');

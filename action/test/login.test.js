@@ -27,7 +27,7 @@ async function login(t, inputs, { host, user, secret }) {
   await t.test('GITHUB_STATE has crlogin_bin', () =>
     assert.equal(h.parseFileCommands(files.GITHUB_STATE).crlogin_bin, path.join(job.binDir, 'crlogin')));
 
-  // Written by the binary (docs/ci-contract.md, GitHub Actions).
+  // Written by the binary (docs/src/ci-contract.md, GitHub Actions).
   await t.test('[binary] GITHUB_STATE has crlogin_state as one-line JSON', () => {
     const state = h.parseFileCommands(files.GITHUB_STATE).crlogin_state;
     assert.ok(state, `no crlogin_state in GITHUB_STATE:\n${files.GITHUB_STATE}`);
