@@ -3,6 +3,9 @@
 //! answering `get` with a ServiceAccount and taking what `apply` is given), applies a fresh Secret
 //! and the ServiceAccount naming it; its schedule refreshes a 12-hour token in time; and its Role
 //! allows exactly the objects the script touches.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-test.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_server;

@@ -2,6 +2,9 @@
 //! through it to the loopback registry; afterwards nothing is left and HOME is as it was;
 //! COMMAND sees no secret variable; a signal mid-run is passed on and still leaves nothing; a
 //! failing login runs nothing.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-test.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod snapshot;

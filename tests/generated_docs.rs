@@ -2,6 +2,9 @@
 //! and the flags reference docs/src/reference/flags.md, both rendered from the binary's own
 //! command-line definition (`crlogin::cli::Cli`), must match what is committed; and `crlogin completions`
 //! prints a script each shell accepts. `CRLOGIN_REGENERATE=1` rewrites the committed files.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-test.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 

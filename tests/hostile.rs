@@ -4,6 +4,9 @@
 //! would carry loopback traffic off the machine, a server URL that hides a Nebius host after a
 //! path, a umask that would leave the exported token world-readable, and a crash that would
 //! leave a core file. The realm checks of `--verify` (item 2) are unit tests in src/verify.rs.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-test.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 mod iam_grpc;

@@ -3,6 +3,9 @@
 //! markers), names no internal `CRLOGIN_ACTION_*` variable and none of crlogin's flags, which no
 //! wrapper lets its user pass; in a shell the same messages do name the flags. The action's empty
 //! secret input gets its causes; the post step after a failed login suggests no `crlogin logout`.
+// Unix only (modes, signals, Linux servers and clients): on Windows the unit tests and
+// scripts/windows-test.sh cover crlogin.
+#![cfg(unix)]
 
 mod harness;
 

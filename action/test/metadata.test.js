@@ -29,8 +29,8 @@ test('the launcher reads every input of action.yml, and no other', () => {
   assert.deepEqual([...new Set(read_)].sort(), inputs);
 });
 
-test('the README documents every input and output', () => {
-  const doc = read('README.md');
+test('the book\'s GitHub Actions page documents every input and output', () => {
+  const doc = read('docs', 'src', 'ci', 'github-actions.md');
   for (const name of [...inputs, ...outputs]) assert.match(doc, new RegExp(`^\\| \`${name}\` \\|`, 'm'), name);
 });
 

@@ -48,15 +48,10 @@ impl GitHub {
 /// file that does not exist yet is created 0600 whatever the umask (`GITHUB_ENV` may get the
 /// token), as the runner creates its own; an existing file keeps its mode.
 fn append(file: &Option<PathBuf>, what: &str, text: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let Some(file) = file else {
         return Ok(());
     };
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(file)
+    crate::os::private::open_append(file)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .with_context(|| format!("cannot append to the {what} file {}", file.display()))
 }

@@ -73,6 +73,18 @@ fn create_dir(path: &Path) -> io::Result<()> {
     imp::create_dir(path)
 }
 
+/// Opens `path` for appending. A file that does not exist yet is created first so that only
+/// the current user may open it (a runner's `GITHUB_ENV` may get a token), whatever the umask;
+/// an existing file keeps its permissions.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    if let Err(e) = imp::create_file(path) {
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+    }
+    fs::OpenOptions::new().append(true).open(path)
+}
+
 #[cfg(unix)]
 mod imp {
     use std::fs::{self, File, OpenOptions};
