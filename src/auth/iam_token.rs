@@ -1,5 +1,5 @@
-//! `NEBIUS_IAM_TOKEN` (or `_FILE`): a ready IAM access token, written as it is. [`Given`] also
-//! serves the static key, which is used the same way.
+//! `NEBIUS_IAM_TOKEN` (or `_FILE`): a ready IAM access token, written as it is. [`GivenSource`]
+//! and [`Given`] also serve the static key, which is used the same way.
 
 use super::{Iam, Minted, NebiusInput, Obtain, Options, PasswordKind, Source, Vars};
 use crate::ci::Ci;
@@ -9,37 +9,50 @@ use anyhow::Result;
 use std::time::SystemTime;
 
 /// The source.
-pub static SOURCE: IamToken = IamToken;
+pub static SOURCE: GivenSource = GivenSource {
+    name: "iam-token",
+    help: "NEBIUS_IAM_TOKEN: a ready IAM access token",
+    variable: "NEBIUS_IAM_TOKEN",
+    kind: PasswordKind::GivenToken,
+};
 
-/// See the module documentation.
-pub struct IamToken;
+/// A source that is one secret variable whose value is the password as it is: this one and
+/// the static key (`static_key.rs`).
+pub struct GivenSource {
+    /// Its `--auth` name.
+    pub name: &'static str,
+    /// Its line in `--auth`'s help.
+    pub help: &'static str,
+    /// The variable it reads (with `_FILE` and mounted files).
+    pub variable: &'static str,
+    /// What the password is.
+    pub kind: PasswordKind,
+}
 
-const NAME: &str = "NEBIUS_IAM_TOKEN";
-
-impl Source for IamToken {
+impl Source for GivenSource {
     fn name(&self) -> &'static str {
-        "iam-token"
+        self.name
     }
 
     fn help(&self) -> &'static str {
-        "NEBIUS_IAM_TOKEN: a ready IAM access token"
+        self.help
     }
 
     fn needs(&self) -> &'static str {
-        NAME
+        self.variable
     }
 
     fn configured(&self, vars: &Vars) -> bool {
-        vars.is_set(NAME)
+        vars.is_set(self.variable)
     }
 
     fn find(&self, vars: &Vars, _forced: bool) -> Result<Option<NebiusInput>> {
-        Ok(vars.token(NAME)?.map(|token| {
+        Ok(vars.token(self.variable)?.map(|token| {
             NebiusInput::new(
-                vars.origin(NAME),
+                vars.origin(self.variable),
                 Box::new(Given {
                     token,
-                    kind: PasswordKind::GivenToken,
+                    kind: self.kind,
                 }),
             )
         }))
