@@ -8,12 +8,15 @@
 # default the GitHub release of V). Windows PowerShell 5.1 or PowerShell 7, x64 only (an ARM64
 # Windows runs it under emulation). Nothing unverified is run or left behind: the binary is moved
 # into D only after its SHA-256 matched and it ran.
+# Keep this file ASCII: Windows PowerShell 5.1 reads a script without a BOM in the ANSI code page.
 [CmdletBinding()]
 param(
     [string]$Version = '',
     [string]$Dir = '',
     [string]$BaseUrl = ''
 )
+# A child scope: run by `irm | iex`, the settings below stay out of the caller's session.
+& {
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
@@ -21,7 +24,10 @@ $repository = 'https://github.com/crlogin/crlogin'
 $asset = 'crlogin-x86_64-pc-windows-msvc.exe'
 
 function Fail([string]$message) {
-    [Console]::Error.WriteLine("crlogin install: error: $message")
+    $text = "crlogin install: error: $message"
+    # Run by `irm | iex` there is no script file, and `exit` would close the user's PowerShell.
+    if (-not $PSCommandPath) { throw $text }
+    [Console]::Error.WriteLine($text)
     exit 1
 }
 
@@ -45,17 +51,22 @@ if ($arch -notin @('AMD64', 'ARM64')) {
     Fail "no crlogin release binary for Windows $arch; there is: Windows x64 (or build it: cargo install crlogin --locked)"
 }
 
-# TLS 1.2 for Windows PowerShell 5.1, whose default may be older.
+# TLS 1.2 for Windows PowerShell 5.1, whose default may be older (PowerShell 7 ignores it).
 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
 $ProgressPreference = 'SilentlyContinue'   # Invoke-WebRequest is far slower with its progress bar
+# Downloads go through the proxy the system (5.1) or HTTPS_PROXY (7) names, but never for a
+# loopback -BaseUrl: 5.1 bypasses the proxy for loopback by itself, 7 needs -NoProxy.
+$web = @{ UseBasicParsing = $true }
+if ($BaseUrl -match '^http://' -and $PSVersionTable.PSVersion.Major -ge 6) { $web['NoProxy'] = $true }
+$proxyHint = 'behind a proxy set HTTPS_PROXY (PowerShell 7) or the system proxy (Windows PowerShell 5.1)'
 
 $tmp = Join-Path ([IO.Path]::GetTempPath()) ("crlogin-install-" + [Guid]::NewGuid().ToString('N'))
 New-Item -ItemType Directory -Path $tmp | Out-Null
 try {
     try {
-        Invoke-WebRequest -UseBasicParsing -Uri "$BaseUrl/SHA256SUMS" -OutFile "$tmp\SHA256SUMS"
+        Invoke-WebRequest @web -Uri "$BaseUrl/SHA256SUMS" -OutFile "$tmp\SHA256SUMS"
     } catch {
-        Fail "cannot download $BaseUrl/SHA256SUMS ($($_.Exception.Message)): check -Version and -BaseUrl; behind a proxy set HTTPS_PROXY"
+        Fail "cannot download $BaseUrl/SHA256SUMS ($($_.Exception.Message)): check -Version and -BaseUrl; $proxyHint"
     }
     $want = ''
     foreach ($line in Get-Content -LiteralPath "$tmp\SHA256SUMS") {
@@ -66,18 +77,29 @@ try {
 
     $download = Join-Path $tmp $asset
     try {
-        Invoke-WebRequest -UseBasicParsing -Uri "$BaseUrl/$asset" -OutFile $download
+        Invoke-WebRequest @web -Uri "$BaseUrl/$asset" -OutFile $download
     } catch {
-        Fail "cannot download $BaseUrl/$asset ($($_.Exception.Message)): check -Version and -BaseUrl; behind a proxy set HTTPS_PROXY"
+        Fail "cannot download $BaseUrl/$asset ($($_.Exception.Message)): check -Version and -BaseUrl; $proxyHint"
     }
     $got = (Get-FileHash -Algorithm SHA256 -LiteralPath $download).Hash.ToLowerInvariant()
     if ($got -ne $want) {
         Fail "$asset from $BaseUrl does not match its SHA-256 in SHA256SUMS (expected $want, got $got): not installed"
     }
 
-    $reported = (& $download --version 2>$null | Out-String).Trim()
-    if ($LASTEXITCODE -ne 0 -or -not ($reported -match '^crlogin (\S+)$')) { Fail "the downloaded $asset does not run on this machine" }
-    if ($Version -and $Matches[1] -ne $Version) { Fail "the download is $reported, not crlogin ${Version}: not installed" }
+    # `crlogin X.Y.Z (commit date, target)`. A native program's failure to start is an exception,
+    # and so (5.1, with 'Stop') is any line it writes to the redirected stderr.
+    $reported = ''
+    $ran = $false
+    try {
+        $reported = (& $download --version 2>$null | Out-String).Trim()
+        $ran = ($LASTEXITCODE -eq 0)
+    } catch {
+        $ran = $false
+    }
+    $reportedVersion = ''
+    if ($ran -and $reported -match '^crlogin (\S+)( \(.*\))?$') { $reportedVersion = $Matches[1] }
+    if (-not $reportedVersion) { Fail "the downloaded $asset does not run on this machine" }
+    if ($Version -and $reportedVersion -ne $Version) { Fail "the download is $reported, not crlogin ${Version}: not installed" }
 
     $staged = $null
     try {
@@ -93,8 +115,10 @@ try {
     Write-Output "installed $reported to $Dir\crlogin.exe"
     $onPath = ($env:PATH -split ';') | Where-Object { $_.TrimEnd('\') -ieq $Dir.TrimEnd('\') }
     if (-not $onPath) {
-        [Console]::Error.WriteLine("note: $Dir is not on PATH (add it: [Environment]::SetEnvironmentVariable('PATH', `"$Dir;`$env:PATH`", 'User'))")
+        $add = '[Environment]::SetEnvironmentVariable(''PATH'', ''' + $Dir + ';'' + [Environment]::GetEnvironmentVariable(''PATH'', ''User''), ''User'')'
+        [Console]::Error.WriteLine("note: $Dir is not on PATH; for new shells add it with: $add")
     }
 } finally {
     Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue
+}
 }

@@ -43,6 +43,7 @@ suite "book: mdbook build, links and anchors, every snippet linted" bash -c \
    && python3 scripts/check-snippets.py README.md docs/src/*.md docs/src/*/*.md'
 suite "leak audit (scripts/leak-audit.sh)" bash scripts/leak-audit.sh
 suite "Windows build under Wine (scripts/windows-test.sh)" bash scripts/windows-test.sh
+suite "release smoke: install.sh, then the installed CLI (scripts/release-smoke.sh)" bash scripts/release-smoke.sh --binary target/debug/crlogin
 suite "fuzzing (scripts/fuzz.sh 15)" bash scripts/fuzz.sh 15
 suite "aarch64 release asset under qemu (tests/release/aarch64-e2e.sh)" bash tests/release/aarch64-e2e.sh
 if ((${#failed[@]})); then

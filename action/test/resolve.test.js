@@ -181,6 +181,37 @@ test('download: an asset whose SHA-256 does not match is rejected and nothing ru
   assert.equal(job.read('GITHUB_STATE'), '');
 });
 
+test('download: each runner OS/arch gets its own asset (the release manifest\'s platform map)', async (t) => {
+  const server = await serveRelease(t);
+  const want = {
+    'Linux-X64': 'crlogin-x86_64-unknown-linux-musl',
+    'Linux-ARM64': 'crlogin-aarch64-unknown-linux-musl',
+    'macOS-X64': 'crlogin-x86_64-apple-darwin',
+    'macOS-ARM64': 'crlogin-aarch64-apple-darwin',
+    'Windows-X64': 'crlogin-x86_64-pc-windows-msvc.exe',
+  };
+  // Every asset is a stand-in that runs here and answers the login; each has its own SHA-256.
+  const bins = fs.mkdtempSync(path.join(h.ROOT, 'target', 'tmp-stand-ins-'));
+  t.after(() => fs.rmSync(bins, { recursive: true, force: true }));
+  const targets = Object.values(want).map((name) => {
+    const file = path.join(bins, name);
+    fs.writeFileSync(file, `#!/bin/sh\n# ${name}\nexit 0\n`, { mode: 0o755 });
+    return `${name.replace(/^crlogin-|\.exe$/g, '')}=${file}`;
+  });
+  execFileSync('bash', [path.join(h.ROOT, 'tests/release/make-release.sh'), server.dir, SOURCE_VERSION, server.base, ...targets],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  const manifest = path.join(server.dir, 'crlogin-release.json');
+  for (const [key, asset] of Object.entries(want)) {
+    const [os, arch] = key.split('-');
+    const job = h.newJob();
+    t.after(job.cleanup);
+    const r = await h.runNode(h.MAIN, h.stepEnv(job, dcrInputs().inputs, { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_OS: os, RUNNER_ARCH: arch }));
+    assert.equal(r.status, 0, `${key}: ${r.stderr}${r.stdout}`);
+    assert.equal(server.requests.at(-1), `/download/${asset}`, key);
+  }
+  assert.equal(server.requests.length, Object.keys(want).length);
+});
+
 test('an unsupported OS/arch names the supported ones', async (t) => {
   const job = h.newJob();
   t.after(job.cleanup);

