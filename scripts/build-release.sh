@@ -59,7 +59,7 @@ else
     rustup target list --installed | grep -qx "$t" || rustup target add "$t" >&2
   done
 fi
-target_dir=$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' | tr -d '\r')
 [ -z "$windows" ] || target_dir=$(cygpath -u "$target_dir")
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 # No build machine's paths in the binary (panic locations name source files), in rustc's own

@@ -86,7 +86,8 @@ install_with() {
   local name=$1 dir=$2 url=$3
   case $name in
     install.sh) sh "$repo/install.sh" --base-url "$url" --dir "$dir" --version "$version" ;;
-    *) "$name" -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "$(native "$repo/install.ps1")" \
+    # No MSYS argv conversion: the paths are native already, and the URL must stay as it is.
+    *) MSYS2_ARG_CONV_EXCL='*' "$name" -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "$(native "$repo/install.ps1")" \
       -BaseUrl "$url" -Dir "$(native "$dir")" -Version "$version" ;;
   esac > "$work/$name.log" 2>&1
 }
@@ -118,10 +119,11 @@ reported=$(run "$crlogin" --version 2>> "$out" | tr -d '\r')
 case $reported in "crlogin $version ("*")") ;; *) fail "--version printed: $reported" ;; esac
 say "--version: $reported"
 
-password=$("$py" -c 'import secrets; print("canary-" + secrets.token_hex(12))')
+canary() { "$py" -c 'import secrets; print("canary-" + secrets.token_hex(12))' | tr -d '\r'; }   # no CR (Windows)
+password=$(canary)
 run DCR_USERNAME=smoke DCR_PASSWORD="$password" DCR_REGISTRY=127.0.0.1:5000 "$crlogin" login --for docker >> "$out" 2>&1 ||
   { cat "$out" >&2; fail "login failed"; }
-"$py" - "$home/.docker/config.json" "smoke:$password" <<'PY' || { cat "$out" >&2; fail "login wrote no auths entry for 127.0.0.1:5000"; }
+"$py" - "$(native "$home/.docker/config.json")" "smoke:$password" <<'PY' || { cat "$out" >&2; fail "login wrote no auths entry for 127.0.0.1:5000"; }
 import base64, json, sys
 auth = json.load(open(sys.argv[1]))["auths"]["127.0.0.1:5000"]["auth"]
 assert base64.b64decode(auth).decode() == sys.argv[2], "the auths entry holds another credential"
@@ -132,18 +134,18 @@ run "$crlogin" configure-helper --for docker --bin-dir "$(native "$work/helper-b
   { cat "$out" >&2; fail "configure-helper failed"; }
 helper="$work/helper-bin/docker-credential-crlogin$exe"
 [ -f "$helper" ] || { cat "$out" >&2; fail "configure-helper made no $helper"; }
-token="v1.$("$py" -c 'import secrets; print("canary-" + secrets.token_hex(12))')"
+token="v1.$(canary)"
 answer=$(echo https://cr.eu-north1.nebius.cloud | run NEBIUS_IAM_TOKEN="$token" "$helper" get 2>> "$out" | tr -d '\r') ||
   { cat "$out" >&2; fail "docker-credential-crlogin get failed"; }
-"$py" - "$answer" "$token" <<'PY' || fail "docker-credential-crlogin get answered something else"
-import json, sys
-got = json.loads(sys.argv[1])
-assert got["Secret"] == sys.argv[2] and got["ServerURL"] == "https://cr.eu-north1.nebius.cloud", "wrong answer"
+ANSWER=$answer "$py" - "$token" <<'PY' || fail "docker-credential-crlogin get answered something else"
+import json, os, sys
+got = json.loads(os.environ["ANSWER"])
+assert got["Secret"] == sys.argv[1] and got["ServerURL"] == "https://cr.eu-north1.nebius.cloud", "wrong answer"
 PY
 say "docker-credential-crlogin$exe get answered for cr.eu-north1.nebius.cloud"
 
 # No canary (nor base64 of user:password) in any output but the helper's answer.
-encoded=$(printf 'smoke:%s' "$password" | "$py" -c 'import base64, sys; print(base64.b64encode(sys.stdin.buffer.read()).decode())')
+encoded=$(printf 'smoke:%s' "$password" | "$py" -c 'import base64, sys; print(base64.b64encode(sys.stdin.buffer.read()).decode())' | tr -d '\r')
 for f in "$out" "$work"/*.log; do
   if grep -qF -e "$password" -e "$token" -e "$encoded" "$f"; then fail "a canary secret reached $(basename "$f")"; fi
 done
