@@ -242,7 +242,8 @@ function releaseAsset(manifest, version) {
   }
   const key = platformKey();
   const assets = manifest.assets || {};
-  const name = assets[key];
+  // Windows on ARM64 runs x64 programs under emulation (install.ps1 does the same).
+  const name = assets[key] || (key === 'Windows-ARM64' ? assets['Windows-X64'] : undefined);
   if (!name) {
     throw new Error(
       `crlogin ${version} has no binary for ${key}; it has ${Object.keys(assets).join(', ') || 'none'}: ` +

@@ -189,11 +189,12 @@ test('download: each runner OS/arch gets its own asset (the release manifest\'s 
     'macOS-X64': 'crlogin-x86_64-apple-darwin',
     'macOS-ARM64': 'crlogin-aarch64-apple-darwin',
     'Windows-X64': 'crlogin-x86_64-pc-windows-msvc.exe',
+    'Windows-ARM64': 'crlogin-x86_64-pc-windows-msvc.exe', // x64 under emulation
   };
   // Every asset is a stand-in that runs here and answers the login; each has its own SHA-256.
   const bins = fs.mkdtempSync(path.join(h.ROOT, 'target', 'tmp-stand-ins-'));
   t.after(() => fs.rmSync(bins, { recursive: true, force: true }));
-  const targets = Object.values(want).map((name) => {
+  const targets = [...new Set(Object.values(want))].map((name) => {
     const file = path.join(bins, name);
     fs.writeFileSync(file, `#!/bin/sh\n# ${name}\nexit 0\n`, { mode: 0o755 });
     return `${name.replace(/^crlogin-|\.exe$/g, '')}=${file}`;
