@@ -213,6 +213,16 @@ test('download: each runner OS/arch gets its own asset (the release manifest\'s 
   assert.equal(server.requests.length, Object.keys(want).length);
 });
 
+test('the release workflow builds each asset of the manifest\'s platform map, each a build-release.sh target', () => {
+  const read = (file) => fs.readFileSync(path.join(h.ROOT, file), 'utf8');
+  const built = [...read('.github/workflows/release.yml').matchAll(/^ +- target: (\S+)$/gm)].map((m) => m[1]).sort();
+  const mapped = [...read('scripts/release-manifest.sh').matchAll(/^crlogin-(\S+?)(?:\.exe)? +\w+-\w+$/gm)].map((m) => m[1]).sort();
+  const known = [...read('scripts/build-release.sh').matchAll(/^(\S+-\S+) +(?:zigbuild|cargo) /gm)].map((m) => m[1]);
+  assert.equal(mapped.length, 5, `platform map: ${mapped}`);
+  assert.deepEqual(built, mapped);
+  for (const target of built) assert.ok(known.includes(target), `build-release.sh has no row for ${target}`);
+});
+
 test('an unsupported OS/arch names the supported ones', async (t) => {
   const job = h.newJob();
   t.after(job.cleanup);
