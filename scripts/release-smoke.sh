@@ -38,20 +38,21 @@ mkdir -p "$release/tampered"
 if [ "${1:-}" = --binary ]; then
   [ $# -eq 2 ] && [ -f "$2" ] || fail "usage: release-smoke.sh --binary BIN (an existing file)"
   # This machine's asset name, as install.sh and install.ps1 ask for it.
-  case $(uname -s)-$(uname -m) in
+  platform=$(uname -s)-$(uname -m); [ -z "$windows" ] || platform=Windows-$(uname -m)
+  case $platform in
     Linux-x86_64) asset=crlogin-x86_64-unknown-linux-musl ;;
     Linux-aarch64) asset=crlogin-aarch64-unknown-linux-musl ;;
     Darwin-x86_64) asset=crlogin-x86_64-apple-darwin ;;
     Darwin-arm64) asset=crlogin-aarch64-apple-darwin ;;
-    *-x86_64) [ -n "$windows" ] && asset=crlogin-x86_64-pc-windows-msvc.exe || fail "no release asset for $(uname -s) $(uname -m)" ;;
-    *) fail "no release asset for $(uname -s) $(uname -m)" ;;
+    Windows-x86_64) asset=crlogin-x86_64-pc-windows-msvc.exe ;;
+    *) fail "no release asset for $platform" ;;
   esac
   cp "$2" "$release/$asset"
   (cd "$release" && sha256sum_of "$asset" > SHA256SUMS)
 else
   [ $# -eq 1 ] && [ -f "$1/SHA256SUMS" ] || fail "usage: release-smoke.sh ASSET_DIR (with SHA256SUMS) | --binary BIN"
   assets=()
-  for f in "$1"/crlogin-*; do case $f in *.sha256) ;; *) [ -f "$f" ] && assets+=("$f") ;; esac; done
+  for f in "$1"/crlogin-*; do case $f in *.sha256 | *.json) ;; *) [ -f "$f" ] && assets+=("$f") ;; esac; done
   [ ${#assets[@]} -eq 1 ] || fail "$1 must hold exactly one crlogin-TARGET asset, not ${#assets[@]}"
   asset=$(basename "${assets[0]}")
   cp "${assets[0]}" "$1/SHA256SUMS" "$release/"
@@ -80,7 +81,7 @@ say "serving $asset at $base"
 installers=(install.sh)
 if [ -n "$windows" ]; then
   installers=(pwsh)
-  command -v powershell >/dev/null 2>&1 && installers+=(powershell)
+  if command -v powershell >/dev/null 2>&1; then installers+=(powershell); fi
 fi
 install_with() {
   local name=$1 dir=$2 url=$3
