@@ -22,12 +22,14 @@ cd "$(dirname "$0")/.."
 
 # The build matrix: one line per target. A new asset (macOS, Windows) is one line here, one entry
 # in release.yml's matrix and one in release-manifest.sh's platform map.
+# STATIC-CHECK: static = `file` says statically linked; crt = no C runtime DLL imported (the
+# import table names DLLs in ASCII: vcruntime140.dll, api-ms-win-crt-*.dll of the UCRT).
 #   TARGET                       BUILDER   STATIC-CHECK
 matrix='
 x86_64-unknown-linux-musl      zigbuild  static
 aarch64-unknown-linux-musl     zigbuild  static
 x86_64-pc-windows-gnu          cargo     -
-x86_64-pc-windows-msvc         cargo     -
+x86_64-pc-windows-msvc         cargo     crt
 x86_64-apple-darwin            cargo     -
 aarch64-apple-darwin           cargo     -
 '
@@ -86,6 +88,9 @@ for t in "${targets[@]}"; do
   if command -v file >/dev/null 2>&1; then kind=$(file -b "$dist/$asset"); fi
   if [ "$check" = static ] && ! grep -q 'statically linked\|static-pie linked' <<<"$kind"; then
     echo "build-release: $dist/$asset is not statically linked: $kind" >&2; exit 1
+  fi
+  if [ "$check" = crt ] && LC_ALL=C grep -qaiE 'vcruntime[0-9]+\.dll|api-ms-win-crt-[a-z0-9-]+\.dll' "$dist/$asset"; then
+    echo "build-release: $dist/$asset imports the C runtime from a DLL: build it with -C target-feature=+crt-static" >&2; exit 1
   fi
   echo "$dist/$asset: $(wc -c < "$dist/$asset" | tr -d ' ') bytes, sha256 $(cut -d' ' -f1 "$dist/$asset.sha256"), built in $((SECONDS - start)) s"
   echo "  $kind"
