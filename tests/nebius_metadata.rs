@@ -8,6 +8,7 @@
 #![cfg(unix)]
 
 mod harness;
+mod iam_grpc;
 mod metadata_server;
 
 use harness::{assert_no_leak, audit, canary, secret_forms, Auth, Env, Out, Registry};
@@ -111,6 +112,46 @@ fn login_with_nothing_configured_takes_the_vms_token_and_reports_its_expiry() {
     assert_eq!(vm.server.requests(), 1);
     assert_eq!(vm.server.refused(), 0, "the request carries Metadata: true");
     vm.assert_quiet(&[&login], &[docker_config(vm.env.home())]);
+}
+
+#[test]
+fn the_vms_account_impersonates_another_with_the_metadata_token_as_actor() {
+    const TARGET: &str = "serviceaccount-e00metadatatarget";
+    let vm = Vm::new("metadata-actor");
+    let issuer = iam_grpc::TestIssuer::new();
+    let iam = iam_grpc::IamServer::trusting(&issuer, "serviceaccount-e00none", "none", "none");
+    iam.trust_actor_token(&vm.token);
+    iam.allow_impersonation_of(TARGET);
+    let login = vm
+        .env
+        .crlogin(["login", "--region", "eu-north1", "--for", "docker"])
+        .env("NEBIUS_TOKEN_EXCHANGE_GRPC", iam.url())
+        .env("NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID", TARGET)
+        .run();
+    login.assert_success("login impersonating from the VM's account");
+    assert!(
+        login.stderr.contains(&format!("impersonating {TARGET}")),
+        "{login}"
+    );
+    let issued = iam.issued();
+    assert_eq!(issued.len(), 1, "one impersonation exchange");
+    assert_eq!(
+        iam.impersonations(),
+        vec![(vm.token.clone(), TARGET.to_string())]
+    );
+    assert_eq!(written_password(vm.env.home(), HOST), issued[0]);
+    let texts = [login.stdout.as_str(), login.stderr.as_str()];
+    for token in &issued {
+        audit::secret("impersonated token", token);
+        assert_no_leak(
+            token,
+            &secret_forms(token, Some("iam")),
+            &texts,
+            vm.env.home(),
+            &[docker_config(vm.env.home())],
+        );
+    }
+    vm.assert_quiet(&[&login], &[]);
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub struct AuthorizedKey {
     pub public_key_id: String,
     /// SHA-256 of the public key (DER), in hex: what binds a cached token to this very key.
     pub public_key_sha256: String,
+    /// A profile's API domain (`endpoint:`), which may route the exchange to its gRPC token
+    /// service (`key_exchange`).
+    pub api_domain: Option<String>,
     key: EncodingKey,
 }
 
@@ -140,6 +143,7 @@ impl AuthorizedKey {
             service_account_id: service_account_id.to_string(),
             public_key_id: public_key_id.to_string(),
             public_key_sha256,
+            api_domain: None,
             key,
         })
     }
