@@ -351,6 +351,74 @@ fn the_helpers_serve_the_vms_token_and_a_warm_cache_asks_nobody() {
     vm.assert_quiet(&[], &[]);
 }
 
+#[test]
+fn docker_pulls_on_the_vm_through_the_helper_with_no_secret_configured() {
+    let mut vm = Vm::new("metadata-docker");
+    let registry = Registry::start(Auth::user("iam", &vm.token));
+    let seed = harness::temp_dir();
+    let seed_auth = seed.path().join("auth.json");
+    harness::write_auth_file(&seed_auth, &registry.host(), "iam", &vm.token);
+    audit::input(&seed_auth);
+    let image = harness::oci_layout(&seed.path().join("image"));
+    registry
+        .push(&vm.env, &image, "team/app:v1", Some(&seed_auth))
+        .assert_success("seeding push");
+
+    let bin = vm.env.home().join("bin");
+    vm.env.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let env = &vm.env;
+    let configure = env
+        .crlogin([
+            "configure-helper",
+            "--for",
+            "docker",
+            "--registry",
+            &registry.host(),
+            "--bin-dir",
+            bin.to_str().unwrap(),
+        ])
+        .run();
+    configure.assert_success("configure-helper on the VM");
+    assert_eq!(vm.server.requests(), 0, "configuring asks for no token");
+    harness::require_tool("docker");
+    let inspect = || {
+        let reference = format!("{}/team/app:v1", registry.host());
+        harness::run(
+            env.command("docker")
+                .args(["manifest", "inspect", "--insecure", &reference]),
+            None,
+        )
+    };
+    let first = inspect();
+    first.assert_success("docker manifest inspect through the helper");
+    assert!(
+        first
+            .stdout
+            .contains("application/vnd.oci.image.manifest.v1+json"),
+        "{first}"
+    );
+    assert_eq!(
+        vm.server.requests(),
+        1,
+        "the helper asked the metadata service once"
+    );
+    let second = inspect();
+    second.assert_success("the second docker command");
+    assert_eq!(
+        vm.server.requests(),
+        1,
+        "the second was served from crlogin's cache"
+    );
+    vm.assert_quiet(&[&configure, &first, &second], &[]);
+}
+
 /// The provider entry of examples/kubernetes/credential-provider-config-metadata.yaml.
 fn example_provider() -> serde_yaml::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
