@@ -134,3 +134,56 @@ impl Obtain for AuthorizedKey {
         Some(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routed(vars: &[(&str, &str)], profile_domain: Option<&str>) -> String {
+        let mut key = AuthorizedKey::generated("serviceaccount-e00route", "publickey-e00route");
+        key.api_domain = profile_domain.map(str::to_string);
+        match route(&key, &Env::from_pairs(vars)).unwrap() {
+            Route::Http(url) => format!("http {url}"),
+            Route::Grpc(endpoint) => format!("grpc {endpoint}"),
+        }
+    }
+
+    #[test]
+    fn the_http_exchange_unless_another_domain_or_the_grpc_endpoint_is_named() {
+        let http_default = "http https://auth.eu.nebius.com/";
+        assert_eq!(routed(&[], None), http_default);
+        // Nebius's own domain, written either way, is the IAM the HTTP endpoint serves.
+        assert_eq!(
+            routed(&[("NEBIUS_ENDPOINT", "api.nebius.cloud")], None),
+            http_default
+        );
+        assert_eq!(routed(&[], Some("api.nebius.cloud:443")), http_default);
+        assert_eq!(
+            routed(&[("NEBIUS_ENDPOINT", "api.other.example")], None),
+            "grpc https://tokens.iam.api.other.example:443"
+        );
+        assert_eq!(
+            routed(&[], Some("api.profile.example")),
+            "grpc https://tokens.iam.api.profile.example:443"
+        );
+        assert_eq!(
+            routed(
+                &[("NEBIUS_TOKEN_EXCHANGE_GRPC", "http://127.0.0.1:9")],
+                None
+            ),
+            "grpc http://127.0.0.1:9"
+        );
+        // NEBIUS_AUTH_ENDPOINT wins over both.
+        assert_eq!(
+            routed(
+                &[
+                    ("NEBIUS_AUTH_ENDPOINT", "https://auth.example:8443"),
+                    ("NEBIUS_ENDPOINT", "api.other.example"),
+                    ("NEBIUS_TOKEN_EXCHANGE_GRPC", "http://127.0.0.1:9"),
+                ],
+                Some("api.profile.example"),
+            ),
+            "http https://auth.example:8443/"
+        );
+    }
+}
