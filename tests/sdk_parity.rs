@@ -530,3 +530,56 @@ fn a_key_goes_over_grpc_where_that_exchange_is_named_and_http_wins_when_named_to
     assert_eq!(world.iam.calls(), 1);
     assert_eq!(over_http, Outcome::Token(sha256(&http.tokens()[0])));
 }
+
+/// The one input on which crlogin differs from the SDK on purpose (docs/src/nebius/credentials.md):
+/// a blank `NEBIUS_IAM_TOKEN` (a secret that expanded to spaces) is an error in crlogin, where the
+/// SDK silently falls back to the profile's account. An empty one is unset for both.
+#[test]
+fn a_blank_token_variable_is_an_error_where_the_sdk_falls_back() {
+    let mut world = World::new();
+    let token = token_canary("fallback-token");
+    world.secrets.push(token.clone());
+    let file = world.file("token", &token);
+    world.profile(&format!(
+        "default: ci\nprofiles:\n  ci:\n    token-file: {file}\n"
+    ));
+    let empty = [("NEBIUS_IAM_TOKEN", "")];
+    let (sdk, _) = world.sdk(&empty, None);
+    assert_eq!(sdk, Outcome::Token(sha256(&token)));
+    assert_eq!(
+        world.crlogin(&empty, None),
+        sdk,
+        "an empty variable is unset for both"
+    );
+    let blank = [("NEBIUS_IAM_TOKEN", "   ")];
+    let (sdk, _) = world.sdk(&blank, None);
+    assert_eq!(sdk, Outcome::Token(sha256(&token)), "the SDK falls back");
+    let Outcome::Refused(why) = world.crlogin(&blank, None) else {
+        panic!("crlogin used another credential than the blank one it was given");
+    };
+    assert!(why.contains("NEBIUS_IAM_TOKEN is empty or blank"), "{why}");
+}
+
+/// The other: a profile's `impersonate-service-account-id` is applied by the SDK to
+/// `NEBIUS_IAM_TOKEN` too, and not by crlogin (the variable usually holds
+/// `nebius iam get-access-token`'s output, already impersonated).
+#[test]
+fn a_token_variable_is_not_impersonated_through_the_profile() {
+    let mut world = World::new();
+    world.iam.allow_impersonation_of(TARGET);
+    let token = token_canary("env-actor-token");
+    world.secrets.push(token.clone());
+    world.iam.trust_actor_token(&token);
+    let file = world.file("key.json", &credentials_json(SA, KID));
+    world.profile(&key_profile(&format!(
+        "    service-account-credentials-file-path: {file}\n    impersonate-service-account-id: {TARGET}\n"
+    )));
+    let env = [("NEBIUS_IAM_TOKEN", token.as_str())];
+    let (sdk, _) = world.sdk(&env, None);
+    assert_eq!(
+        sdk,
+        Outcome::Token(world.token_of(TARGET)),
+        "the SDK impersonates"
+    );
+    assert_eq!(world.crlogin(&env, None), Outcome::Token(sha256(&token)));
+}
