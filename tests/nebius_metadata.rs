@@ -8,6 +8,7 @@
 #![cfg(unix)]
 
 mod harness;
+mod iam_grpc;
 mod metadata_server;
 
 use harness::{assert_no_leak, audit, canary, secret_forms, Auth, Env, Out, Registry};
@@ -111,6 +112,46 @@ fn login_with_nothing_configured_takes_the_vms_token_and_reports_its_expiry() {
     assert_eq!(vm.server.requests(), 1);
     assert_eq!(vm.server.refused(), 0, "the request carries Metadata: true");
     vm.assert_quiet(&[&login], &[docker_config(vm.env.home())]);
+}
+
+#[test]
+fn the_vms_account_impersonates_another_with_the_metadata_token_as_actor() {
+    const TARGET: &str = "serviceaccount-e00metadatatarget";
+    let vm = Vm::new("metadata-actor");
+    let issuer = iam_grpc::TestIssuer::new();
+    let iam = iam_grpc::IamServer::trusting(&issuer, "serviceaccount-e00none", "none", "none");
+    iam.trust_actor_token(&vm.token);
+    iam.allow_impersonation_of(TARGET);
+    let login = vm
+        .env
+        .crlogin(["login", "--region", "eu-north1", "--for", "docker"])
+        .env("NEBIUS_TOKEN_EXCHANGE_GRPC", iam.url())
+        .env("NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID", TARGET)
+        .run();
+    login.assert_success("login impersonating from the VM's account");
+    assert!(
+        login.stderr.contains(&format!("impersonating {TARGET}")),
+        "{login}"
+    );
+    let issued = iam.issued();
+    assert_eq!(issued.len(), 1, "one impersonation exchange");
+    assert_eq!(
+        iam.impersonations(),
+        vec![(vm.token.clone(), TARGET.to_string())]
+    );
+    assert_eq!(written_password(vm.env.home(), HOST), issued[0]);
+    let texts = [login.stdout.as_str(), login.stderr.as_str()];
+    for token in &issued {
+        audit::secret("impersonated token", token);
+        assert_no_leak(
+            token,
+            &secret_forms(token, Some("iam")),
+            &texts,
+            vm.env.home(),
+            &[docker_config(vm.env.home())],
+        );
+    }
+    vm.assert_quiet(&[&login], &[]);
 }
 
 #[test]
@@ -308,6 +349,74 @@ fn the_helpers_serve_the_vms_token_and_a_warm_cache_asks_nobody() {
         assert!(!out.stderr.contains(&vm.token), "{out}");
     }
     vm.assert_quiet(&[], &[]);
+}
+
+#[test]
+fn docker_pulls_on_the_vm_through_the_helper_with_no_secret_configured() {
+    let mut vm = Vm::new("metadata-docker");
+    let registry = Registry::start(Auth::user("iam", &vm.token));
+    let seed = harness::temp_dir();
+    let seed_auth = seed.path().join("auth.json");
+    harness::write_auth_file(&seed_auth, &registry.host(), "iam", &vm.token);
+    audit::input(&seed_auth);
+    let image = harness::oci_layout(&seed.path().join("image"));
+    registry
+        .push(&vm.env, &image, "team/app:v1", Some(&seed_auth))
+        .assert_success("seeding push");
+
+    let bin = vm.env.home().join("bin");
+    vm.env.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let env = &vm.env;
+    let configure = env
+        .crlogin([
+            "configure-helper",
+            "--for",
+            "docker",
+            "--registry",
+            &registry.host(),
+            "--bin-dir",
+            bin.to_str().unwrap(),
+        ])
+        .run();
+    configure.assert_success("configure-helper on the VM");
+    assert_eq!(vm.server.requests(), 0, "configuring asks for no token");
+    harness::require_tool("docker");
+    let inspect = || {
+        let reference = format!("{}/team/app:v1", registry.host());
+        harness::run(
+            env.command("docker")
+                .args(["manifest", "inspect", "--insecure", &reference]),
+            None,
+        )
+    };
+    let first = inspect();
+    first.assert_success("docker manifest inspect through the helper");
+    assert!(
+        first
+            .stdout
+            .contains("application/vnd.oci.image.manifest.v1+json"),
+        "{first}"
+    );
+    assert_eq!(
+        vm.server.requests(),
+        1,
+        "the helper asked the metadata service once"
+    );
+    let second = inspect();
+    second.assert_success("the second docker command");
+    assert_eq!(
+        vm.server.requests(),
+        1,
+        "the second was served from crlogin's cache"
+    );
+    vm.assert_quiet(&[&configure, &first, &second], &[]);
 }
 
 /// The provider entry of examples/kubernetes/credential-provider-config-metadata.yaml.

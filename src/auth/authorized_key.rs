@@ -30,6 +30,9 @@ pub struct AuthorizedKey {
     pub public_key_id: String,
     /// SHA-256 of the public key (DER), in hex: what binds a cached token to this very key.
     pub public_key_sha256: String,
+    /// A profile's API domain (`endpoint:`), which may route the exchange to its gRPC token
+    /// service (`key_exchange`).
+    pub api_domain: Option<String>,
     key: EncodingKey,
 }
 
@@ -140,6 +143,7 @@ impl AuthorizedKey {
             service_account_id: service_account_id.to_string(),
             public_key_id: public_key_id.to_string(),
             public_key_sha256,
+            api_domain: None,
             key,
         })
     }
@@ -268,6 +272,25 @@ fn parse_rsa_pem(pem: &str, origin: &str) -> Result<(EncodingKey, String)> {
 }
 
 #[cfg(test)]
+impl AuthorizedKey {
+    /// A key generated now, for tests that need a real one.
+    pub(crate) fn generated(service_account_id: &str, public_key_id: &str) -> Self {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rsa::KeySize;
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let pem = tests::pkcs8_pem(pair.as_der().unwrap().as_ref());
+        let (key, public_key_sha256) = parse_rsa_pem(&pem, "test key").unwrap();
+        Self {
+            service_account_id: service_account_id.to_string(),
+            public_key_id: public_key_id.to_string(),
+            public_key_sha256,
+            api_domain: None,
+            key,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::ci::detect;
@@ -337,7 +360,7 @@ mod tests {
     }
 
     /// A PKCS#8 PEM of `der`, 64 base64 characters a line.
-    fn pkcs8_pem(der: &[u8]) -> String {
+    pub(super) fn pkcs8_pem(der: &[u8]) -> String {
         use base64::Engine as _;
         let body = base64::engine::general_purpose::STANDARD.encode(der);
         let lines: Vec<&str> = body

@@ -237,6 +237,44 @@ pub fn endpoint_in(env: &Env, profile_domain: Option<&str>) -> Result<String> {
     Ok(format!("https://tokens.iam.{with_port}"))
 }
 
+/// The gRPC endpoint chosen by the configuration, if any: `NEBIUS_TOKEN_EXCHANGE_GRPC`, or
+/// `tokens.iam.<domain>` for an API domain ([`endpoint_in`]) other than Nebius's own. `None` when
+/// it would be [`DEFAULT_ENDPOINT`], which a service-account key reaches over HTTP instead.
+pub fn chosen_endpoint(env: &Env, profile_domain: Option<&str>) -> Result<Option<String>> {
+    let endpoint = endpoint_in(env, profile_domain)?;
+    Ok((endpoint != DEFAULT_ENDPOINT).then_some(endpoint))
+}
+
+/// Exchanges at `endpoint` with [`with_retries`] (each attempt at most [`ATTEMPT_DEADLINE`]),
+/// building each attempt's request anew with `request` (a file re-read, a JWT re-signed), and
+/// masks the token got. Its life counts from when the answered request was sent. `what` names
+/// the exchange in retry notes and errors.
+pub fn mint(
+    what: &str,
+    endpoint: &str,
+    ci: &dyn crate::ci::Ci,
+    options: &crate::auth::Options,
+    mut request: impl FnMut() -> Result<ExchangeTokenRequest>,
+) -> Result<crate::auth::Minted> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (token, sent_at) = with_retries(what, ci, options, ATTEMPT_DEADLINE, |budget| {
+        let request = request()?;
+        let sent_at = std::time::SystemTime::now();
+        runtime
+            .block_on(exchange(endpoint, request, budget))
+            .map(|token| (token, sent_at))
+    })?;
+    ci.mask(token.access_token.expose());
+    Ok(crate::auth::Minted {
+        token: token.access_token,
+        issued_at: sent_at,
+        expires_at: Some(crate::auth::expiry_after(sent_at, token.expires_in)),
+    })
+}
+
 /// Calls `Exchange` at `endpoint` (`https://host:port`, or `http://` to a loopback address) and
 /// checks the answer is a Bearer token. `timeout` bounds the whole call, connecting included.
 pub async fn exchange(

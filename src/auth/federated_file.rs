@@ -16,7 +16,6 @@ use crate::env::Env;
 use crate::secrets::{read_file, Secret};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 /// The variable naming the file.
 pub const FILE_VAR: &str = "NEBIUS_FEDERATED_TOKEN_FILE";
@@ -119,34 +118,23 @@ impl Obtain for FederatedFile {
             self.path.display(),
             super::NEBIUS_USERNAME
         );
-        (detail, Some(Iam::Federation(endpoint)))
+        (
+            detail,
+            Some(Iam::Grpc {
+                endpoint,
+                signs_here: false,
+            }),
+        )
     }
 
     fn obtain(&self, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted> {
         let endpoint = exchange_grpc::endpoint_in(env, self.api_domain.as_deref())?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let (token, sent_at) = exchange_grpc::with_retries(
+        exchange_grpc::mint(
             "the federated token exchange",
+            &endpoint,
             ci,
             options,
-            exchange_grpc::ATTEMPT_DEADLINE,
-            |budget| {
-                let jwt = self.jwt(ci)?;
-                let sent_at = SystemTime::now();
-                let request = federation_request(&self.service_account_id, &jwt);
-                runtime
-                    .block_on(exchange_grpc::exchange(&endpoint, request, budget))
-                    .map(|token| (token, sent_at))
-            },
-        )?;
-        ci.mask(token.access_token.expose());
-        Ok(Minted {
-            token: token.access_token,
-            issued_at: sent_at,
-            expires_at: Some(super::expiry_after(sent_at, token.expires_in)),
-        })
+            || Ok(federation_request(&self.service_account_id, &self.jwt(ci)?)),
+        )
     }
 }

@@ -14,8 +14,7 @@ use super::exchange_grpc::{
 use super::{CacheIdentity, Iam, Minted, Obtain, Options, PasswordKind};
 use crate::ci::Ci;
 use crate::env::Env;
-use anyhow::{bail, Context, Result};
-use std::time::SystemTime;
+use anyhow::{bail, Result};
 
 /// The variable (and `--impersonate`'s fallback) naming the service account to impersonate.
 pub const VAR: &str = "NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID";
@@ -76,7 +75,11 @@ impl Obtain for Impersonated {
             "impersonating {}: {actor}; that token is then exchanged at {at} for {}'s",
             self.target, self.target
         );
-        (detail, iam.or(Some(Iam::Federation(endpoint))))
+        let own = Iam::Grpc {
+            endpoint,
+            signs_here: false,
+        };
+        (detail, iam.or(Some(own)))
     }
 
     fn cache_identity(&self, env: &Env) -> Result<Option<CacheIdentity>> {
@@ -103,29 +106,9 @@ impl Obtain for Impersonated {
     fn obtain(&self, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted> {
         let actor = self.actor.obtain(env, ci, options)?;
         let endpoint = exchange_grpc::endpoint_in(env, self.api_domain.as_deref())?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
         let what = format!("impersonation of {}", self.target);
-        let (token, sent_at) = exchange_grpc::with_retries(
-            &what,
-            ci,
-            options,
-            exchange_grpc::ATTEMPT_DEADLINE,
-            |budget| {
-                let sent_at = SystemTime::now();
-                let request = request(&self.target, actor.token.expose());
-                runtime
-                    .block_on(exchange_grpc::exchange(&endpoint, request, budget))
-                    .map(|token| (token, sent_at))
-            },
-        )?;
-        ci.mask(token.access_token.expose());
-        Ok(Minted {
-            token: token.access_token,
-            issued_at: sent_at,
-            expires_at: Some(super::expiry_after(sent_at, token.expires_in)),
+        exchange_grpc::mint(&what, &endpoint, ci, options, || {
+            Ok(request(&self.target, actor.token.expose()))
         })
     }
 }

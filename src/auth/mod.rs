@@ -17,6 +17,7 @@ pub mod exchange_http;
 mod federated_file;
 mod iam_token;
 pub mod impersonation;
+mod key_exchange;
 pub mod metadata;
 pub mod oidc;
 pub mod profile;
@@ -226,8 +227,14 @@ pub enum Iam {
     /// A JWT signed with this machine's clock, exchanged over HTTP at this URL (or why that
     /// value is unusable).
     KeyExchange(Result<reqwest::Url, String>),
-    /// The CI's OIDC token, exchanged over gRPC at this endpoint (or why it is unusable).
-    Federation(Result<String, String>),
+    /// A token exchanged over gRPC at this endpoint (or why that value is unusable).
+    Grpc {
+        /// The endpoint, or why it is unusable.
+        endpoint: Result<String, String>,
+        /// Whether this machine signs what is exchanged (a service-account key's JWT), so its
+        /// clock matters; else the token comes from elsewhere (a CI's OIDC token, a file).
+        signs_here: bool,
+    },
 }
 
 /// Who a cached token belongs to (what the cache file is named by): never a secret.

@@ -141,7 +141,13 @@ impl super::Obtain for Federated {
             self.service_account_id,
             super::NEBIUS_USERNAME
         );
-        (detail, Some(super::Iam::Federation(endpoint)))
+        (
+            detail,
+            Some(super::Iam::Grpc {
+                endpoint,
+                signs_here: false,
+            }),
+        )
     }
 
     fn account(&self) -> Option<&str> {

@@ -97,7 +97,9 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<super::Nebi
     };
     let origin = format!("profile {name} in {SHOWN}");
     let field = |key: &str| text_field(profile, key, &origin);
-    let Some(credential) = credential(profile, &origin, &home, ci, required)? else {
+    let api_domain = field("endpoint")?.map(str::to_string);
+    let Some(credential) = credential(profile, &origin, &home, ci, required, api_domain.clone())?
+    else {
         return Ok(None);
     };
     let mut input = super::NebiusInput::new(format!("profile {name}"), credential);
@@ -107,19 +109,21 @@ pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<super::Nebi
             format!("{origin}: impersonate-service-account-id"),
         )
     });
-    input.api_domain = field("endpoint")?.map(str::to_string);
+    input.api_domain = api_domain;
     Ok(Some(input))
 }
 
 /// The selected profile's credential, in the SDK's order: `token-file`, `token-endpoint`, then
 /// `auth-type: service account` with a JWT file (keyless), a credentials file, or a key in
 /// parts. `skip` turns "not usable as a fallback" into `None` unless the profile is required.
+/// `api_domain` (the profile's `endpoint:`) goes to the credentials that exchange.
 fn credential(
     profile: &Mapping,
     origin: &str,
     home: &Path,
     ci: &dyn Ci,
     required: bool,
+    api_domain: Option<String>,
 ) -> Result<Option<Box<dyn super::Obtain>>> {
     let field = |key: &str| text_field(profile, key, origin);
     let not_usable = |e: anyhow::Error| if required { Err(e) } else { Ok(None) };
@@ -168,7 +172,7 @@ fn credential(
             service_account_id: sa.to_string(),
             path: expand_home(jwt_file, home),
             origin: format!("{origin}: federated-subject-credentials-file-path"),
-            api_domain: None,
+            api_domain,
         })));
     }
 
@@ -184,7 +188,9 @@ fn credential(
                 file.display()
             )
         })?;
-        let key = AuthorizedKey::from_json(&json, &format!("{origin}: {}", file.display()), ci)?;
+        let mut key =
+            AuthorizedKey::from_json(&json, &format!("{origin}: {}", file.display()), ci)?;
+        key.api_domain = api_domain;
         return Ok(Some(Box::new(key)));
     }
 
@@ -224,7 +230,7 @@ fn credential(
         }
         (None, None) => unreachable!("checked as missing above"),
     };
-    let key = AuthorizedKey::from_parts(
+    let mut key = AuthorizedKey::from_parts(
         service_account_id,
         public_key_id,
         &pem,
@@ -235,6 +241,7 @@ fn credential(
         ],
         ci,
     )?;
+    key.api_domain = api_domain;
     Ok(Some(Box::new(key)))
 }
 

@@ -53,7 +53,10 @@ pub fn checks(iam: Option<&Iam>, hosts: &[String], timeout: Duration) -> Vec<Che
                     ),
                 ),
                 Some(Iam::KeyExchange(endpoint)) => key_exchange(&client, endpoint, timeout).await,
-                Some(Iam::Federation(endpoint)) => federation(endpoint, timeout).await,
+                Some(Iam::Grpc {
+                    endpoint,
+                    signs_here,
+                }) => grpc_exchange(endpoint, *signs_here, timeout).await,
             }
         };
         let registries = async {
@@ -181,11 +184,22 @@ fn clock(date: Option<&HeaderValue>, local: SystemTime, rtt: Duration) -> Check 
 }
 
 /// OIDC federation: a gRPC connection (TLS and HTTP/2) to the exchange, as `login` makes it.
-async fn federation(endpoint: &Result<String, String>, timeout: Duration) -> (Check, Check) {
-    let clock = Check::skip(
-        "clock",
-        "OIDC federation: the CI signs its token with its own clock, not this machine's",
-    );
+async fn grpc_exchange(
+    endpoint: &Result<String, String>,
+    signs_here: bool,
+    timeout: Duration,
+) -> (Check, Check) {
+    let clock = if signs_here {
+        Check::skip(
+            "clock",
+            "not measured over gRPC: this machine's clock signs the key's JWT (60 s of life), so keep it synchronised (NTP)",
+        )
+    } else {
+        Check::skip(
+            "clock",
+            "the token exchanged comes from elsewhere (the CI, a file), signed with its issuer's clock, not this machine's",
+        )
+    };
     const FIX: &str =
         "set NEBIUS_TOKEN_EXCHANGE_GRPC like https://tokens.iam.api.nebius.cloud:443, or unset it";
     let endpoint = match endpoint {

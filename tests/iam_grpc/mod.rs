@@ -8,7 +8,8 @@
 //!   `iss`, `aud`, `sub` and `exp`), counts calls, and can be scripted to fail or hang; it also does
 //!   service-account impersonation (an access token as the actor, accepted only when this server
 //!   issued it or was told it is valid, for a target it was told to allow) and records each
-//!   call's `x-idempotency-key`;
+//!   call's `x-idempotency-key`; and it exchanges a service-account key's JWT as the subject
+//!   (the SDKs' way), for keys registered with [`IamServer::accept_key`];
 //! - [`FakeGithubOidc`]: GitHub's OIDC token endpoint (plain HTTP/1.1 on a std thread), checking
 //!   the Bearer request token and the `audience` query parameter.
 //!
@@ -33,6 +34,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::{Code, Status};
+
+// By path, as iam_server has it: a test binary may include both servers.
+#[allow(clippy::duplicate_mod)]
+#[path = "../iam_server/key_jwt.rs"]
+mod key_jwt;
 
 /// GitHub Actions' OIDC issuer, the default of [`TestIssuer::new`].
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -217,6 +223,12 @@ struct Impersonation {
 
 struct State {
     expect: Expect,
+    keys: Mutex<Vec<key_jwt::Expect>>,
+    /// `(token, account)` of each token issued.
+    issued_to: Mutex<Vec<(String, String)>>,
+    /// Issue each account always the same token (see [`IamServer::same_token_per_account`]).
+    same_token: AtomicBool,
+    started: u64,
     impersonation: Mutex<Impersonation>,
     idempotency_keys: Mutex<Vec<String>>,
     calls: AtomicUsize,
@@ -255,21 +267,36 @@ impl State {
             Reply::TokenType(t) => (t, EXPIRES_IN),
             Reply::ExpiresIn(seconds) => ("Bearer".to_string(), seconds),
         };
-        let impersonating = request.get_ref().actor_token_type == ACCESS_TOKEN_TYPE;
-        let checked = if impersonating {
-            self.check_impersonation(request.metadata(), request.get_ref())
+        let r = request.get_ref();
+        let checked = if r.actor_token_type == ACCESS_TOKEN_TYPE {
+            self.check_impersonation(request.metadata(), r)
+                .map(|()| r.subject_token.clone())
+        } else if r.subject_token_type == JWT_TYPE {
+            self.check_key_jwt(request.metadata(), r)
         } else {
-            self.check(request.metadata(), request.get_ref())
+            self.check(request.metadata(), r)
+                .map(|()| self.expect.service_account_id.clone())
         };
-        if let Err(status) = checked {
-            self.rejections
-                .lock()
-                .unwrap()
-                .push(status.message().to_string());
-            return Err(status);
-        }
-        let access_token = format!("v1.test-access-token-{n}-{}", now());
+        let account = match checked {
+            Ok(account) => account,
+            Err(status) => {
+                self.rejections
+                    .lock()
+                    .unwrap()
+                    .push(status.message().to_string());
+                return Err(status);
+            }
+        };
+        let access_token = if self.same_token.load(Ordering::SeqCst) {
+            format!("v1.test-access-token-of-{account}-{}", self.started)
+        } else {
+            format!("v1.test-access-token-{n}-{}", now())
+        };
         self.issued.lock().unwrap().push(access_token.clone());
+        self.issued_to
+            .lock()
+            .unwrap()
+            .push((access_token.clone(), account));
         Ok(tonic::Response::new(CreateTokenResponse {
             access_token,
             issued_token_type: ACCESS_TOKEN_TYPE.to_string(),
@@ -319,6 +346,44 @@ impl State {
             .granted
             .push((r.actor_token.clone(), r.subject_token.clone()));
         Ok(())
+    }
+
+    /// What Nebius IAM checks of a service-account key's JWT sent as the subject (the SDKs'
+    /// exchange): the token types, nothing else set, and the JWT's signature and claims against
+    /// the key its `kid` names. Answers the key's account.
+    fn check_key_jwt(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        r: &ExchangeTokenRequest,
+    ) -> Result<String, Status> {
+        if metadata.contains_key("authorization") {
+            return Err(Status::invalid_argument(
+                "the token exchange is called without authorization",
+            ));
+        }
+        if r.grant_type != GRANT_TYPE || r.requested_token_type != ACCESS_TOKEN_TYPE {
+            return Err(Status::invalid_argument("unsupported token types"));
+        }
+        if !r.actor_token.is_empty() || !r.actor_token_type.is_empty() {
+            return Err(Status::invalid_argument("a JWT subject takes no actor"));
+        }
+        if !r.audience.is_empty() || !r.scopes.is_empty() || !r.resource.is_empty() {
+            return Err(Status::invalid_argument(
+                "audience, scopes and resource must be empty",
+            ));
+        }
+        let kid = jsonwebtoken::decode_header(&r.subject_token)
+            .ok()
+            .and_then(|h| h.kid)
+            .unwrap_or_default();
+        let keys = self.keys.lock().unwrap();
+        let key = keys
+            .iter()
+            .find(|k| k.public_key_id == kid)
+            .ok_or_else(|| Status::unauthenticated(format!("unknown public key {kid:?}")))?;
+        key_jwt::check(&r.subject_token, key)
+            .map_err(|why| Status::unauthenticated(format!("invalid subject token: {why}")))?;
+        Ok(key.service_account_id.clone())
     }
 
     /// What Nebius IAM checks of a federated exchange, with statuses like its.
@@ -439,6 +504,10 @@ impl IamServer {
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(State {
             expect,
+            keys: Mutex::new(Vec::new()),
+            issued_to: Mutex::new(Vec::new()),
+            same_token: AtomicBool::new(false),
+            started: now() as u64 * 1000 + u64::from(addr.port()),
             impersonation: Mutex::new(Impersonation::default()),
             idempotency_keys: Mutex::new(Vec::new()),
             calls: AtomicUsize::new(0),
@@ -494,6 +563,28 @@ impl IamServer {
     /// Why requests were refused so far (the status messages).
     pub fn rejections(&self) -> Vec<String> {
         self.state.rejections.lock().unwrap().clone()
+    }
+
+    /// Accepts JWTs signed by `public_pem`'s private key for `service_account_id`'s key
+    /// `public_key_id`, as subjects.
+    pub fn accept_key(&self, service_account_id: &str, public_key_id: &str, public_pem: &str) {
+        self.state.keys.lock().unwrap().push(key_jwt::Expect {
+            service_account_id: service_account_id.to_string(),
+            public_key_id: public_key_id.to_string(),
+            public_key: DecodingKey::from_rsa_pem(public_pem.as_bytes())
+                .expect("an RSA public key"),
+        });
+    }
+
+    /// From now on issues each account the same token every time (two clients exchanging the
+    /// same credential then get the same token, as a comparison needs).
+    pub fn same_token_per_account(&self) {
+        self.state.same_token.store(true, Ordering::SeqCst);
+    }
+
+    /// `(token, account)` of each token issued so far, in order.
+    pub fn issued_to(&self) -> Vec<(String, String)> {
+        self.state.issued_to.lock().unwrap().clone()
     }
 
     /// Lets actors impersonate `target`.

@@ -13,8 +13,10 @@
 #[allow(clippy::duplicate_mod)]
 #[path = "../harness/audit.rs"]
 mod audit;
+pub mod key_jwt;
+use key_jwt::Expect;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::DecodingKey;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,7 +27,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The audience every exchange JWT must carry.
-pub const AUDIENCE: &str = "token-service.iam.new.nebiuscloud.net";
+#[allow(unused_imports)]
+pub use key_jwt::AUDIENCE;
 
 /// Test keys, made once per test binary.
 pub struct Keys {
@@ -186,12 +189,6 @@ pub struct IamServer {
     state: Arc<Mutex<State>>,
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
-}
-
-struct Expect {
-    service_account_id: String,
-    public_key_id: String,
-    public_key: DecodingKey,
 }
 
 impl IamServer {
@@ -576,52 +573,7 @@ fn check(request: &Request, expect: &Expect) -> Result<(), Refusal> {
             return bad(format!("{name} is {:?}", field(name)));
         }
     }
-    check_jwt(field("subject_token"), expect).map_err(|why| (401, "invalid_grant", why))
-}
-
-fn check_jwt(jwt: &str, expect: &Expect) -> Result<(), String> {
-    let header = jsonwebtoken::decode_header(jwt).map_err(|e| format!("JWT header: {e}"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(format!("alg {:?}", header.alg));
-    }
-    if header.kid.as_deref() != Some(expect.public_key_id.as_str()) {
-        return Err(format!("kid {:?}", header.kid));
-    }
-    if header.typ.as_deref() != Some("JWT") {
-        return Err(format!("typ {:?}", header.typ));
-    }
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.leeway = 0;
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_issuer(&[expect.service_account_id.as_str()]);
-    validation.sub = Some(expect.service_account_id.clone());
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let claims = jsonwebtoken::decode::<Value>(jwt, &expect.public_key, &validation)
-        .map_err(|e| format!("JWT rejected: {e}"))?
-        .claims;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (Some(iat), Some(exp)) = (claims["iat"].as_u64(), claims["exp"].as_u64()) else {
-        return Err("iat or exp missing".into());
-    };
-    if claims["iss"] != claims["sub"] {
-        return Err("iss != sub".into());
-    }
-    if !claims["aud"].is_string() {
-        return Err("aud is not a string".into());
-    }
-    if exp <= iat || exp - iat > 60 {
-        return Err(format!("lifetime {} s", exp as i64 - iat as i64));
-    }
-    if iat > now + 5 || exp <= now {
-        return Err("iat in the future or expired".into());
-    }
-    if claims.get("jti").is_some() {
-        return Err("jti was sent".into());
-    }
-    Ok(())
+    key_jwt::check(field("subject_token"), expect).map_err(|why| (401, "invalid_grant", why))
 }
 
 /// The value of form field `name` in `body`, decoded.
