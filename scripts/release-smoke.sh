@@ -112,9 +112,12 @@ crlogin="$work/bin-${installers[0]}/crlogin$exe"
 home="$work/home"
 mkdir -p "$home"
 out="$work/out.log"
+# Every per-user directory crlogin may use, on each OS, is under it.
+scratch=(HOME="$home" USERPROFILE="$(native "$home")" XDG_CONFIG_HOME="$(native "$home/.config")"
+  XDG_CACHE_HOME="$(native "$home/.cache")" APPDATA="$(native "$home/AppData/Roaming")"
+  LOCALAPPDATA="$(native "$home/AppData/Local")")
 run() {
-  env -u DOCKER_CONFIG -u DCR_USERNAME -u DCR_PASSWORD -u DCR_REGISTRY -u NEBIUS_IAM_TOKEN \
-    HOME="$home" USERPROFILE="$(native "$home")" "$@"
+  env -u DOCKER_CONFIG -u DCR_USERNAME -u DCR_PASSWORD -u DCR_REGISTRY -u NEBIUS_IAM_TOKEN "${scratch[@]}" "$@"
 }
 reported=$(run "$crlogin" --version 2>> "$out" | tr -d '\r')
 case $reported in "crlogin $version ("*")") ;; *) fail "--version printed: $reported" ;; esac
