@@ -13,8 +13,8 @@
 #      auths entry into a scratch HOME's docker config; configure-helper makes
 #      docker-credential-crlogin[.exe], which answers `get` for a Nebius host with the canary
 #      NEBIUS_IAM_TOKEN; no canary is in any output but that answer.
-# Portable: bash 3.2 (macOS), Git Bash (Windows), python3 (or python) on PATH; no sleeps but the
-# bounded wait for the server's port.
+# Portable: bash 3.2 (macOS), Git Bash (Windows), python3 (or python) on PATH; no sleeps (the
+# server's readiness is a line it prints).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 start=$SECONDS
@@ -27,8 +27,11 @@ fail() { echo "release-smoke: FAILED: $*" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/crlogin-smoke.XXXXXX")
 server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
+  if [ -n "$server_pid" ]; then
+    "$py" -c 'import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGTERM)' "$server_pid" 2>/dev/null || true
+  fi
+  # (On Windows the server may hold its log open a moment longer: a temp dir left is harmless.)
+  rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
@@ -63,17 +66,16 @@ cp "$release/SHA256SUMS" "$release/tampered/"
 printf '#!/bin/sh\ntouch "%s/tampered-ran"\n' "$work" > "$release/tampered/$asset"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n1)
 
-# 1. The server; it prints its port once bound (readiness), which the loop waits for, bounded.
-"$py" "$repo/tests/release/serve.py" "$(native "$release")" > "$work/port" 2> "$work/server.log" &
-server_pid=$!
-port=""
-for _ in $(seq 200); do
-  port=$(tr -dc 0-9 < "$work/port")
-  if [ -n "$port" ] && [ "$(tail -c 1 "$work/port" | tr -d '\r')" = "" ]; then break; fi
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; fail "the asset server exited"; }
-  port=""; sleep 0.05
+# 1. The server. It prints its port once bound: `read` blocks on that line (up to 10 s), so
+#    nothing waits longer than the server needs. Then its pid, which stops it (bash 3.2 gives no
+#    `$!` for a process substitution; Python's os.kill also takes a Windows pid).
+exec 3< <("$py" "$repo/tests/release/serve.py" "$(native "$release")" 2> "$work/server.log")
+IFS= read -r -t 10 port <&3 && IFS= read -r -t 10 server_pid <&3 ||
+  { cat "$work/server.log" >&2; fail "the asset server printed no port within 10 s"; }
+port=${port%$'\r'} server_pid=${server_pid%$'\r'}
+for n in "$port" "$server_pid"; do
+  case $n in *[!0-9]* | "") fail "the asset server printed '$port' and '$server_pid', not its port and pid" ;; esac
 done
-[ -n "$port" ] || fail "the asset server printed no port within 10 s"
 base="http://127.0.0.1:$port/"
 say "serving $asset at $base"
 

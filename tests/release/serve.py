@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Serves DIR over HTTP on 127.0.0.1 (a loopback stand-in for a release's download URL) and logs
 each request to DIR/../requests.log. Prints the port on stdout once listening, so a caller reads
-that line (`read -r port <&FD`) instead of waiting a while. Usage: serve.py DIR"""
+that line (`read -r port <&FD`) instead of waiting a while, then its pid on a second line (for
+callers that cannot take it from `$!`). Usage: serve.py DIR"""
 import functools, http.server, os, sys
 
 root = sys.argv[1]
@@ -13,4 +14,5 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=root))
 print(server.server_address[1], flush=True)
+print(os.getpid(), flush=True)
 server.serve_forever()
