@@ -28,9 +28,14 @@ fn main() {
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     println!("cargo:rustc-env=CRLOGIN_VERSION_LONG={version} ({details})");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-    println!("cargo:rerun-if-changed=.cargo_vcs_info.json");
-    // A new commit moves HEAD (or the branch it names). Only files that exist are named: cargo
-    // reruns the script on every build for one that does not.
+    // Only files that exist are named: cargo reruns the script, and so rebuilds the crate, on
+    // every build for one that does not (a checkout has no .cargo_vcs_info.json). Naming this
+    // script keeps that list from being empty, which would rerun it on any change in the crate.
+    println!("cargo:rerun-if-changed=build.rs");
+    if Path::new(".cargo_vcs_info.json").exists() {
+        println!("cargo:rerun-if-changed=.cargo_vcs_info.json");
+    }
+    // A new commit moves HEAD (or the branch it names).
     for name in ["HEAD", "packed-refs"] {
         watch_git_path(name);
     }
