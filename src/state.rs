@@ -194,7 +194,7 @@ fn own_isolated_dir(dir: &Path, bounds: &Bounds) -> Result<(), String> {
     let meta =
         fs::symlink_metadata(dir).map_err(|e| format!("it cannot be looked at ({})", e.kind()))?;
     if !meta.is_dir() {
-        return Err(format!("it is {}, not a directory", unix::kind(&meta)));
+        return Err(format!("it is {}, not a directory", files::kind(&meta)));
     }
     if !unix::is_mine(&meta) {
         return Err(format!(

@@ -105,7 +105,7 @@ fn check_private(dir: &Path, file: Option<&Path>) -> Result<(), Untrusted> {
         Untrusted(format!(
             "the token cache {} ({}, uid {}, mode {:04o}) {why}, so it is not used: remove {} (crlogin then makes a private one), or use --no-cache",
             path.display(),
-            unix::kind(meta),
+            files::kind(meta),
             unix::owner(meta),
             unix::mode(meta),
             dir.display()

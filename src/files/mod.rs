@@ -58,12 +58,12 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Zeroizing<String>, ReadEr
     };
     let meta = fs::metadata(path).map_err(io_error)?;
     if !meta.is_file() {
-        return Err(ReadError::NotRegular(unix::kind(&meta)));
+        return Err(ReadError::NotRegular(kind(&meta)));
     }
     let file = unix::open_nonblocking(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
     if !meta.is_file() {
-        return Err(ReadError::NotRegular(unix::kind(&meta)));
+        return Err(ReadError::NotRegular(kind(&meta)));
     }
     if meta.len() > limit {
         return Err(ReadError::TooLarge);
@@ -83,10 +83,24 @@ pub fn check_regular(path: &Path) -> Result<Option<fs::Metadata>> {
         Ok(meta) => bail!(
             "{} is {}, not a regular file: remove it, or point crlogin at another path (crlogin reads and writes only regular files)",
             path.display(),
-            unix::kind(&meta)
+            kind(&meta)
         ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => bail!("cannot look at {}: {}", path.display(), e.kind()),
+    }
+}
+
+/// What kind of file it is, for messages ("a directory", "a FIFO").
+pub fn kind(meta: &fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symlink"
+    } else {
+        unix::special_kind(&kind).unwrap_or("not a regular file")
     }
 }
 
@@ -124,7 +138,7 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
         bail!(
             "the lock file {} is {} of uid {}, not yours: remove it (another user could hold crlogin's writers up with it)",
             lock.display(),
-            unix::kind(&meta),
+            kind(&meta),
             unix::owner(&meta)
         );
     }

@@ -3,7 +3,7 @@
 //! alone), so the owner and mode checks have nothing to compare and pass; kinds are the three
 //! Windows has; reads never block on a file.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io;
 use std::path::Path;
 
@@ -32,18 +32,9 @@ pub fn mode(_meta: &Metadata) -> u32 {
     0
 }
 
-/// What kind of file it is, for messages.
-pub fn kind(meta: &Metadata) -> &'static str {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        "a regular file"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symlink"
-    } else {
-        "not a regular file"
-    }
+/// No other kinds of file here.
+pub fn special_kind(_kind: &FileType) -> Option<&'static str> {
+    None
 }
 
 /// Opening a file does not block here.

@@ -1,7 +1,7 @@
 //! The Unix side of [`super`]: who owns a file, which mode bits it has, how to open one without
 //! blocking on a FIFO or a device, and how to give a rewritten file its old owner and mode.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -36,25 +36,18 @@ pub fn mode(meta: &Metadata) -> u32 {
     meta.mode() & 0o777
 }
 
-/// What kind of file it is, for messages ("a FIFO").
-pub fn kind(meta: &Metadata) -> &'static str {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        "a regular file"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symlink"
-    } else if kind.is_fifo() {
-        "a FIFO"
+/// The kinds of file only Unix has, for messages ("a FIFO"); `None` for the others.
+pub fn special_kind(kind: &FileType) -> Option<&'static str> {
+    if kind.is_fifo() {
+        Some("a FIFO")
     } else if kind.is_char_device() {
-        "a character device"
+        Some("a character device")
     } else if kind.is_block_device() {
-        "a block device"
+        Some("a block device")
     } else if kind.is_socket() {
-        "a socket"
+        Some("a socket")
     } else {
-        "not a regular file"
+        None
     }
 }
 
