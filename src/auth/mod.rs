@@ -620,15 +620,7 @@ mod tests {
     fn a_single_line_token_loses_its_surrounding_whitespace() {
         for name in ["NEBIUS_IAM_TOKEN", "NEBIUS_STATIC_KEY"] {
             let env = Env::from_pairs(&[(name, " \tv1.token-value \r\n")]);
-            let ci = detect(&Env::default());
-            let input = find_nebius(&env, ci.as_ref(), &Choice::default())
-                .unwrap()
-                .unwrap();
-            let minted = input
-                .credential
-                .obtain(&env, ci.as_ref(), &test_options())
-                .unwrap();
-            assert_eq!(minted.token.expose(), "v1.token-value", "{name}");
+            assert_eq!(obtained(&env), "v1.token-value", "{name}");
         }
     }
 
@@ -638,15 +630,20 @@ mod tests {
         let path = dir.path().join("key");
         std::fs::write(&path, "from-file\n").unwrap();
         let env = Env::from_pairs(&[("NEBIUS_STATIC_KEY", path.to_str().unwrap())]);
+        assert_eq!(obtained(&env), "from-file");
+    }
+
+    /// The password the Nebius credential found in `env` gives.
+    fn obtained(env: &Env) -> String {
         let ci = detect(&Env::default());
-        let input = find_nebius(&env, ci.as_ref(), &Choice::default())
+        let input = find_nebius(env, ci.as_ref(), &Choice::default())
             .unwrap()
             .unwrap();
         let minted = input
             .credential
-            .obtain(&env, ci.as_ref(), &test_options())
+            .obtain(env, ci.as_ref(), &test_options())
             .unwrap();
-        assert_eq!(minted.token.expose(), "from-file");
+        minted.token.expose().to_string()
     }
 
     pub(crate) fn test_options() -> Options {

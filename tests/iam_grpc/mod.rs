@@ -268,13 +268,18 @@ impl State {
             Reply::ExpiresIn(seconds) => ("Bearer".to_string(), seconds),
         };
         let r = request.get_ref();
-        let checked = if r.actor_token_type == ACCESS_TOKEN_TYPE {
-            self.check_impersonation(request.metadata(), r)
+        // Every exchange is called without authorization; then each kind has its own checks.
+        let checked = if request.metadata().contains_key("authorization") {
+            Err(Status::invalid_argument(
+                "the token exchange is called without authorization",
+            ))
+        } else if r.actor_token_type == ACCESS_TOKEN_TYPE {
+            self.check_impersonation(r)
                 .map(|()| r.subject_token.clone())
         } else if r.subject_token_type == JWT_TYPE {
-            self.check_key_jwt(request.metadata(), r)
+            self.check_key_jwt(r)
         } else {
-            self.check(request.metadata(), r)
+            self.check(r)
                 .map(|()| self.expect.service_account_id.clone())
         };
         let account = match checked {
@@ -308,27 +313,14 @@ impl State {
 
     /// What Nebius IAM checks of an impersonation: the actor is an access token it issued (or
     /// was told is valid), and the subject is a service account the actor may impersonate.
-    fn check_impersonation(
-        &self,
-        metadata: &tonic::metadata::MetadataMap,
-        r: &ExchangeTokenRequest,
-    ) -> Result<(), Status> {
-        if metadata.contains_key("authorization") {
-            return Err(Status::invalid_argument(
-                "the token exchange is called without authorization",
-            ));
-        }
+    fn check_impersonation(&self, r: &ExchangeTokenRequest) -> Result<(), Status> {
         if r.grant_type != GRANT_TYPE
             || r.requested_token_type != ACCESS_TOKEN_TYPE
             || r.subject_token_type != SUBJECT_IDENTIFIER_TYPE
         {
             return Err(Status::invalid_argument("unsupported token types"));
         }
-        if !r.audience.is_empty() || !r.scopes.is_empty() || !r.resource.is_empty() {
-            return Err(Status::invalid_argument(
-                "audience, scopes and resource must be empty",
-            ));
-        }
+        no_extras(r)?;
         let issued_here = self.issued.lock().unwrap().contains(&r.actor_token);
         let mut policy = self.impersonation.lock().unwrap();
         if !issued_here && !policy.trusted_actors.contains(&r.actor_token) {
@@ -351,27 +343,14 @@ impl State {
     /// What Nebius IAM checks of a service-account key's JWT sent as the subject (the SDKs'
     /// exchange): the token types, nothing else set, and the JWT's signature and claims against
     /// the key its `kid` names. Answers the key's account.
-    fn check_key_jwt(
-        &self,
-        metadata: &tonic::metadata::MetadataMap,
-        r: &ExchangeTokenRequest,
-    ) -> Result<String, Status> {
-        if metadata.contains_key("authorization") {
-            return Err(Status::invalid_argument(
-                "the token exchange is called without authorization",
-            ));
-        }
+    fn check_key_jwt(&self, r: &ExchangeTokenRequest) -> Result<String, Status> {
         if r.grant_type != GRANT_TYPE || r.requested_token_type != ACCESS_TOKEN_TYPE {
             return Err(Status::invalid_argument("unsupported token types"));
         }
         if !r.actor_token.is_empty() || !r.actor_token_type.is_empty() {
             return Err(Status::invalid_argument("a JWT subject takes no actor"));
         }
-        if !r.audience.is_empty() || !r.scopes.is_empty() || !r.resource.is_empty() {
-            return Err(Status::invalid_argument(
-                "audience, scopes and resource must be empty",
-            ));
-        }
+        no_extras(r)?;
         let kid = jsonwebtoken::decode_header(&r.subject_token)
             .ok()
             .and_then(|h| h.kid)
@@ -387,16 +366,7 @@ impl State {
     }
 
     /// What Nebius IAM checks of a federated exchange, with statuses like its.
-    fn check(
-        &self,
-        metadata: &tonic::metadata::MetadataMap,
-        r: &ExchangeTokenRequest,
-    ) -> Result<(), Status> {
-        if metadata.contains_key("authorization") {
-            return Err(Status::invalid_argument(
-                "the token exchange is called without authorization",
-            ));
-        }
+    fn check(&self, r: &ExchangeTokenRequest) -> Result<(), Status> {
         for (field, got, want) in [
             ("grant_type", &r.grant_type, GRANT_TYPE),
             (
@@ -417,11 +387,7 @@ impl State {
                 )));
             }
         }
-        if !r.audience.is_empty() || !r.scopes.is_empty() || !r.resource.is_empty() {
-            return Err(Status::invalid_argument(
-                "audience, scopes and resource must be empty",
-            ));
-        }
+        no_extras(r)?;
         if r.subject_token != self.expect.service_account_id {
             return Err(Status::permission_denied(format!(
                 "no federated credentials of {} trust this token",
@@ -455,6 +421,16 @@ impl State {
             .map(|_| ())
             .map_err(|e| format!("{:?}", e.kind()))
     }
+}
+
+/// What Nebius IAM requires of every exchange crlogin sends: no audience, scopes or resource.
+fn no_extras(r: &ExchangeTokenRequest) -> Result<(), Status> {
+    if !r.audience.is_empty() || !r.scopes.is_empty() || !r.resource.is_empty() {
+        return Err(Status::invalid_argument(
+            "audience, scopes and resource must be empty",
+        ));
+    }
+    Ok(())
 }
 
 struct ExchangeService(Arc<State>);
