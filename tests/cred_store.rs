@@ -11,10 +11,7 @@
 mod harness;
 
 use harness::helm::push_and_pull_chart;
-use harness::{
-    assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, write_auth_file, Auth,
-    Env, Out, Registry,
-};
+use harness::{assert_no_leak, canary, require_tool, run, secret_forms, Env, Out, Registry};
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -105,25 +102,12 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// A registry with `team/app:v1` in it, pushed with an auth file outside `env`'s HOME.
-fn seeded_registry(env: &Env, secret: &str) -> (Registry, tempfile::TempDir) {
-    let registry = Registry::start(Auth::user(USER, secret));
-    let seed = harness::temp_dir();
-    let seed_auth = seed.path().join("auth.json");
-    write_auth_file(&seed_auth, &registry.host(), USER, secret);
-    let image = oci_layout(&seed.path().join("image"));
-    registry
-        .push(env, &image, "team/app:v1", Some(&seed_auth))
-        .assert_success("seeding push");
-    (registry, seed)
-}
-
 #[test]
 fn login_stores_through_creds_store_pass_docker_reads_it_and_logout_erases_it() {
     let secret = &canary("store-pass");
     let mut env = Env::new();
     let store = PassStore::new(&mut env);
-    let (registry, _seed) = seeded_registry(&env, secret);
+    let (registry, _seed) = harness::seeded_registry(&env, USER, secret);
     let host = registry.host();
     env.set("DCR_USERNAME", USER)
         .set("DCR_PASSWORD", secret)
@@ -252,7 +236,7 @@ fn a_cred_helpers_entry_naming_pass_serves_skopeo_and_docker_from_the_store() {
     let secret = &canary("store-helpers");
     let mut env = Env::new();
     let store = PassStore::new(&mut env);
-    let (registry, _seed) = seeded_registry(&env, secret);
+    let (registry, _seed) = harness::seeded_registry(&env, USER, secret);
     let host = registry.host();
     env.set("DCR_USERNAME", USER)
         .set("DCR_PASSWORD", secret)

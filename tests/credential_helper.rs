@@ -12,7 +12,7 @@ mod harness;
 mod iam_server;
 mod nebius_machine;
 
-use harness::{canary, oci_layout, run, write_auth_file, Auth, Out, Registry};
+use harness::{canary, run, Out, Registry};
 use iam_server::Reply;
 use nebius_machine::Machine;
 use serde_json::{json, Value};
@@ -47,16 +47,7 @@ fn skopeo_pulls_through_the_helper_and_the_second_pull_hits_the_cache() {
     let token: &str = &format!("v1.{}", canary("helper-skopeo"));
     let mut machine = Machine::new();
     machine.server.set_token(token);
-    let registry = Registry::start(Auth::user("iam", token));
-
-    // Seed the registry with an image, pushed with an auth file outside the machine's HOME.
-    let seed = harness::temp_dir();
-    let seed_auth = seed.path().join("auth.json");
-    write_auth_file(&seed_auth, &registry.host(), "iam", token);
-    let image = oci_layout(&seed.path().join("image"));
-    registry
-        .push(&machine.env, &image, "team/app:v1", Some(&seed_auth))
-        .assert_success("seeding push");
+    let (registry, _seed) = harness::seeded_registry(&machine.env, "iam", token);
     assert_eq!(machine.server.requests(), 0);
 
     let bin = machine.home().join("bin");
@@ -478,14 +469,7 @@ fn docker_reads_a_wired_host_through_the_helper_with_no_variable_until_remove() 
     let token: &str = &format!("v1.{}", canary("helper-docker"));
     let mut machine = Machine::new();
     machine.server.set_token(token);
-    let registry = Registry::start(Auth::user("iam", token));
-    let seed = harness::temp_dir();
-    let seed_auth = seed.path().join("auth.json");
-    write_auth_file(&seed_auth, &registry.host(), "iam", token);
-    let image = oci_layout(&seed.path().join("image"));
-    registry
-        .push(&machine.env, &image, "team/app:v1", Some(&seed_auth))
-        .assert_success("seeding push");
+    let (registry, _seed) = harness::seeded_registry(&machine.env, "iam", token);
 
     let bin = machine.home().join("bin");
     machine.env.set(

@@ -354,15 +354,7 @@ fn the_helpers_serve_the_vms_token_and_a_warm_cache_asks_nobody() {
 #[test]
 fn docker_pulls_on_the_vm_through_the_helper_with_no_secret_configured() {
     let mut vm = Vm::new("metadata-docker");
-    let registry = Registry::start(Auth::user("iam", &vm.token));
-    let seed = harness::temp_dir();
-    let seed_auth = seed.path().join("auth.json");
-    harness::write_auth_file(&seed_auth, &registry.host(), "iam", &vm.token);
-    audit::input(&seed_auth);
-    let image = harness::oci_layout(&seed.path().join("image"));
-    registry
-        .push(&vm.env, &image, "team/app:v1", Some(&seed_auth))
-        .assert_success("seeding push");
+    let (registry, _seed) = harness::seeded_registry(&vm.env, "iam", &vm.token);
 
     let bin = vm.env.home().join("bin");
     vm.env.set(

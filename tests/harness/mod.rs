@@ -519,6 +519,20 @@ pub fn write_auth_file(path: &Path, host: &str, user: &str, password: &str) {
     fs::write(path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
 }
 
+/// A registry accepting only `user`/`password`, with `team/app:v1` pushed into it (through `env`,
+/// with an auth file outside its HOME). The temp dir holding that file and the image goes with it.
+pub fn seeded_registry(env: &Env, user: &str, password: &str) -> (Registry, TempDir) {
+    let registry = Registry::start(Auth::user(user, password));
+    let seed = temp_dir();
+    let seed_auth = seed.path().join("auth.json");
+    write_auth_file(&seed_auth, &registry.host(), user, password);
+    let image = oci_layout(&seed.path().join("image"));
+    registry
+        .push(env, &image, "team/app:v1", Some(&seed_auth))
+        .assert_success("seeding push");
+    (registry, seed)
+}
+
 /// Writes a minimal valid OCI image layout to `dir` (one uncompressed tar layer holding
 /// `hello.txt`, its config and manifest, tagged "v1") and returns skopeo's `oci:DIR:v1`.
 pub fn oci_layout(dir: &Path) -> String {
