@@ -62,6 +62,7 @@ function loginEnv() {
   set('NEBIUS_PUBLIC_KEY_ID', input('public-key-id').trim());
   set('NEBIUS_PRIVATE_KEY', input('private-key'));
   set('NEBIUS_OIDC_AUDIENCE', input('audience').trim());
+  set('CRLOGIN_GITHUB_TOKEN', input('github-token'));
   if (boolInput('oidc', false)) env.CRLOGIN_AUTH = 'oidc';
   if (boolInput('verify', false)) env.CRLOGIN_VERIFY = 'true';
   if (boolInput('isolated', false)) env.CRLOGIN_ISOLATED = 'true';

@@ -14,6 +14,12 @@ phase "cargo fmt --check"
 cargo fmt --check
 phase "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+phase "module layers (tests/layers.rs runs in cargo test; modgraph when ../shared is there)"
+if [[ -f ../shared/tools/modgraph.py ]]; then
+  graph=$(python3 ../shared/tools/modgraph.py src)
+  echo "$graph" | tail -n 1
+  if ! grep -q "cycles 0 " <<<"$graph"; then echo "$graph" >&2; exit 1; fi
+fi
 phase "cargo test"
 cargo test --locked
 # The binary both wrapper suites run (a dev-profile build: cargo test's copy is not reused).

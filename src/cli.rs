@@ -2,7 +2,7 @@
 //! are read only from the environment and files (never flags, which show in `ps`).
 
 use crate::auth::{source_parser, AuthSource};
-use crate::sinks::Tool;
+use crate::tools::{Tool, DEFAULT_TOOLS};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -151,7 +151,7 @@ pub struct SelectArgs {
         value_enum,
         value_delimiter = ',',
         env = "CRLOGIN_FOR",
-        default_value = "docker,helm,podman"
+        default_value = DEFAULT_TOOLS
     )]
     pub tools: Vec<Tool>,
 }
@@ -360,6 +360,12 @@ pub struct ConfigureHelperArgs {
     #[command(flatten)]
     pub target: NebiusTargetArgs,
 
+    /// Also let the helper serve the username/password login in PREFIX_USERNAME,
+    /// PREFIX_PASSWORD and PREFIX_REGISTRY of the client's environment (repeatable; DCR_* is
+    /// served without asking). Name its registry with --registry too.
+    #[arg(long = "from-env", value_name = "PREFIX", value_delimiter = ',')]
+    pub from_env: Vec<String>,
+
     /// Which tools' files get the `credHelpers` entries.
     #[arg(
         long = "for",
@@ -367,7 +373,7 @@ pub struct ConfigureHelperArgs {
         value_enum,
         value_delimiter = ',',
         env = "CRLOGIN_FOR",
-        default_value = "docker,helm,podman"
+        default_value = DEFAULT_TOOLS
     )]
     pub tools: Vec<Tool>,
 

@@ -1,4 +1,4 @@
-//! The `login`, `logout` and `token` pipelines: ci -> secrets -> auth -> registry -> sinks ->
+//! The `login`, `logout` and `token` pipelines: ci -> auth (sources) -> plan -> sinks ->
 //! report.
 
 use crate::auth::{self, Scope};
@@ -8,9 +8,9 @@ use crate::cli::{
     TokenArgs,
 };
 use crate::env::Env;
-use crate::registry::{self, Selection, Target};
+use crate::plan::{self, Planned};
+use crate::registry::Selection;
 use crate::report;
-use crate::secrets;
 use crate::sinks::{self, Login, Tool};
 use crate::state::{self, State};
 use crate::verify;
@@ -19,48 +19,47 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The credentials a login writes and the registries each one is for: what `login` and `exec`
-/// share, resolved before anything is written.
+/// The credentials a login writes, each with the registries it is for: what `login` and
+/// `exec` share, resolved before anything is written.
 pub struct Resolved {
-    credentials: Vec<auth::Credential>,
-    targets: Vec<Target>,
+    logins: Vec<Planned<auth::Credential>>,
 }
 
 impl Resolved {
+    /// Each host with the credential written for it, in order.
+    fn each(&self) -> impl Iterator<Item = (&str, &auth::Credential)> {
+        self.logins
+            .iter()
+            .flat_map(|p| p.hosts.iter().map(move |h| (h.as_str(), &p.login)))
+    }
+
     /// One report row per registry.
     pub fn rows(&self) -> Vec<report::Row<'_>> {
-        self.targets
-            .iter()
-            .map(|t| {
-                let c = &self.credentials[t.scope];
-                report::Row {
-                    host: &t.host,
-                    username: c.shown_username(),
-                    source: &c.source,
-                    expires_at: c.expires_at,
-                }
+        self.each()
+            .map(|(host, c)| report::Row {
+                host,
+                username: c.shown_username(),
+                source: &c.source,
+                expires_at: c.expires_at,
             })
             .collect()
     }
 
     /// The first credential that expires (an IAM token, given or exchanged), if any.
     pub fn expiring(&self) -> Option<&auth::Credential> {
-        self.credentials
+        self.logins
             .iter()
-            .find(|c| c.kind.is_some_and(|k| k != auth::PasswordKind::StaticKey))
+            .map(|p| &p.login)
+            .find(|c| c.kind.is_iam_token())
     }
 
     /// One auth-file entry per registry.
     pub fn logins(&self) -> Vec<Login<'_>> {
-        self.targets
-            .iter()
-            .map(|t| {
-                let c = &self.credentials[t.scope];
-                Login {
-                    host: &t.host,
-                    username: &c.username,
-                    secret: &c.secret,
-                }
+        self.each()
+            .map(|(host, c)| Login {
+                host,
+                username: &c.username,
+                secret: &c.secret,
             })
             .collect()
     }
@@ -75,27 +74,25 @@ pub fn resolve_logins(
     env: &Env,
     ci: &dyn Ci,
 ) -> Result<Resolved> {
-    let inputs = auth::gather(env, ci, &select.from_env, &auth_args.choice())?;
-    if inputs.is_empty() {
+    let found = auth::gather(env, ci, &select.from_env, &auth_args.choice())?;
+    if found.is_empty() {
         bail!(
             "no credentials found: {}",
             crate::wrapper::current().how_to_give_credentials(&auth::looked_for())
         );
     }
-    // The order auth::resolve keeps: the plain logins, then the Nebius credential.
-    let scopes: Vec<Scope> = inputs
-        .plain
-        .iter()
-        .map(|p| Scope::Registry(p.registry.clone()))
-        .chain(inputs.nebius.as_ref().map(|_| Scope::Nebius))
-        .collect();
-    let targets = registry::select(&scopes, &selection(&select.nebius, env)?)?;
-    let credentials = auth::resolve(inputs, env, ci, &auth_options(auth_args, dry_run))?;
-    debug_assert!(credentials.iter().map(|c| &c.scope).eq(scopes.iter()));
-    Ok(Resolved {
-        credentials,
-        targets,
-    })
+    let planned = plan::plan(found, |f| &f.scope, &selection(&select.nebius, env)?)?;
+    let options = auth_options(auth_args, dry_run);
+    let logins = planned
+        .into_iter()
+        .map(|p| {
+            Ok(Planned {
+                hosts: p.hosts,
+                login: auth::resolve(p.login, env, ci, &options)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Resolved { logins })
 }
 
 /// `crlogin login`.
@@ -172,13 +169,14 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
     if args.export_env {
         let Some(nebius) = resolved
-            .credentials
+            .logins
             .iter()
+            .map(|p| &p.login)
             .find(|c| c.scope == Scope::Nebius)
         else {
             bail!("--export-env exports the Nebius token, and no Nebius credential was found");
         };
-        if nebius.kind == Some(PasswordKind::StaticKey) {
+        if nebius.kind == PasswordKind::StaticKey {
             bail!("--export-env exports an IAM token as NEBIUS_IAM_TOKEN, and a static key is not one: drop --export-env, or use a service-account key");
         }
         ci.export_secret("NEBIUS_IAM_TOKEN", nebius.secret.expose())?;
@@ -201,7 +199,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// no credential variables at all.
 pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let (args, output) = (&args.target, args.output);
-    let registries = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
+    let registries = auth::registries_only(env, ci, &args.select.registries.from_env)?;
     let nebius = auth::nebius_configured(env, ci);
     let selection = selection(&args.select.registries.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
@@ -214,8 +212,8 @@ pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             auth::looked_for()
         );
     }
-    let targets: Vec<Target> = registry::select(&scopes, &selection)?;
-    let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
+    let planned = plan::plan(scopes, |s| s, &selection)?;
+    let hosts: Vec<&str> = plan::hosts(&planned).collect();
     let files = sinks::files(&args.select.tools, env, args.config_dir.as_deref())?;
     let path_var = env.path("PATH");
     let (removed, erased) =
@@ -253,7 +251,7 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         ci.note(&format!("crlogin: nothing to clean up: {why}"));
         return Ok(());
     };
-    let tool_files: Vec<PathBuf> = [Tool::Docker, Tool::Helm, Tool::Podman]
+    let tool_files: Vec<PathBuf> = crate::tools::TOOLS
         .iter()
         .filter_map(|tool| tool.auth_file(env).ok())
         .collect();
@@ -358,12 +356,12 @@ pub fn nebius_credential(
         );
     };
     let kind = input.credential.kind();
-    let credential = auth::resolve_nebius(input, env, ci, &auth_options(args, false))?;
+    let credential = auth::resolve(input, env, ci, &auth_options(args, false))?;
     Ok((credential, kind))
 }
 
 /// The exchange settings from the flags.
-fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
+pub fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
     auth::Options {
         retries: args.retries,
         timeout: Duration::from_secs(args.timeout),
@@ -375,10 +373,7 @@ fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
 /// The Nebius hosts `args` select, as `login` selects them for a Nebius credential: the named
 /// regions and registries, else `NEBIUS_REGION`, else every region.
 pub fn nebius_hosts(args: &NebiusTargetArgs, env: &Env) -> Result<Vec<String>> {
-    Ok(registry::select(&[Scope::Nebius], &selection(args, env)?)?
-        .into_iter()
-        .map(|t| t.host)
-        .collect())
+    plan::nebius_hosts(&selection(args, env)?)
 }
 
 /// The registry selection `args` name, with `NEBIUS_REGION` as the default region.

@@ -66,9 +66,4 @@ impl Env {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     }
-
-    /// The user's home directory: `$HOME`, on Windows `%USERPROFILE%`.
-    pub fn home(&self) -> Result<PathBuf> {
-        crate::os::paths::home(self, crate::os::Os::CURRENT)
-    }
 }

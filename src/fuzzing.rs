@@ -5,7 +5,7 @@
 
 use crate::auth::authorized_key::AuthorizedKey;
 use crate::ci::Ci;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use crate::sinks::{remove_logins, write_logins, Login, Tool};
 use base64::Engine;
 use serde_json::Value;

@@ -155,12 +155,12 @@ fn read_stdin_service_account() -> Result<Value> {
         bail!("--service-account reads the ServiceAccount on stdin, which is a terminal: {HOW}");
     }
     let text =
-        crate::secrets::read_text(stdin.lock(), MAX_SERVICE_ACCOUNT).map_err(|e| match e {
-            crate::secrets::TextError::Io(kind) => anyhow::anyhow!("cannot read stdin: {kind}"),
-            crate::secrets::TextError::TooLarge => {
+        crate::secret::read_text(stdin.lock(), MAX_SERVICE_ACCOUNT).map_err(|e| match e {
+            crate::secret::TextError::Io(kind) => anyhow::anyhow!("cannot read stdin: {kind}"),
+            crate::secret::TextError::TooLarge => {
                 anyhow::anyhow!("stdin is larger than 256 KiB, which no ServiceAccount is: {HOW}")
             }
-            crate::secrets::TextError::NotUtf8 => anyhow::anyhow!("stdin is not UTF-8 text: {HOW}"),
+            crate::secret::TextError::NotUtf8 => anyhow::anyhow!("stdin is not UTF-8 text: {HOW}"),
         })?;
     if text.trim().is_empty() {
         bail!("--service-account found nothing on stdin: {HOW} (a new one: kubectl create serviceaccount NAME first)");

@@ -7,9 +7,11 @@ pub mod ci;
 pub mod cli;
 pub mod commands;
 mod connect_error;
+mod dcred;
 pub mod doctor;
 pub mod env;
 pub mod exec;
+mod expiry;
 pub mod files;
 // Also in test builds, where its unit test runs every entry point over the seed corpus.
 #[cfg(any(fuzzing, test))]
@@ -17,14 +19,17 @@ pub mod fuzzing;
 pub mod helper;
 pub mod k8s_secret;
 mod os;
+mod plan;
 #[cfg(test)]
 mod proptests;
 mod proxy;
 mod registry;
 mod report;
+mod secret;
 mod secrets;
 mod sinks;
 mod state;
 mod tls;
+mod tools;
 mod verify;
 pub mod wrapper;

@@ -1,7 +1,6 @@
-//! Registry hosts: the Nebius regions (the one list), parsing and checking a registry value, and
-//! choosing which hosts each credential is written for.
+//! Registry hosts: the Nebius regions (the one list), the user's selection of them, and parsing
+//! and checking a registry value.
 
-use crate::auth::Scope;
 use crate::ci::{one_line, quoted};
 use anyhow::{bail, Result};
 use std::net::Ipv6Addr;
@@ -47,77 +46,6 @@ impl Selection {
     pub fn names_hosts(&self) -> bool {
         self.all_regions || !self.regions.is_empty() || !self.registries.is_empty()
     }
-}
-
-/// One registry host and the index of the scope (credential) written for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The auth key: a host with an optional port.
-    pub host: String,
-    /// Index into the scopes (and credentials) this target came from.
-    pub scope: usize,
-}
-
-/// Chooses the hosts for each scope. A Nebius scope gets the named regions and registries, else
-/// `NEBIUS_REGION`, else every region. Two credentials for one host are an error.
-pub fn select(scopes: &[Scope], selection: &Selection) -> Result<Vec<Target>> {
-    let nebius = scopes.iter().position(|s| *s == Scope::Nebius);
-    if nebius.is_none() && selection.names_hosts() {
-        bail!(
-            "--region, --all-regions and --registry choose hosts for a Nebius credential, and none was found: \
-             set one of {}",
-            crate::auth::nebius_looked_for()
-        );
-    }
-    let mut targets: Vec<Target> = Vec::new();
-    for (index, scope) in scopes.iter().enumerate() {
-        let hosts = match scope {
-            Scope::Registry(value) => vec![parse_registry(value)?],
-            Scope::Nebius => nebius_hosts(selection)?,
-        };
-        for host in hosts {
-            if let Some(other) = targets.iter().find(|t| t.host == host) {
-                if other.scope != index {
-                    bail!("two credentials were found for {host}: keep one of them");
-                }
-                continue;
-            }
-            targets.push(Target { host, scope: index });
-        }
-    }
-    Ok(targets)
-}
-
-fn nebius_hosts(selection: &Selection) -> Result<Vec<String>> {
-    let mut hosts = Vec::new();
-    if selection.all_regions || !selection.names_hosts() && selection.default_region.is_none() {
-        hosts.extend(
-            NEBIUS_REGIONS
-                .iter()
-                .map(|r| format!("cr.{r}.nebius.cloud")),
-        );
-    } else if !selection.names_hosts() {
-        hosts.extend(
-            selection
-                .default_region
-                .iter()
-                .map(|r| nebius_host(r))
-                .collect::<Result<Vec<_>>>()?,
-        );
-    }
-    for region in selection.regions.iter().filter(|r| !r.trim().is_empty()) {
-        hosts.push(nebius_host(region)?);
-    }
-    for registry in &selection.registries {
-        hosts.push(parse_registry(registry)?);
-    }
-    let mut unique = Vec::new();
-    for host in hosts {
-        if !unique.contains(&host) {
-            unique.push(host);
-        }
-    }
-    Ok(unique)
 }
 
 /// The auth key (host and optional port) of a registry value such as `dcr.example.io/team`. A
@@ -231,56 +159,6 @@ mod tests {
             err.contains("eu-north1, eu-north2, eu-west1, me-west1, uk-south1, us-central1"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn nebius_default_is_env_region_else_all() {
-        let scopes = [Scope::Nebius];
-        let all = select(&scopes, &Selection::default()).unwrap();
-        assert_eq!(all.len(), NEBIUS_REGIONS.len());
-        let one = Selection {
-            default_region: Some("eu-west1".into()),
-            ..Default::default()
-        };
-        let hosts: Vec<String> = select(&scopes, &one)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.host)
-            .collect();
-        assert_eq!(hosts, ["cr.eu-west1.nebius.cloud"]);
-        let named = Selection {
-            regions: vec!["us-central1".into()],
-            registries: vec!["mirror.example:5000".into()],
-            default_region: Some("eu-west1".into()),
-            ..Default::default()
-        };
-        let hosts: Vec<String> = select(&scopes, &named)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.host)
-            .collect();
-        assert_eq!(
-            hosts,
-            ["cr.us-central1.nebius.cloud", "mirror.example:5000"]
-        );
-    }
-
-    #[test]
-    fn region_without_nebius_credential_is_an_error() {
-        let sel = Selection {
-            regions: vec!["eu-north1".into()],
-            ..Default::default()
-        };
-        assert!(select(&[Scope::Registry("r.example".into())], &sel).is_err());
-    }
-
-    #[test]
-    fn two_credentials_for_one_host_is_an_error() {
-        let scopes = [
-            Scope::Registry("r.example/a".into()),
-            Scope::Registry("r.example/b".into()),
-        ];
-        assert!(select(&scopes, &Selection::default()).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The human report on stderr (never a secret), and the `export` lines on stdout that point a
 //! shell at an isolated config directory.
 
-use crate::sinks::Tool;
+use crate::tools::Tool;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -152,17 +152,7 @@ pub fn tool_names(files: &[(Tool, PathBuf)]) -> String {
         .join(", ")
 }
 
-/// An expiry time as RFC 3339, or "not known" (also for a time RFC 3339 cannot write: before
-/// 1970 or after 9999, which no checked expiry is).
-pub fn expiry(at: Option<SystemTime>) -> String {
-    const YEAR_10000: u64 = 253_402_300_800;
-    match at.map(|t| (t, t.duration_since(std::time::UNIX_EPOCH))) {
-        Some((t, Ok(since))) if since.as_secs() < YEAR_10000 => {
-            humantime::format_rfc3339_seconds(t).to_string()
-        }
-        _ => "not known".to_string(),
-    }
-}
+pub use crate::expiry::shown as expiry;
 
 /// A value as one report cell: on one line, so no value can start a line of its own.
 fn cell(value: &str) -> String {

@@ -186,7 +186,10 @@ fn get_for_another_host_is_not_found_without_an_exchange() {
             .run();
         assert_eq!(out.status.code(), Some(1), "{url}: {out}");
         assert_eq!(out.stdout, NOT_FOUND, "{url}");
-        assert_eq!(out.stderr, "", "{url}");
+        // One short line says why, so a user running it by hand is not left guessing.
+        assert_eq!(out.stderr.lines().count(), 1, "{url}: {out}");
+        assert!(out.stderr.starts_with("crlogin: "), "{url}: {out}");
+        assert!(out.stderr.len() < 300, "{url}: {out}");
     }
     // CRLOGIN_REGISTRIES adds hosts.
     let out = machine
@@ -515,7 +518,11 @@ fn docker_reads_a_wired_host_through_the_helper_with_no_variable_until_remove() 
     machine.assert_quiet(&inspect, Some(&inspect.stdout));
     // The helper still refuses every host nobody wired, with no exchange.
     let link = bin.join("docker-credential-crlogin");
-    let other = helper_via(&machine, &link, "get", "127.0.0.1:1");
+    let other = machine
+        .env
+        .crlogin(["credential-helper", "get"])
+        .stdin("127.0.0.1:1")
+        .run();
     assert_eq!(
         (other.stdout.as_str(), other.status.code()),
         (NOT_FOUND, Some(1))
@@ -563,4 +570,130 @@ fn docker_reads_a_wired_host_through_the_helper_with_no_variable_until_remove() 
     for out in [&partial, &removed, &refused, &by_hand] {
         machine.assert_quiet(out, None);
     }
+}
+
+/// A new user's try with a username/password registry: `configure-helper --registry HOST`,
+/// `DCR_*` where the clients run, and docker, skopeo and Helm 4 pull through the helper with no
+/// Nebius exchange; then the same through a `--from-env` prefix configure-helper recorded. A
+/// host with no credential gets "credentials not found" and one line on stderr.
+#[test]
+fn docker_skopeo_and_helm_use_a_dcr_login_through_the_helper() {
+    let password: &str = &canary("helper-dcr");
+    let mut machine = Machine::new();
+    let (registry, _seed) = harness::seeded_registry(&machine.env, "robot", password);
+    let host = registry.host();
+    let bin = machine.home().join("bin");
+    machine.env.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let configure = |m: &Machine, extra: &[&str]| {
+        let mut args = vec!["configure-helper", "--bin-dir", bin.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        m.env.crlogin(args).run()
+    };
+    configure(&machine, &["--registry", &host]).assert_success("configure-helper --registry");
+    machine
+        .env
+        .set("DCR_USERNAME", "robot")
+        .set("DCR_PASSWORD", password)
+        .set("DCR_REGISTRY", &host);
+
+    let inspect = docker_inspect(&machine, &registry, "team/app:v1");
+    inspect.assert_success("docker manifest inspect through the helper with DCR_*");
+    let pulled = format!("oci:{}:v1", machine.home().join("pulled").display());
+    let skopeo = registry.pull(&machine.env, "team/app:v1", &pulled, None);
+    skopeo.assert_success("skopeo pull through the helper with DCR_*");
+    let helm_file = auth_files(machine.home())[1].clone();
+    let helm =
+        harness::helm::push_and_pull_chart(&machine.env, &helm_file, &host, "through the helper");
+    assert_eq!(
+        machine.server.requests(),
+        0,
+        "a DCR login needs no exchange"
+    );
+    let link = bin.join("docker-credential-crlogin");
+    let listed: Value =
+        serde_json::from_str(&helper_via(&machine, &link, "list", "").stdout).unwrap();
+    assert_eq!(listed[&host], json!("robot"), "{listed}");
+
+    // The same login under another prefix, recorded by configure-helper --from-env.
+    let machine = {
+        let mut m = machine;
+        m.env
+            .set("DCR_USERNAME", "")
+            .set("DCR_PASSWORD", "")
+            .set("DCR_REGISTRY", "")
+            .set("NEBIUS_SA_CREDENTIALS", "")
+            .set("MIRROR_USERNAME", "robot")
+            .set("MIRROR_PASSWORD", password)
+            .set("MIRROR_REGISTRY", &host);
+        m
+    };
+    let unrecorded = helper_via(&machine, &link, "get", &host);
+    assert_eq!(
+        (unrecorded.stdout.as_str(), unrecorded.status.code()),
+        (NOT_FOUND, Some(1)),
+        "MIRROR_* is not read until recorded"
+    );
+    assert_eq!(unrecorded.stderr.lines().count(), 1, "{unrecorded}");
+    assert!(
+        unrecorded
+            .stderr
+            .contains(&format!("no credential for {host}")),
+        "{unrecorded}"
+    );
+    let recorded = configure(&machine, &["--registry", &host, "--from-env", "MIRROR"]);
+    recorded.assert_success("configure-helper --from-env MIRROR");
+    assert!(
+        recorded
+            .stderr
+            .contains("the helper serves the logins in MIRROR_* from now on"),
+        "{recorded}"
+    );
+    let via_prefix = docker_inspect(&machine, &registry, "team/app:v1");
+    via_prefix.assert_success("docker through the helper with a recorded prefix");
+    let forgotten = configure(&machine, &["--remove", "--from-env", "MIRROR"]);
+    forgotten.assert_success("configure-helper --remove --from-env MIRROR");
+    assert!(
+        forgotten
+            .stderr
+            .contains("the helper no longer serves the logins in MIRROR_*"),
+        "{forgotten}"
+    );
+
+    // An unwired host: not found, with its reason on one line.
+    let other = machine
+        .env
+        .crlogin(["credential-helper", "get"])
+        .stdin("127.0.0.1:1")
+        .run();
+    assert_eq!(
+        (other.stdout.as_str(), other.status.code()),
+        (NOT_FOUND, Some(1))
+    );
+    assert_eq!(other.stderr.lines().count(), 1, "{other}");
+
+    harness::assert_no_leak(
+        password,
+        &harness::secret_forms(password, Some("robot")),
+        &[
+            &inspect.stdout,
+            &inspect.stderr,
+            &skopeo.stdout,
+            &skopeo.stderr,
+            &helm.stdout,
+            &helm.stderr,
+            &via_prefix.stderr,
+            &recorded.stderr,
+            &forgotten.stderr,
+            &unrecorded.stderr,
+        ],
+        machine.home(),
+        &[],
+    );
 }

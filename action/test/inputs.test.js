@@ -47,6 +47,7 @@ test('every input maps to its variable; secrets only in the environment', async 
       username: 'robot',
       password: 'plain-secret',
       registry: 'harbor.example.com/team',
+      'github-token': 'ghs_github-secret',
       verify: 'true',
       logout: 'true',
       isolated: 'True',
@@ -72,6 +73,7 @@ test('every input maps to its variable; secrets only in the environment', async 
       CRLOGIN_ACTION_PASSWORD: 'plain-secret',
       CRLOGIN_ACTION_REGISTRY: 'harbor.example.com/team',
       CRLOGIN_FROM_ENV: 'HARBOR,CRLOGIN_ACTION',
+      CRLOGIN_GITHUB_TOKEN: 'ghs_github-secret',
       CRLOGIN_VERIFY: 'true',
       CRLOGIN_ISOLATED: 'true',
       CRLOGIN_EXPORT_ENV: 'true',
@@ -80,7 +82,7 @@ test('every input maps to its variable; secrets only in the environment', async 
     for (const [name, value] of Object.entries(want)) assert.equal(call.env[name], value, name);
     const leaked = Object.keys(call.env).filter((n) => n.startsWith('INPUT_'));
     assert.deepEqual(leaked, [], 'INPUT_* copies of the secrets reach the binary');
-    h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr }, ['static-secret', 'plain-secret', 'key-secret']);
+    h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr }, ['static-secret', 'plain-secret', 'key-secret', 'ghs_github-secret']);
     assert.equal(h.parseFileCommands(job.read('GITHUB_STATE')).crlogin_bin, path.join(job.binDir, 'crlogin'));
   } finally {
     job.cleanup();

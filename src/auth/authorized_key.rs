@@ -5,7 +5,7 @@
 //! No error here ever shows a value from the key or the JSON, only which field is wrong.
 
 use crate::ci::Ci;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

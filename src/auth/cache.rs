@@ -6,9 +6,9 @@
 
 use crate::auth::MAX_TOKEN_LIFETIME;
 use crate::env::Env;
+use crate::files::auth_file::{create_private_dir, write_atomic};
 use crate::files::{self, unix};
-use crate::secrets::Secret;
-use crate::sinks::auth_file::{create_private_dir, write_atomic};
+use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

@@ -7,7 +7,7 @@
 
 use crate::ci::one_line;
 use crate::env::Env;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
 use http::uri::{PathAndQuery, Uri};
 use std::fmt;

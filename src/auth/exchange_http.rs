@@ -6,7 +6,7 @@
 
 use super::authorized_key::AuthorizedKey;
 use crate::ci::{one_line, Ci};
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{header, Client, StatusCode, Url};
 use serde_json::Value;

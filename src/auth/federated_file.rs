@@ -13,7 +13,7 @@ use super::oidc::{check_service_account_id, federation_request, looks_like_jwt};
 use super::{Iam, Minted, NebiusInput, Obtain, Options, PasswordKind, Source, Vars};
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::{read_file, Secret};
+use crate::secret::{read_file, Secret};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 

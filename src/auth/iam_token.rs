@@ -4,7 +4,7 @@
 use super::{Iam, Minted, NebiusInput, Obtain, Options, PasswordKind, Source, Vars};
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::Result;
 use std::time::SystemTime;
 
@@ -79,6 +79,7 @@ impl Obtain for Given {
             PasswordKind::StaticKey => {
                 format!("a Container Registry static key, written as it is (user {user})")
             }
+            PasswordKind::Password => "a password, written as it is".to_string(),
             _ => format!(
                 "a ready IAM token, written as it is (user {user}); its expiry is not known to crlogin"
             ),

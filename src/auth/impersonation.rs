@@ -134,7 +134,7 @@ mod tests {
     use super::super::exchange_grpc::test_server::{Expect, IamServer, TestIssuer};
     use super::super::iam_token::Given;
     use super::*;
-    use crate::secrets::Secret;
+    use crate::secret::Secret;
 
     const TARGET: &str = "serviceaccount-e00target";
 

@@ -17,7 +17,7 @@ use super::exchange_http::{self, parse_endpoint};
 use super::{CacheIdentity, Iam, Minted, Obtain, Options, PasswordKind};
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::Result;
 use reqwest::Url;
 use std::time::SystemTime;

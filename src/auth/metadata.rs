@@ -15,7 +15,7 @@
 use super::{CacheIdentity, Iam, Minted, NebiusInput, Obtain, Options, PasswordKind, Source, Vars};
 use crate::ci::{one_line, quoted, Ci};
 use crate::env::Env;
-use crate::secrets::{read_text, Secret, TextError};
+use crate::secret::{read_text, Secret, TextError};
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{header, StatusCode, Url};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -115,7 +115,7 @@ fn probe(env: &Env, forced: bool) -> Result<Option<Probe>> {
 
 /// Whether `~/.nebius/config.yaml` exists: then the SDKs never probe, and neither does crlogin.
 fn config_file_exists(env: &Env) -> bool {
-    env.home()
+    crate::os::paths::home(env, crate::os::Os::CURRENT)
         .is_ok_and(|home| home.join(super::profile::CONFIG_FILE).exists())
 }
 
@@ -458,7 +458,7 @@ pub fn check(env: &Env, ci: &dyn Ci) -> Result<String, String> {
         Ok(token) => Ok(format!(
             "the Nebius metadata service at {} answers a service-account token; expires {}",
             probe.url,
-            crate::report::expiry(token.expires_at)
+            crate::expiry::shown(token.expires_at)
         )),
         Err(why) => match read_token_file(&probe.token_file, ci) {
             Ok(Some(_)) => Ok(format!("the mounted token {file} holds a token ({why})")),

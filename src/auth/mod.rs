@@ -1,25 +1,34 @@
-//! Turning inputs into registry credentials. Plain passwords are used as they are; the Nebius
-//! credential comes from the first of [`SOURCES`] that finds one (or the one `--auth` names),
-//! and becomes a token through the token cache, else its own exchange.
+//! Every way crlogin gets a registry login is a [`Source`] in one list, [`SOURCES`]: the
+//! username/password logins (`DCR_*`, `--from-env PREFIX`, GitLab's `CI_REGISTRY*`, ...), each
+//! for the registry it names ([`Kind::Registry`]: every one found is used), and the Nebius
+//! credentials ([`Kind::Nebius`]: the first found, or the one `--auth` names, is used for the
+//! selected Nebius hosts). A source returns [`Found`]s: the hosts it serves ([`Scope`]), the
+//! username, and how the secret is obtained ([`Obtain`], with its expiry). [`resolve`] turns one
+//! into a [`Credential`]: a password as it is, a Nebius token through the token cache, else its
+//! own exchange.
 //!
 //! # Adding a credential source
 //! Write `src/auth/NAME.rs` with a `pub static SOURCE` implementing [`Source`]: its `find`
 //! reads raw values through [`Vars`] (secrets are masked as they are read) and parses them into
-//! a [`NebiusInput`] whose credential implements [`Obtain`] (how a token is got, described and
-//! cached). Then add `mod NAME;` below and one line to [`SOURCES`], where its place sets its
-//! priority. Nothing else changes: `--auth NAME`, the help, the "nothing found" messages,
-//! `doctor` and `logout` all read [`SOURCES`].
+//! a [`Found`] whose credential implements [`Obtain`] (how a token is got, described and
+//! cached; [`Found::login`] for a password used as it is). Then add `mod NAME;` below and one
+//! line to [`SOURCES`], where its place sets its priority. Nothing else changes: `--auth NAME`,
+//! the help, the "nothing found" messages, `doctor`, `logout` and the credential helper all
+//! read [`SOURCES`].
 
 pub mod authorized_key;
 mod cache;
 pub mod exchange_grpc;
 pub mod exchange_http;
 mod federated_file;
+mod github_token;
+mod gitlab_registry;
 mod iam_token;
 pub mod impersonation;
 mod key_exchange;
 pub mod metadata;
 pub mod oidc;
+mod prefixed;
 pub mod profile;
 mod sa_credentials;
 mod sa_key;
@@ -29,8 +38,8 @@ mod token_file;
 
 use crate::ci::Ci;
 use crate::env::Env;
+use crate::secret::Secret;
 pub use crate::secrets::Vars;
-use crate::secrets::{Inputs, Secret};
 use anyhow::{bail, Result};
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -47,9 +56,13 @@ pub fn expiry_after(issued_at: SystemTime, lifetime: Duration) -> SystemTime {
     issued_at.checked_add(lifetime).unwrap_or(issued_at)
 }
 
-/// The Nebius credential sources, in the order they are tried (the first found wins). One line
-/// per source; see the module documentation for how to add one.
+/// Every credential source, in the order they are tried: every registry login found is used,
+/// then the first Nebius credential found. One line per source; see the module documentation
+/// for how to add one.
 pub static SOURCES: &[&dyn Source] = &[
+    &prefixed::SOURCE,
+    &gitlab_registry::SOURCE,
+    &github_token::SOURCE,
     &iam_token::SOURCE,
     &static_key::SOURCE,
     &sa_credentials::SOURCE,
@@ -60,24 +73,61 @@ pub static SOURCES: &[&dyn Source] = &[
     &metadata::SOURCE,
 ];
 
-/// One way to find a Nebius credential: a file in `src/auth/` registered in [`SOURCES`].
+/// Which hosts a source's logins are for, and how its logins combine with others'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Logins for registries the source names itself: every one found is used.
+    Registry,
+    /// The Nebius credential, for the selected Nebius hosts: the first found (or the one
+    /// `--auth` names) is used.
+    Nebius,
+}
+
+/// One way to find a registry login: a file in `src/auth/` registered in [`SOURCES`].
 pub trait Source: Sync {
-    /// Its `--auth` name, e.g. `sa-key`.
+    /// Its name, e.g. `sa-key` (`--auth` takes the Nebius ones).
     fn name(&self) -> &'static str;
     /// One line for `--auth`'s help.
     fn help(&self) -> &'static str;
     /// What to set to use it, for "not set" errors ("NEBIUS_IAM_TOKEN").
     fn needs(&self) -> &'static str;
+    /// Which hosts its logins are for; see [`Kind`].
+    fn kind(&self) -> Kind {
+        Kind::Nebius
+    }
     /// Whether something of it is set, read without touching a secret or a file: for `logout`,
     /// which then clears the Nebius hosts.
     fn configured(&self, vars: &Vars) -> bool;
+    /// The registries a [`Kind::Registry`] source would log into, read without touching a
+    /// secret: for `logout`.
+    fn registries(&self, _vars: &Vars) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
     /// Whether it is tried only when nothing else at all is found (no plain login either).
     fn fallback(&self) -> bool {
         false
     }
     /// Its credential, parsed and with its secrets masked, or `None` when it is not set.
     /// `forced` (`--auth` named it) turns "set but unusable, so skipped" into an error.
-    fn find(&self, vars: &Vars, forced: bool) -> Result<Option<NebiusInput>>;
+    fn find(&self, vars: &Vars, forced: bool) -> Result<Option<Found>>;
+    /// Every login it finds: [`Source::find`]'s one, unless a source finds several (one per
+    /// `--from-env` prefix).
+    fn find_all(&self, vars: &Vars, forced: bool) -> Result<Vec<Found>> {
+        Ok(self.find(vars, forced)?.into_iter().collect())
+    }
+}
+
+/// The Nebius sources, in order: what `--auth` chooses from.
+fn nebius_sources() -> impl Iterator<Item = &'static dyn Source> {
+    SOURCES.iter().copied().filter(|s| s.kind() == Kind::Nebius)
+}
+
+/// The username/password sources, in order.
+fn registry_sources() -> impl Iterator<Item = &'static dyn Source> {
+    SOURCES
+        .iter()
+        .copied()
+        .filter(|s| s.kind() == Kind::Registry)
 }
 
 /// The source `--auth` names: one of [`SOURCES`].
@@ -87,7 +137,7 @@ pub struct AuthSource(&'static dyn Source);
 impl AuthSource {
     /// The source called `name`, if one is.
     pub fn named(name: &str) -> Option<Self> {
-        SOURCES.iter().find(|s| s.name() == name).map(|s| Self(*s))
+        nebius_sources().find(|s| s.name() == name).map(Self)
     }
 
     /// Its `--auth` name.
@@ -120,9 +170,7 @@ pub struct SourceParser;
 
 impl SourceParser {
     fn values() -> impl Iterator<Item = clap::builder::PossibleValue> {
-        SOURCES
-            .iter()
-            .map(|s| clap::builder::PossibleValue::new(s.name()).help(s.help()))
+        nebius_sources().map(|s| clap::builder::PossibleValue::new(s.name()).help(s.help()))
     }
 }
 
@@ -153,8 +201,7 @@ impl clap::builder::TypedValueParser for SourceParser {
 
 /// The Nebius variables and files crlogin looks at, for "nothing found" errors.
 pub fn nebius_looked_for() -> String {
-    SOURCES
-        .iter()
+    nebius_sources()
         .map(|s| s.needs())
         .collect::<Vec<_>>()
         .join(", ")
@@ -162,9 +209,10 @@ pub fn nebius_looked_for() -> String {
 
 /// Every variable crlogin looks at, for "nothing found" errors.
 pub fn looked_for() -> String {
+    let registry: Vec<&str> = registry_sources().map(|s| s.needs()).collect();
     format!(
-        "{}, or a Nebius credential: {}",
-        crate::secrets::PLAIN_LOOKED_FOR,
+        "{}, PREFIX_* with --from-env PREFIX, or a Nebius credential: {}",
+        registry.join(", "),
         nebius_looked_for()
     )
 }
@@ -172,7 +220,18 @@ pub fn looked_for() -> String {
 /// Whether any Nebius source is configured (read without any secret): for `logout`.
 pub fn nebius_configured(env: &Env, ci: &dyn Ci) -> bool {
     let vars = Vars::new(env, ci);
-    SOURCES.iter().any(|s| s.configured(&vars))
+    nebius_sources().any(|s| s.configured(&vars))
+}
+
+/// What `logout` needs, read without touching a secret: the registries of the
+/// username/password logins (each prefix's `PREFIX_REGISTRY`, GitLab's `CI_REGISTRY`, ...).
+pub fn registries_only(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Vec<String>> {
+    let vars = Vars::with_prefixes(env, ci, from_env);
+    let mut registries = Vec::new();
+    for source in registry_sources() {
+        registries.extend(source.registries(&vars)?);
+    }
+    Ok(registries)
 }
 
 /// What kind of Nebius password a credential gives, for how long it may be kept.
@@ -184,14 +243,30 @@ pub enum PasswordKind {
     GivenToken,
     /// A token crlogin exchanged (or took from its cache), with a known expiry.
     Exchanged,
+    /// A registry password or token given with a username (`DCR_*`, ...), written as it is.
+    Password,
 }
 
-/// A Nebius credential found by a [`Source`].
+impl PasswordKind {
+    /// Whether it is an IAM token (given or exchanged), which expires within hours.
+    pub fn is_iam_token(self) -> bool {
+        matches!(self, PasswordKind::GivenToken | PasswordKind::Exchanged)
+    }
+}
+
+/// A login found by a [`Source`]: the hosts it is for, the username, and how the secret is
+/// obtained.
 #[derive(Debug)]
-pub struct NebiusInput {
-    /// Where it came from, for the report ("NEBIUS_SA_CREDENTIALS", "profile ci", ...).
+pub struct Found {
+    /// Where it came from, for the report ("NEBIUS_SA_CREDENTIALS", "DCR_*", ...).
     pub source: String,
-    /// How it becomes a token.
+    /// The hosts it serves.
+    pub scope: Scope,
+    /// The registry username.
+    pub username: String,
+    /// Whether the username came from a file and so is never shown.
+    pub username_hidden: bool,
+    /// How it becomes a password or token (and when that expires).
     pub credential: Box<dyn Obtain>,
     /// The service account to impersonate with it, and where that was set (a profile's
     /// `impersonate-service-account-id`); `--impersonate` overrides it.
@@ -201,12 +276,42 @@ pub struct NebiusInput {
     pub api_domain: Option<String>,
 }
 
-impl NebiusInput {
-    /// A credential from `source` (for the report), with no impersonation or domain of its own.
+/// A Nebius credential: a [`Found`] for the selected Nebius hosts, user `iam`.
+pub type NebiusInput = Found;
+
+impl Found {
+    /// A Nebius credential from `source` (for the report), with no impersonation or domain of
+    /// its own.
     pub fn new(source: String, credential: Box<dyn Obtain>) -> Self {
         Self {
             source,
+            scope: Scope::Nebius,
+            username: NEBIUS_USERNAME.to_string(),
+            username_hidden: false,
             credential,
+            impersonate: None,
+            api_domain: None,
+        }
+    }
+
+    /// A login for `scope` with a password used as it is; `username` as
+    /// [`Vars::username`] gives it.
+    pub fn login(
+        source: String,
+        scope: Scope,
+        username: (String, bool),
+        password: Secret,
+        kind: PasswordKind,
+    ) -> Self {
+        Self {
+            source,
+            scope,
+            username: username.0,
+            username_hidden: username.1,
+            credential: Box::new(iam_token::Given {
+                token: password,
+                kind,
+            }),
             impersonate: None,
             api_domain: None,
         }
@@ -293,10 +398,10 @@ pub trait Obtain: fmt::Debug {
 /// The username Nebius Container Registry expects with an IAM token or a static key.
 pub const NEBIUS_USERNAME: &str = "iam";
 
-/// Which registries a credential is for.
+/// Which registries a login is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// One registry, as the input named it (a plain username/password login).
+    /// One registry, as the input named it (may carry a path; the planner takes the host).
     Registry(String),
     /// The selected Nebius regions and `--registry` hosts.
     Nebius,
@@ -317,8 +422,8 @@ pub struct Credential {
     pub secret: Secret,
     /// When it stops working, where known.
     pub expires_at: Option<SystemTime>,
-    /// What kind of Nebius password it is (`None`: a plain registry login).
-    pub kind: Option<PasswordKind>,
+    /// What kind of password it is.
+    pub kind: PasswordKind,
 }
 
 /// How patiently to exchange, and whether to use the token cache.
@@ -334,34 +439,44 @@ pub struct Options {
     pub dry_run: bool,
 }
 
-/// Every input crlogin supports: the plain logins from `secrets`, and the Nebius credential
-/// from the first source found (or only `auth`, whose absence is then an error).
-pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String], auth: &Choice) -> Result<Inputs> {
-    let plain = crate::secrets::plain_logins(env, ci, from_env)?;
-    let nebius = find(env, ci, auth, plain.is_empty())?;
-    Ok(Inputs { plain, nebius })
+/// Every login the environment gives, in [`SOURCES`] order: each username/password login,
+/// then the Nebius credential from the first Nebius source found (or only `auth`'s, whose
+/// absence is then an error). Secrets are masked with `ci` as they are read.
+pub fn gather(env: &Env, ci: &dyn Ci, from_env: &[String], auth: &Choice) -> Result<Vec<Found>> {
+    let mut found = registry_logins(env, ci, from_env)?;
+    let fallbacks = found.is_empty();
+    found.extend(find_in(&Vars::new(env, ci), auth, fallbacks)?);
+    Ok(found)
+}
+
+/// The username/password logins the environment gives (no Nebius credential is read), with
+/// the `--from-env` prefixes `from_env`.
+pub fn registry_logins(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Vec<Found>> {
+    let vars = Vars::with_prefixes(env, ci, from_env);
+    let mut found = Vec::new();
+    for source in registry_sources() {
+        found.extend(source.find_all(&vars, false)?);
+    }
+    Ok(found)
 }
 
 /// The Nebius credential: the first source in [`SOURCES`] that finds one, or only
 /// `choice.source` (then its absence is an error); wrapped in an impersonation when
 /// `--impersonate` or the source's own setting asks for one.
 pub fn find_nebius(env: &Env, ci: &dyn Ci, choice: &Choice) -> Result<Option<NebiusInput>> {
-    find(env, ci, choice, true)
+    find_in(&Vars::new(env, ci), choice, true)
 }
 
 /// [`find_nebius`]; `fallbacks` false leaves out the sources tried only when nothing is found.
-fn find(env: &Env, ci: &dyn Ci, choice: &Choice, fallbacks: bool) -> Result<Option<NebiusInput>> {
-    let vars = Vars::new(env, ci);
+fn find_in(vars: &Vars, choice: &Choice, fallbacks: bool) -> Result<Option<NebiusInput>> {
     let sources: Vec<&dyn Source> = match choice.source {
         Some(AuthSource(source)) => vec![source],
-        None => SOURCES
-            .iter()
-            .copied()
+        None => nebius_sources()
             .filter(|s| fallbacks || !s.fallback())
             .collect(),
     };
     for source in sources {
-        if let Some(input) = source.find(&vars, choice.source.is_some())? {
+        if let Some(input) = source.find(vars, choice.source.is_some())? {
             return impersonated(input, choice).map(Some);
         }
     }
@@ -394,64 +509,39 @@ fn impersonated(input: NebiusInput, choice: &Choice) -> Result<NebiusInput> {
     let actor = credential.account().unwrap_or("its account").to_string();
     let wrapped =
         impersonation::Impersonated::wrap(credential, &target.0, &target.1, api_domain.clone())?;
-    Ok(NebiusInput {
-        source: format!("{source} ({actor}) impersonating {}", wrapped.target),
-        credential: Box::new(wrapped),
-        impersonate: None,
-        api_domain,
-    })
+    let mut input = Found::new(
+        format!("{source} ({actor}) impersonating {}", wrapped.target),
+        Box::new(wrapped),
+    );
+    input.api_domain = api_domain;
+    Ok(input)
 }
 
-/// Resolves every input into a credential. A Nebius authorized key costs at most one token
-/// exchange, however many registries it is written for.
-pub fn resolve(
-    inputs: Inputs,
-    env: &Env,
-    ci: &dyn Ci,
-    options: &Options,
-) -> Result<Vec<Credential>> {
-    let mut credentials: Vec<Credential> = inputs
-        .plain
-        .into_iter()
-        .map(|p| Credential {
-            scope: Scope::Registry(p.registry),
-            source: p.source,
-            username: p.username,
-            username_hidden: p.username_from_file,
-            secret: p.password,
-            expires_at: None,
-            kind: None,
-        })
-        .collect();
-    if let Some(nebius) = inputs.nebius {
-        credentials.push(resolve_nebius(nebius, env, ci, options)?);
-    }
-    Ok(credentials)
-}
-
-/// Resolves the Nebius credential: a token or static key as it is; anything exchanged through
-/// the cache, else one exchange.
-pub fn resolve_nebius(
-    input: NebiusInput,
-    env: &Env,
-    ci: &dyn Ci,
-    options: &Options,
-) -> Result<Credential> {
-    let NebiusInput {
-        source, credential, ..
-    } = input;
-    let kind = Some(credential.kind());
-    let done = |source: String, minted: Minted| Credential {
-        scope: Scope::Nebius,
+/// Resolves a found login into a credential: a password, token or static key as it is;
+/// anything exchanged through the cache, else one exchange (one however many hosts it is
+/// written for).
+pub fn resolve(input: Found, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Credential> {
+    let Found {
         source,
-        username: NEBIUS_USERNAME.to_string(),
-        username_hidden: false,
-        secret: minted.token,
-        expires_at: minted.expires_at,
+        scope,
+        username,
+        username_hidden,
+        credential,
+        ..
+    } = input;
+    let kind = credential.kind();
+    let done = |source: String, secret: Secret, expires_at: Option<SystemTime>| Credential {
+        scope,
+        source,
+        username,
+        username_hidden,
+        secret,
+        expires_at,
         kind,
     };
-    if credential.kind() != PasswordKind::Exchanged {
-        return Ok(done(source, credential.obtain(env, ci, options)?));
+    if kind != PasswordKind::Exchanged {
+        let minted = credential.obtain(env, ci, options)?;
+        return Ok(done(source, minted.token, minted.expires_at));
     }
     let identity = credential.cache_identity(env)?;
     let mut cache_dir = match &identity {
@@ -462,15 +552,11 @@ pub fn resolve_nebius(
         match cache::load(dir, &identity.borrowed(), SystemTime::now()) {
             Ok(Some(cached)) => {
                 ci.mask(cached.access_token.expose());
-                return Ok(Credential {
-                    scope: Scope::Nebius,
-                    source: format!("{source}, cached token"),
-                    username: NEBIUS_USERNAME.to_string(),
-                    username_hidden: false,
-                    secret: cached.access_token,
-                    expires_at: Some(cached.expires_at),
-                    kind,
-                });
+                return Ok(done(
+                    format!("{source}, cached token"),
+                    cached.access_token,
+                    Some(cached.expires_at),
+                ));
             }
             Ok(None) => {}
             Err(cache::Untrusted(why)) => {
@@ -480,15 +566,11 @@ pub fn resolve_nebius(
         }
     }
     if options.dry_run {
-        return Ok(Credential {
-            scope: Scope::Nebius,
-            source: format!("{source}, would exchange"),
-            username: NEBIUS_USERNAME.to_string(),
-            username_hidden: false,
-            secret: Secret::new(String::new()),
-            expires_at: None,
-            kind,
-        });
+        return Ok(done(
+            format!("{source}, would exchange"),
+            Secret::new(String::new()),
+            None,
+        ));
     }
     let minted = credential.obtain(env, ci, options)?;
     if let (Some(dir), Some(identity), Some(expires_at)) =
@@ -509,17 +591,28 @@ pub fn resolve_nebius(
             }
         }
     }
-    Ok(done(format!("{source}, {}", credential.obtained()), minted))
+    let source = format!("{source}, {}", credential.obtained());
+    Ok(done(source, minted.token, minted.expires_at))
 }
 
 impl Credential {
     /// The username as the report and the outputs show it: never one read from a file.
     pub fn shown_username(&self) -> &str {
-        if self.username_hidden {
-            crate::secrets::USERNAME_FROM_FILE
-        } else {
-            &self.username
-        }
+        shown_username(&self.username, self.username_hidden)
+    }
+}
+
+impl Found {
+    /// The username as reports show it: never one read from a file.
+    pub fn shown_username(&self) -> &str {
+        shown_username(&self.username, self.username_hidden)
+    }
+}
+
+fn shown_username(username: &str, hidden: bool) -> &str {
+    match hidden {
+        true => crate::secrets::USERNAME_FROM_FILE,
+        false => username,
     }
 }
 
@@ -555,7 +648,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), SOURCES.len());
-        for source in SOURCES {
+        for source in nebius_sources() {
             assert_eq!(
                 AuthSource::named(source.name()).unwrap().name(),
                 source.name()
@@ -642,6 +735,24 @@ mod tests {
         let minted = input
             .credential
             .obtain(env, ci.as_ref(), &test_options())
+            .unwrap();
+        minted.token.expose().to_string()
+    }
+
+    /// Every login `pairs` (and the `--from-env` prefixes) give.
+    pub(crate) fn found_in(pairs: &[(&str, &str)], from_env: &[&str]) -> Result<Vec<Found>> {
+        let env = Env::from_pairs(pairs);
+        let ci = detect(&Env::default());
+        let from_env: Vec<String> = from_env.iter().map(|s| s.to_string()).collect();
+        gather(&env, ci.as_ref(), &from_env, &Choice::default())
+    }
+
+    /// The password a found login gives.
+    pub(crate) fn password(found: &Found) -> String {
+        let ci = detect(&Env::default());
+        let minted = found
+            .credential
+            .obtain(&Env::default(), ci.as_ref(), &test_options())
             .unwrap();
         minted.token.expose().to_string()
     }

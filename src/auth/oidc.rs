@@ -15,7 +15,7 @@ use super::exchange_grpc::{
 };
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

@@ -9,7 +9,7 @@
 use super::authorized_key::AuthorizedKey;
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::read_file;
+use crate::secret::read_file;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ impl super::Source for ProfileSource {
 /// an error either way.
 pub fn read(env: &Env, ci: &dyn Ci, required: bool) -> Result<Option<super::NebiusInput>> {
     let skip = |e: anyhow::Error| if required { Err(e) } else { Ok(None) };
-    let home = match env.home() {
+    let home = match crate::os::paths::home(env, crate::os::Os::CURRENT) {
         Ok(home) => home,
         Err(e) => return skip(e),
     };

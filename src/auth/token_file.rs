@@ -4,7 +4,7 @@
 use super::{Iam, Minted, Obtain, Options, PasswordKind};
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::secrets::{read_file, Secret};
+use crate::secret::{read_file, Secret};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::SystemTime;

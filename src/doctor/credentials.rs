@@ -10,8 +10,8 @@ use crate::env::Env;
 /// What the credential check learnt, for the checks after it.
 #[derive(Default)]
 pub struct Found {
-    /// One scope per credential in `login`'s order (what `registry::select` takes), each with
-    /// its source for the host list.
+    /// One scope per credential in `login`'s order (what the planner takes), each with its
+    /// source for the host list.
     pub scopes: Vec<(Scope, String)>,
     /// Where the Nebius credential would be exchanged, when it is exchanged at all.
     pub iam: Option<Iam>,
@@ -58,8 +58,8 @@ pub fn credentials(
     from_env: &[String],
     auth: &auth::Choice,
 ) -> (Vec<Check>, Found) {
-    let inputs = match auth::gather(env, &Unmasked(ci), from_env, auth) {
-        Ok(inputs) => inputs,
+    let logins = match auth::gather(env, &Unmasked(ci), from_env, auth) {
+        Ok(logins) => logins,
         Err(e) => {
             let check = Check::fail(
                 "credentials",
@@ -69,7 +69,7 @@ pub fn credentials(
             return (vec![check], Found::default());
         }
     };
-    if inputs.is_empty() {
+    if logins.is_empty() {
         let check = Check::fail(
             "credentials",
             "no credentials found: login would have nothing to log in with",
@@ -86,33 +86,25 @@ pub fn credentials(
         read: true,
         ..Found::default()
     };
-    for login in &inputs.plain {
-        checks.push(
-            Check::ok(
-                "credentials",
-                format!(
-                    "user {} for {}",
-                    if login.username_from_file {
-                        crate::secrets::USERNAME_FROM_FILE
-                    } else {
-                        &login.username
-                    },
-                    login.registry
-                ),
-            )
-            .on(&login.source),
-        );
-        found.scopes.push((
-            Scope::Registry(login.registry.clone()),
-            login.source.clone(),
-        ));
-    }
-    if let Some(nebius) = &inputs.nebius {
-        let (detail, iam) = nebius.credential.describe(env);
-        checks.push(Check::ok("credentials", detail).on(&nebius.source));
-        found.scopes.push((Scope::Nebius, nebius.source.clone()));
-        found.iam = iam;
-        found.metadata = auth::metadata::is_source(&nebius.source);
+    for login in &logins {
+        match &login.scope {
+            Scope::Registry(registry) => {
+                let user = login.shown_username();
+                checks.push(
+                    Check::ok("credentials", format!("user {user} for {registry}"))
+                        .on(&login.source),
+                );
+            }
+            Scope::Nebius => {
+                let (detail, iam) = login.credential.describe(env);
+                checks.push(Check::ok("credentials", detail).on(&login.source));
+                found.iam = iam;
+                found.metadata = auth::metadata::is_source(&login.source);
+            }
+        }
+        found
+            .scopes
+            .push((login.scope.clone(), login.source.clone()));
     }
     (checks, found)
 }

@@ -4,9 +4,9 @@
 
 use super::Check;
 use crate::env::Env;
+use crate::files::auth_file::{self, Document};
 use crate::helper::HELPER_NAME;
 use crate::os::{helper_link, private};
-use crate::sinks::auth_file::{self, Document};
 use crate::sinks::{docker_format, Tool};
 use serde_json::Value;
 use std::fs;

@@ -7,6 +7,7 @@ use crate::auth::Scope;
 use crate::cli::NebiusTargetArgs;
 use crate::commands;
 use crate::env::Env;
+use crate::plan;
 use crate::registry::{self, Selection, NEBIUS_REGIONS};
 
 /// The `regions` and `hosts` checks, and the hosts (each with its credential's source) to
@@ -48,16 +49,15 @@ pub fn hosts(args: &NebiusTargetArgs, env: &Env, found: &Found) -> (Vec<Check>, 
     } else {
         (&scopes, selection)
     };
-    let only_scopes: Vec<Scope> = chosen.iter().map(|(s, _)| s.clone()).collect();
-    let (hosts_check, hosts) = match registry::select(&only_scopes, &selection) {
-        Ok(targets) if targets.is_empty() => (
+    let (hosts_check, hosts) = match plan::plan(chosen.clone(), |(s, _)| s, &selection) {
+        Ok(planned) if planned.is_empty() => (
             Check::skip("hosts", "no registry is selected, so none is checked below"),
             Vec::new(),
         ),
-        Ok(targets) => {
-            let listed: Vec<String> = targets
+        Ok(planned) => {
+            let listed: Vec<String> = planned
                 .iter()
-                .map(|t| format!("{} ({})", t.host, chosen[t.scope].1))
+                .flat_map(|p| p.hosts.iter().map(|h| format!("{h} ({})", p.login.1)))
                 .collect();
             let more = if regions_failed {
                 "; the Nebius hosts follow once the regions are fixed"
@@ -69,7 +69,7 @@ pub fn hosts(args: &NebiusTargetArgs, env: &Env, found: &Found) -> (Vec<Check>, 
                     "hosts",
                     format!("login would write {}{more}", listed.join(", ")),
                 ),
-                targets.into_iter().map(|t| t.host).collect(),
+                plan::hosts(&planned).map(String::from).collect(),
             )
         }
         Err(e) => (

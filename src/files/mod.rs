@@ -2,6 +2,7 @@
 //! each with a size cap, and serialises writers on a private lock file with a bounded wait. What
 //! is Unix-specific (owners, modes, open flags) lives in [`unix`].
 
+pub mod auth_file;
 #[cfg(unix)]
 pub mod unix;
 // Windows: the same functions, without Unix owners and modes.
@@ -9,7 +10,7 @@ pub mod unix;
 #[path = "other.rs"]
 pub mod unix;
 
-use crate::secrets::{read_text, TextError};
+use crate::secret::{read_text, TextError};
 use anyhow::{bail, Result};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};

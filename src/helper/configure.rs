@@ -23,7 +23,7 @@ pub fn run(args: &ConfigureHelperArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
     let files = sinks::files(&args.tools, env, None)?;
     let exe = link::current_exe()?;
-    let home = env.home().ok();
+    let home = crate::os::paths::home(env, crate::os::Os::CURRENT).ok();
     let dirs = link::candidate_dirs(&exe, args.bin_dir.as_deref(), home.as_deref());
     let (text, warnings) = if args.remove {
         // Without a selection, --remove takes away every entry naming crlogin.
@@ -31,9 +31,11 @@ pub fn run(args: &ConfigureHelperArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         let only = named.then_some(hosts.as_slice());
         let mut text = remove(&files, only, &exe, &dirs)?;
         text.push_str(&forget(env)?);
+        let only_prefixes = (named || !args.from_env.is_empty()).then_some(&args.from_env[..]);
+        text.push_str(&forget_prefixes(env, only_prefixes)?);
         (text, Vec::new())
     } else {
-        configure(&files, &hosts, &exe, &dirs, env)?
+        configure(&files, &hosts, &args.from_env, &exe, &dirs, env)?
     };
     ci.section("crlogin configure-helper", &text);
     for warning in &warnings {
@@ -45,6 +47,7 @@ pub fn run(args: &ConfigureHelperArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 fn configure(
     files: &[(sinks::Tool, std::path::PathBuf)],
     hosts: &[&str],
+    prefixes: &[String],
     exe: &Path,
     dirs: &[std::path::PathBuf],
     env: &Env,
@@ -59,9 +62,17 @@ fn configure(
     let record = served::path(env)?;
     // A record that cannot be updated stops the run before any file is written.
     served::load(&record)?;
+    served::load_prefixes(&record)?;
+    let prefixes: Vec<&str> = prefixes
+        .iter()
+        .map(|p| p.trim().trim_end_matches('_'))
+        .collect();
     let written = sinks::write_cred_helpers(files, hosts, HELPER_NAME)?;
     if !extra.is_empty() {
         served::record(&record, &extra)?;
+    }
+    if !prefixes.is_empty() {
+        served::record_prefixes(&record, &prefixes)?;
     }
     let (placed, passed_over) = link::install(exe, dirs)?;
     let mut text = format!(
@@ -127,8 +138,23 @@ fn configure(
         }
         Some(_) => {}
     }
+    if !prefixes.is_empty() {
+        let _ = writeln!(
+            text,
+            "  the helper serves the logins in {} from now on (recorded in {})",
+            prefixes
+                .iter()
+                .map(|p| format!("{p}_*"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            record.display()
+        );
+    }
     text.push_str(
         "  the helper reads the Nebius credential from the environment the client runs in (NEBIUS_SA_CREDENTIALS_FILE, ...) or ~/.nebius/config.yaml\n",
+    );
+    text.push_str(
+        "  and a username/password login for a host from DCR_* (or a recorded --from-env prefix) there\n",
     );
     Ok((text, warnings))
 }
@@ -136,9 +162,8 @@ fn configure(
 /// Forgets the recorded hosts that no tool's file (docker's, helm's or podman's, wherever this
 /// environment puts them) still sends to crlogin, and says which.
 fn forget(env: &Env) -> Result<String> {
-    let all = [sinks::Tool::Docker, sinks::Tool::Helm, sinks::Tool::Podman];
     let mut still_named: Vec<String> = Vec::new();
-    for (_, path) in sinks::files(&all, env, None)? {
+    for (_, path) in sinks::files(crate::tools::TOOLS, env, None)? {
         let doc = sinks::auth_file::read(&path)?;
         let Some(helpers) = doc.get("credHelpers").and_then(|v| v.as_object()) else {
             continue;
@@ -157,6 +182,29 @@ fn forget(env: &Env) -> Result<String> {
         hosts => format!(
             "  the helper no longer serves {} (forgotten in {})\n",
             hosts.join(", "),
+            record.display()
+        ),
+    })
+}
+
+/// Forgets the recorded `--from-env` prefixes (only `only`, when given), and says which.
+fn forget_prefixes(env: &Env, only: Option<&[String]>) -> Result<String> {
+    let record = served::path(env)?;
+    let trimmed: Option<Vec<String>> = only.map(|o| {
+        o.iter()
+            .map(|p| p.trim().trim_end_matches('_').to_string())
+            .collect()
+    });
+    let forgotten = served::forget_prefixes(&record, trimmed.as_deref())?;
+    Ok(match forgotten.as_slice() {
+        [] => String::new(),
+        prefixes => format!(
+            "  the helper no longer serves the logins in {} (forgotten in {})\n",
+            prefixes
+                .iter()
+                .map(|p| format!("{p}_*"))
+                .collect::<Vec<_>>()
+                .join(", "),
             record.display()
         ),
     })

@@ -1,10 +1,13 @@
 //! The docker credential-helper protocol, as github.com/docker/docker-credential-helpers defines
 //! it: one action word as the argument, the request on stdin, the answer on stdout.
 //!
-//! - `get`: stdin is a server URL; stdout is `{"ServerURL","Username","Secret"}` for a Nebius
-//!   host (a region's, one in `CRLOGIN_REGISTRIES`, or one `configure-helper` wired), or
-//!   `credentials not found in native keychain` (exit 1) for any other host.
-//! - `list`: `{"<host>":"iam",...}` for every host served.
+//! - `get`: stdin is a server URL; stdout is `{"ServerURL","Username","Secret"}` for the
+//!   registry of a username/password login in the environment (`DCR_*`, a `--from-env` prefix
+//!   `configure-helper` recorded, ...), else for a Nebius host (a region's, one in
+//!   `CRLOGIN_REGISTRIES`, or one `configure-helper` wired) from the Nebius credential; for any
+//!   other host, or when nothing is found for it, `credentials not found in native keychain`
+//!   (exit 1) and one line on stderr saying why.
+//! - `list`: `{"<host>":"<username>",...}` for every host served.
 //! - `store`, `erase`: stdin is read and forgotten; crlogin stores nothing, so both succeed.
 //! - `version`: `docker-credential-crlogin (crlogin) VERSION`.
 //!
@@ -13,28 +16,28 @@
 //! nowhere but the `get` answer.
 
 use super::{
-    drain_stdin, helper_hosts, read_stdin, served_hosts, server_host, DOCKER_HELPER_PROGRAM,
+    drain_stdin, helper_hosts, read_stdin, registry_logins, served_hosts, server_host,
+    DOCKER_HELPER_PROGRAM,
 };
-use crate::auth::NEBIUS_USERNAME;
+use crate::auth::{self, NEBIUS_USERNAME};
 use crate::ci::{one_line, Ci};
 use crate::cli::CredentialHelperArgs;
-use crate::commands::nebius_credential;
+use crate::commands::auth_options;
+use crate::dcred::Credentials;
 use crate::env::Env;
-use crate::sinks::cred_store::Credentials;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
-/// What clients match to tell "no credentials for this host" from a failure.
-pub const NOT_FOUND: &str = "credentials not found in native keychain";
+pub use crate::dcred::NOT_FOUND;
 
 /// What an action produced besides its stdout.
 enum Outcome {
     /// The action succeeded.
     Done,
-    /// `get` for a host crlogin does not serve.
-    NotFound,
+    /// `get` for a host crlogin does not serve (or has no credential for), and why.
+    NotFound(String),
 }
 
 /// Runs one action and answers the way the protocol wants: exit 0, or a message on stdout and
@@ -42,8 +45,9 @@ enum Outcome {
 pub fn serve(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> ExitCode {
     match act(args, env, ci) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::NotFound) => {
+        Ok(Outcome::NotFound(why)) => {
             println!("{NOT_FOUND}");
+            ci.note(&format!("crlogin: {why}"));
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -62,11 +66,16 @@ fn act(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
     match action {
         "get" => get(args, env, ci),
         "list" => {
-            let hosts = helper_hosts(&args.serve.registries, env)?;
-            let list: serde_json::Map<String, serde_json::Value> = hosts
-                .into_iter()
-                .map(|h| (h, NEBIUS_USERNAME.into()))
-                .collect();
+            let mut list: serde_json::Map<String, serde_json::Value> =
+                helper_hosts(&args.serve.registries, env)?
+                    .into_iter()
+                    .map(|h| (h, NEBIUS_USERNAME.into()))
+                    .collect();
+            for planned in registry_logins(env, ci)? {
+                for host in planned.hosts {
+                    list.insert(host, planned.login.shown_username().into());
+                }
+            }
             write_stdout(&serde_json::to_string(&list)?)?;
             Ok(Outcome::Done)
         }
@@ -97,17 +106,44 @@ fn get(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
         bail!("no credentials server URL");
     }
     let Some(host) = server_host(server_url) else {
-        return Ok(Outcome::NotFound);
+        return Ok(Outcome::NotFound(format!(
+            "{} names no registry host",
+            crate::ci::quoted(server_url)
+        )));
     };
-    // The recorded hosts are read only for a host the others do not serve, so a broken record
-    // never stands between docker and a region's registry.
-    let served = served_hosts(&args.serve.registries)?.contains(&host)
-        || helper_hosts(&args.serve.registries, env)?.contains(&host);
-    if !served {
-        return Ok(Outcome::NotFound);
-    }
-    let (credential, _) = nebius_credential(&args.serve.auth, env, ci)
-        .with_context(|| format!("cannot get a Nebius registry password for {host}"))?;
+    // A username/password login for this very host comes first; it needs no exchange.
+    let login = registry_logins(env, ci)?
+        .into_iter()
+        .find(|p| p.hosts.contains(&host));
+    let credential = match login {
+        Some(planned) => auth::resolve(
+            planned.login,
+            env,
+            ci,
+            &auth_options(&args.serve.auth, false),
+        )?,
+        None => {
+            // The recorded hosts are read only for a host the others do not serve, so a broken
+            // record never stands between docker and a region's registry.
+            let served = served_hosts(&args.serve.registries)?.contains(&host)
+                || helper_hosts(&args.serve.registries, env)?.contains(&host);
+            if !served {
+                return Ok(Outcome::NotFound(format!(
+                    "no credential for {host}: set DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY for it where the client runs (or record a prefix with configure-helper --from-env)"
+                )));
+            }
+            let context = || format!("cannot get a Nebius registry password for {host}");
+            let Some(input) =
+                auth::find_nebius(env, ci, &args.serve.auth.choice()).with_context(context)?
+            else {
+                return Ok(Outcome::NotFound(format!(
+                    "no credential for {host}: set a Nebius credential (e.g. NEBIUS_SA_CREDENTIALS_FILE) or DCR_* for it where the client runs"
+                )));
+            };
+            auth::resolve(input, env, ci, &auth_options(&args.serve.auth, false))
+                .with_context(context)?
+        }
+    };
     let answer = Zeroizing::new(serde_json::to_string(&Credentials {
         server_url,
         username: &credential.username,

@@ -122,7 +122,7 @@ pub fn cache_duration(
 ) -> Duration {
     let Some(expires_at) = expires_at else {
         return match kind {
-            PasswordKind::StaticKey => STATIC_KEY_CACHE,
+            PasswordKind::StaticKey | PasswordKind::Password => STATIC_KEY_CACHE,
             PasswordKind::GivenToken | PasswordKind::Exchanged => GIVEN_TOKEN_CACHE,
         };
     };

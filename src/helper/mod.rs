@@ -10,22 +10,21 @@ pub mod kubelet;
 pub mod link;
 pub mod served;
 
+use crate::auth;
+use crate::ci::Ci;
 use crate::env::Env;
 use crate::os::helper_link::runs_as;
+use crate::plan::{self, Planned};
+use crate::registry::Selection;
 use crate::registry::{self, NEBIUS_REGIONS};
-use crate::secrets::TextError;
+use crate::secret::TextError;
 use anyhow::{Context, Result};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
 use zeroize::Zeroizing;
 
-/// The name docker, helm and podman run the credential helper by (`credHelpers` value
-/// `crlogin`).
-pub const DOCKER_HELPER_PROGRAM: &str = "docker-credential-crlogin";
-
-/// The helper's name in `credHelpers` (the program is `docker-credential-` + this).
-pub const HELPER_NAME: &str = "crlogin";
+pub use crate::dcred::{DOCKER_HELPER_PROGRAM, HELPER_NAME};
 
 /// The name the kubelet runs the image credential provider by (its `CredentialProviderConfig`
 /// provider `name`).
@@ -53,6 +52,15 @@ pub fn program_args(mut args: Vec<OsString>) -> Vec<OsString> {
     args[0] = OsString::from("crlogin");
     args.insert(1, OsString::from(subcommand));
     args
+}
+
+/// The username/password logins the helper serves, each with its registry's host: `DCR_*`,
+/// the `--from-env` prefixes `configure-helper` recorded, and the other registry sources of
+/// the environment the client runs in. Read without any exchange.
+pub fn registry_logins(env: &Env, ci: &dyn Ci) -> Result<Vec<Planned<auth::Found>>> {
+    let prefixes = served::load_prefixes(&served::path(env)?)?;
+    let found = auth::registry_logins(env, ci, &prefixes)?;
+    plan::plan(found, |f| &f.scope, &Selection::default())
 }
 
 /// Every host the helpers answer for: `cr.<region>.nebius.cloud` for each known region, and the
@@ -123,7 +131,7 @@ pub fn read_stdin() -> Result<Zeroizing<String>> {
 
 /// [`read_stdin`] from any reader (the fuzz target feeds it bytes).
 pub(crate) fn read_request(reader: impl Read) -> Result<Zeroizing<String>> {
-    crate::secrets::read_text(reader, MAX_STDIN).map_err(|e| match e {
+    crate::secret::read_text(reader, MAX_STDIN).map_err(|e| match e {
         TextError::Io(kind) => anyhow::anyhow!("cannot read stdin: {kind}"),
         TextError::TooLarge => {
             anyhow::anyhow!(

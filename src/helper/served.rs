@@ -1,4 +1,5 @@
-//! The hosts `configure-helper` wired beyond the Nebius regions, kept in crlogin's own 0600 file
+//! The hosts `configure-helper` wired beyond the Nebius regions, and the `--from-env` prefixes
+//! whose logins it serves, kept in crlogin's own 0600 file
 //! (`$XDG_CONFIG_HOME/crlogin/helper-hosts.json`, else `~/.config/crlogin/helper-hosts.json`;
 //! per OS in [`crate::os::paths::config_home`]),
 //! so `docker-credential-crlogin` serves them afterwards with no variable set in the client's
@@ -6,9 +7,9 @@
 //! a region, nor `CRLOGIN_REGISTRIES`) never gets a Nebius token: nobody chose it.
 
 use crate::env::Env;
+use crate::files::auth_file;
 use crate::os::{paths, private, Os};
 use crate::registry;
-use crate::sinks::auth_file;
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::fs;
@@ -50,6 +51,48 @@ pub fn load(path: &Path) -> Result<Vec<String>> {
         );
     }
     let doc = auth_file::read(path)?;
+    hosts_in(&doc, path)
+}
+
+/// The recorded `--from-env` prefixes (none when the file does not exist), checked as
+/// [`load`] checks the hosts.
+pub fn load_prefixes(path: &Path) -> Result<Vec<String>> {
+    if load(path)?.is_empty() && fs::symlink_metadata(path).is_err() {
+        return Ok(Vec::new());
+    }
+    let doc = auth_file::read(path)?;
+    let Some(list) = doc.get("prefixes") else {
+        return Ok(Vec::new());
+    };
+    let bad = || {
+        anyhow::anyhow!(
+            "{} holds a bad prefix: remove it and run `crlogin configure-helper` again",
+            path.display()
+        )
+    };
+    list.as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .filter(|p| is_prefix(p))
+                .map(String::from)
+                .ok_or_else(bad)
+        })
+        .collect()
+}
+
+/// Whether `value` is a variable prefix (`DCR`, `MIRROR_1`).
+fn is_prefix(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn hosts_in(doc: &auth_file::Document, path: &Path) -> Result<Vec<String>> {
+    let redo = "remove it and run `crlogin configure-helper` again";
     let Some(list) = doc.get("hosts").and_then(Value::as_array) else {
         bail!("{} has no \"hosts\" list: {redo}", path.display());
     };
@@ -64,25 +107,72 @@ pub fn load(path: &Path) -> Result<Vec<String>> {
 
 /// Adds `hosts` to the record (creating it, 0600 in a 0700 directory).
 pub fn record(path: &Path, hosts: &[&str]) -> Result<()> {
+    record_in(path, "hosts", hosts)
+}
+
+/// Adds the `--from-env` `prefixes` to the record, as [`record`] adds hosts.
+pub fn record_prefixes(path: &Path, prefixes: &[&str]) -> Result<()> {
+    if let Some(bad) = prefixes.iter().find(|p| !is_prefix(p)) {
+        bail!(
+            "--from-env {} is not a variable prefix: use letters, digits and _, e.g. --from-env DCR",
+            crate::ci::quoted(bad)
+        );
+    }
+    load_prefixes(path)?;
+    record_in(path, "prefixes", prefixes)
+}
+
+fn record_in(path: &Path, key: &str, values: &[&str]) -> Result<()> {
     load(path)?;
     auth_file::update(path, |doc| {
-        let mut list = hosts_of(doc);
+        let mut list = strings_of(doc, key);
         let before = list.len();
-        for host in hosts {
-            if !list.iter().any(|h| h == host) {
-                list.push(host.to_string());
+        for value in values {
+            if !list.iter().any(|h| h == value) {
+                list.push(value.to_string());
             }
         }
         let changed = list.len() != before || !doc.contains_key("version");
-        set_hosts(doc, list);
+        if !doc.contains_key("hosts") {
+            doc.insert("hosts".into(), json!([]));
+        }
+        doc.insert("version".into(), json!(1));
+        doc.insert(key.into(), json!(list));
         Ok(((), changed))
+    })
+}
+
+/// Forgets the recorded prefixes (only those in `only`, when given); returns them.
+pub fn forget_prefixes(path: &Path, only: Option<&[String]>) -> Result<Vec<String>> {
+    if load_prefixes(path)?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (forgotten, empty) = auth_file::update(path, |doc| {
+        let (forgotten, kept): (Vec<String>, Vec<String>) = strings_of(doc, "prefixes")
+            .into_iter()
+            .partition(|p| only.is_none_or(|o| o.iter().any(|x| x == p)));
+        let empty = kept.is_empty() && strings_of(doc, "hosts").is_empty();
+        let changed = !forgotten.is_empty();
+        doc.insert("prefixes".into(), json!(kept));
+        Ok(((forgotten, empty), changed))
+    })?;
+    if empty {
+        remove_record(path)?;
+    }
+    Ok(forgotten)
+}
+
+fn remove_record(path: &Path) -> Result<()> {
+    fs::remove_file(path).or_else(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Ok(()),
+        kind => bail!("cannot remove {}: {kind}", path.display()),
     })
 }
 
 /// Forgets every recorded host for which `keep` is false; removes the file when none is left.
 /// Returns the hosts forgotten.
 pub fn forget_unless(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
-    if load(path)?.is_empty() {
+    if load(path)?.is_empty() && load_prefixes(path)?.is_empty() {
         return match fs::symlink_metadata(path) {
             Ok(_) => fs::remove_file(path)
                 .map(|()| Vec::new())
@@ -92,23 +182,20 @@ pub fn forget_unless(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<Str
     }
     let (forgotten, empty) = auth_file::update(path, |doc| {
         let (kept, forgotten): (Vec<String>, Vec<String>) =
-            hosts_of(doc).into_iter().partition(|h| keep(h));
-        let empty = kept.is_empty();
+            strings_of(doc, "hosts").into_iter().partition(|h| keep(h));
+        let empty = kept.is_empty() && strings_of(doc, "prefixes").is_empty();
         let changed = !forgotten.is_empty();
         set_hosts(doc, kept);
         Ok(((forgotten, empty), changed))
     })?;
     if empty {
-        fs::remove_file(path).or_else(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Ok(()),
-            kind => bail!("cannot remove {}: {kind}", path.display()),
-        })?;
+        remove_record(path)?;
     }
     Ok(forgotten)
 }
 
-fn hosts_of(doc: &auth_file::Document) -> Vec<String> {
-    doc.get("hosts")
+fn strings_of(doc: &auth_file::Document, key: &str) -> Vec<String> {
+    doc.get(key)
         .and_then(Value::as_array)
         .map(|l| {
             l.iter()

@@ -10,7 +10,7 @@
 
 use super::registry::host;
 use super::{any_bytes, config, damage, json_object, json_value, leaked_form, Recorder};
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use crate::sinks::{
     auth_file, remove_cred_helpers, remove_logins, write_cred_helpers, write_logins, Login, Tool,
 };

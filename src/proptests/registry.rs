@@ -4,7 +4,7 @@
 use super::{any_bytes, config};
 use crate::helper::server_host;
 use crate::registry::parse_registry;
-use crate::secrets::{read_text, TextError};
+use crate::secret::{read_text, TextError};
 use proptest::prelude::*;
 
 /// A host name label: letters, digits and inner dashes, up to 63 characters.

@@ -7,14 +7,12 @@
 //! A helper is outside code: each call is bounded in time and in how much output is read, and
 //! what it prints is shown only escaped onto one line, cut short, with the secret blotted out.
 
-use super::auth_file::Document;
 use super::{docker_format, Tool};
 use crate::ci::quoted;
-use crate::helper::docker_credential::NOT_FOUND;
-use crate::helper::HELPER_NAME;
-use crate::secrets::Secret;
+use crate::dcred::{self, Credentials, HELPER_NAME, NOT_FOUND};
+use crate::files::auth_file::Document;
+use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -116,21 +114,7 @@ fn find(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
         return None;
     }
     let cwd = std::env::current_dir().ok()?;
-    which::which_in(format!("docker-credential-{name}"), path_var?.into(), cwd).ok()
-}
-
-/// The helper protocol's credentials, as docker-credential-helpers serialises them.
-#[derive(Serialize)]
-pub(crate) struct Credentials<'a> {
-    /// The server, as the client will ask for it.
-    #[serde(rename = "ServerURL")]
-    pub server_url: &'a str,
-    /// The registry username.
-    #[serde(rename = "Username")]
-    pub username: &'a str,
-    /// The password or token.
-    #[serde(rename = "Secret")]
-    pub secret: &'a str,
+    which::which_in(dcred::program(name), path_var?.into(), cwd).ok()
 }
 
 /// Stores `username`/`secret` for `server_url` through `store`'s helper.
@@ -286,7 +270,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn helper(dir: &Path, name: &str, script: &str) -> PathBuf {
-        let path = dir.join(format!("docker-credential-{name}"));
+        let path = dir.join(dcred::program(name));
         std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path

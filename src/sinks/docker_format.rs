@@ -1,7 +1,7 @@
 //! The docker `config.json` format that docker, helm and podman all read: `auths` entries, and
 //! the `credHelpers` / `credsStore` settings that can shadow them.
 
-use super::auth_file::Document;
+use crate::files::auth_file::Document;
 use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 

@@ -1,88 +1,21 @@
-//! Where credentials are written: each tool's auth file, found the way the tool itself finds it.
-//! All three tools read the docker `config.json` format, so one writer ([`auth_file`]) serves
-//! them; tools sharing a file (as with `--config-dir`) get one write.
+//! Where credentials are written: each tool's auth file, found the way the tool itself finds it
+//! (the tools are rows of [`crate::tools`]). Every tool reads the docker `config.json` format,
+//! so one writer ([`auth_file`]) serves them; tools sharing a file (as with `--config-dir`) get
+//! one write.
 
-pub mod auth_file;
+pub use crate::files::auth_file;
 pub mod cred_store;
 pub(crate) mod docker_format;
 
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::os::{paths, Os};
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use anyhow::{Context, Result};
 use base64::Engine;
 use std::path::{Path, PathBuf};
 
-/// A client whose credentials crlogin writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Tool {
-    /// The docker CLI (and buildx, compose).
-    Docker,
-    /// Helm's OCI registry support.
-    Helm,
-    /// podman, skopeo and buildah (containers/image).
-    Podman,
-}
-
-impl Tool {
-    /// The tool's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tool::Docker => "docker",
-            Tool::Helm => "helm",
-            Tool::Podman => "podman",
-        }
-    }
-
-    /// The auth file the tool reads, from its own variables and defaults.
-    pub fn auth_file(self, env: &Env) -> Result<PathBuf> {
-        match self {
-            Tool::Docker => paths::docker_config(env, Os::CURRENT),
-            Tool::Helm => paths::helm_registry_config(env, Os::CURRENT),
-            Tool::Podman => paths::podman_auth_file(env, Os::CURRENT),
-        }
-    }
-
-    /// The variables that choose the tool's file, for messages.
-    fn variables(self) -> &'static str {
-        match self {
-            Tool::Docker => "DOCKER_CONFIG",
-            Tool::Helm if Os::CURRENT == Os::Windows => {
-                "HELM_REGISTRY_CONFIG, HELM_CONFIG_HOME, XDG_CONFIG_HOME, APPDATA"
-            }
-            Tool::Helm => "HELM_REGISTRY_CONFIG, HELM_CONFIG_HOME, XDG_CONFIG_HOME",
-            Tool::Podman => paths::podman_variables(Os::CURRENT),
-        }
-    }
-
-    /// The variable to export so the tool reads `file` (docker's names the directory).
-    pub fn env_var(self, file: &Path) -> (&'static str, PathBuf) {
-        match self {
-            Tool::Docker => ("DOCKER_CONFIG", file.parent().unwrap_or(file).to_path_buf()),
-            Tool::Helm => ("HELM_REGISTRY_CONFIG", file.to_path_buf()),
-            Tool::Podman => ("REGISTRY_AUTH_FILE", file.to_path_buf()),
-        }
-    }
-
-    /// The `auths` key the tool looks a host up by: docker keeps Docker Hub under its legacy URL.
-    fn auth_key(self, host: &str) -> String {
-        let docker_hub = matches!(
-            host,
-            "docker.io" | "index.docker.io" | "registry-1.docker.io"
-        );
-        if self == Tool::Docker && docker_hub {
-            "https://index.docker.io/v1/".to_string()
-        } else {
-            host.to_string()
-        }
-    }
-
-    /// docker and helm obey a global `credsStore`; podman ignores it.
-    pub(crate) fn reads_creds_store(self) -> bool {
-        self != Tool::Podman
-    }
-}
+pub use crate::tools::Tool;
 
 /// Each selected tool with the file it reads: under `config_dir`, one shared `config.json`.
 pub fn files(tools: &[Tool], env: &Env, config_dir: Option<&Path>) -> Result<Vec<(Tool, PathBuf)>> {
@@ -363,7 +296,7 @@ pub fn remove_logins_via(
         .iter()
         .filter(|host| {
             erased_hosts.contains(host)
-                || [Tool::Docker, Tool::Podman]
+                || crate::tools::TOOLS
                     .iter()
                     .any(|tool| removed_keys.contains(&tool.auth_key(host)))
         })
