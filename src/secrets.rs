@@ -41,7 +41,7 @@ impl<'a> Vars<'a> {
     }
 
     /// The `--from-env` prefixes as given (checked by the source that reads them).
-    pub fn from_env(&self) -> &'a [String] {
+    pub fn prefixes(&self) -> &'a [String] {
         self.from_env
     }
 

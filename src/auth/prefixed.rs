@@ -59,7 +59,7 @@ impl Source for Prefixed {
 /// The prefixes to read: `--from-env` ones (checked), then `DCR` when any `DCR_*` is set.
 fn prefixes(vars: &Vars) -> Result<Vec<String>> {
     let mut prefixes: Vec<String> = Vec::new();
-    for prefix in vars.from_env() {
+    for prefix in vars.prefixes() {
         let prefix = prefix.trim().trim_end_matches('_').to_string();
         if prefix.is_empty()
             || !prefix
