@@ -44,8 +44,9 @@ impl Source for Prefixed {
         Ok(registries)
     }
 
-    fn find(&self, _vars: &Vars, _forced: bool) -> Result<Option<Found>> {
-        unreachable!("find_all reads every prefix")
+    /// The first prefix's login; [`Source::find_all`] gives every one.
+    fn find(&self, vars: &Vars, forced: bool) -> Result<Option<Found>> {
+        Ok(self.find_all(vars, forced)?.into_iter().next())
     }
 
     fn find_all(&self, vars: &Vars, _forced: bool) -> Result<Vec<Found>> {
