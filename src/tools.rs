@@ -182,14 +182,4 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), names.len());
     }
-
-    #[test]
-    fn docker_keeps_docker_hub_under_its_legacy_key() {
-        assert_eq!(
-            Tool::Docker.auth_key("docker.io"),
-            "https://index.docker.io/v1/"
-        );
-        assert_eq!(Tool::Podman.auth_key("docker.io"), "docker.io");
-        assert_eq!(Tool::Helm.auth_key("r.example"), "r.example");
-    }
 }

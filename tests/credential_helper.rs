@@ -35,6 +35,20 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `HOME/bin`, put first on the machine's PATH (where configure-helper links the helper).
+fn bin_on_path(machine: &mut Machine) -> PathBuf {
+    let bin = machine.home().join("bin");
+    machine.env.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    bin
+}
+
 /// Runs the helper as `program` (a link named docker-credential-crlogin) with `action`.
 fn helper_via(machine: &Machine, program: &Path, action: &str, stdin: &str) -> Out {
     let mut cmd = machine.env.command(program);
@@ -474,15 +488,7 @@ fn docker_reads_a_wired_host_through_the_helper_with_no_variable_until_remove() 
     machine.server.set_token(token);
     let (registry, _seed) = harness::seeded_registry(&machine.env, "iam", token);
 
-    let bin = machine.home().join("bin");
-    machine.env.set(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    );
+    let bin = bin_on_path(&mut machine);
     // No CRLOGIN_REGISTRIES anywhere: configure-helper's record is what makes the host served.
     let configure = |extra: &[&str]| {
         let mut args = vec!["configure-helper", "--bin-dir", bin.to_str().unwrap()];
@@ -518,11 +524,7 @@ fn docker_reads_a_wired_host_through_the_helper_with_no_variable_until_remove() 
     machine.assert_quiet(&inspect, Some(&inspect.stdout));
     // The helper still refuses every host nobody wired, with no exchange.
     let link = bin.join("docker-credential-crlogin");
-    let other = machine
-        .env
-        .crlogin(["credential-helper", "get"])
-        .stdin("127.0.0.1:1")
-        .run();
+    let other = helper_via(&machine, &link, "get", "127.0.0.1:1");
     assert_eq!(
         (other.stdout.as_str(), other.status.code()),
         (NOT_FOUND, Some(1))
@@ -582,15 +584,7 @@ fn docker_skopeo_and_helm_use_a_dcr_login_through_the_helper() {
     let mut machine = Machine::new();
     let (registry, _seed) = harness::seeded_registry(&machine.env, "robot", password);
     let host = registry.host();
-    let bin = machine.home().join("bin");
-    machine.env.set(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
-    );
+    let bin = bin_on_path(&mut machine);
     let configure = |m: &Machine, extra: &[&str]| {
         let mut args = vec!["configure-helper", "--bin-dir", bin.to_str().unwrap()];
         args.extend_from_slice(extra);

@@ -142,11 +142,7 @@ fn configure(
         let _ = writeln!(
             text,
             "  the helper serves the logins in {} from now on (recorded in {})",
-            prefixes
-                .iter()
-                .map(|p| format!("{p}_*"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            prefix_list(&prefixes),
             record.display()
         );
     }
@@ -200,14 +196,19 @@ fn forget_prefixes(env: &Env, only: Option<&[String]>) -> Result<String> {
         [] => String::new(),
         prefixes => format!(
             "  the helper no longer serves the logins in {} (forgotten in {})\n",
-            prefixes
-                .iter()
-                .map(|p| format!("{p}_*"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            prefix_list(prefixes),
             record.display()
         ),
     })
+}
+
+/// `A_*, B_*`, for the report.
+fn prefix_list(prefixes: &[impl AsRef<str>]) -> String {
+    let shown: Vec<String> = prefixes
+        .iter()
+        .map(|p| format!("{}_*", p.as_ref()))
+        .collect();
+    shown.join(", ")
 }
 
 /// Removes the entries naming crlogin for `hosts` (every one, without `hosts`) and the link.
