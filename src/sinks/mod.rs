@@ -114,86 +114,153 @@ pub struct StoredLogin {
 /// [`write_logins`], storing a login through the credential helper a tool's file names for it
 /// (`credsStore`, `credHelpers`; see [`cred_store`]) when that helper is on `path_var`, as
 /// `docker login` does; the file then keeps no secret for that host.
+///
+/// Three phases, so nothing is written unless every file can take its entries: each file is
+/// read once and checked, and which logins go through a helper is decided on it; then the
+/// helpers are called; then each file is merged into under its lock.
 pub fn write_logins_via(
     files: &[(Tool, PathBuf)],
     logins: &[Login],
     ci: &dyn Ci,
     path_var: Option<&std::ffi::OsStr>,
 ) -> Result<Written> {
-    check_files(files, Some("auths"))?;
-    let auths: Vec<Secret> = logins.iter().map(|l| auth_string(l, ci)).collect();
-    let groups = group_by_file(files);
-    // Decided on the files as read now; the helpers are called before any file is written.
-    let mut plans: Vec<Vec<(usize, Tool, cred_store::Store)>> = Vec::new();
-    let mut done: Vec<(PathBuf, String)> = Vec::new();
-    let mut stored = Vec::new();
-    for (path, tools) in &groups {
-        let doc = auth_file::read(path)?;
-        let mut plan = Vec::new();
-        for (i, login) in logins.iter().enumerate() {
-            for &tool in tools {
-                let key = tool.auth_key(login.host);
-                let Some(store) = cred_store::store_for(&doc, tool, &key, path_var) else {
-                    continue;
-                };
-                if !done.contains(&(store.program.clone(), key.clone())) {
-                    cred_store::store(&store, &key, login.username, login.secret)?;
-                    stored.push(StoredLogin {
-                        helper: store.name.clone(),
-                        key: key.clone(),
-                        line: format!("  {key}: stored in {}", store.describe(path)),
-                    });
-                    done.push((store.program.clone(), key.clone()));
-                }
-                plan.push((i, tool, store));
-            }
-        }
-        plans.push(plan);
-    }
+    let plans = group_by_file(files)
+        .into_iter()
+        .map(|(path, tools)| FilePlan::read(path, tools, logins, path_var))
+        .collect::<Result<Vec<_>>>()?;
+    let auths: Vec<(&Login, Secret)> = logins.iter().map(|l| (l, auth_string(l, ci))).collect();
+    let stored = store_through_helpers(&plans)?;
     let mut warnings = Vec::new();
-    for ((path, tools), plan) in groups.into_iter().zip(&plans) {
-        let through_helper =
-            |i: usize, tool: Tool| plan.iter().any(|(j, t, _)| *j == i && *t == tool);
-        let file_warnings = auth_file::update(&path, |doc| {
-            let mut changed = false;
-            let mut warnings = Vec::new();
-            for (i, (login, auth)) in logins.iter().zip(&auths).enumerate() {
-                let in_file: Vec<&Tool> = tools.iter().filter(|t| !through_helper(i, **t)).collect();
-                for tool in &tools {
-                    let key = tool.auth_key(login.host);
-                    let helper = plan.iter().find(|(j, t, _)| *j == i && t == tool).map(|(_, _, s)| s);
-                    match helper {
-                        // As `docker login` does: the store holds the secret, the file none.
-                        Some(store) => {
-                            if in_file.iter().all(|t| t.auth_key(login.host) != key) {
-                                changed |= docker_format::remove_auth(doc, &key)?;
-                            }
-                            if store.via == cred_store::Via::CredHelpers {
-                                continue;
-                            }
-                        }
-                        None => changed |= docker_format::set_auth(doc, &key, auth.expose())?,
-                    }
-                    if let Some(helper) = docker_format::remove_cred_helper(doc, &key) {
-                        changed = true;
-                        warnings.push(format!(
-                            "{}: removed the credHelpers entry for {key} (helper {helper:?}), which would have hidden this login",
-                            path.display()
-                        ));
-                    }
-                }
-            }
-            let store_unused = tools.iter().any(|t| t.reads_creds_store())
-                && !plan.iter().any(|(_, _, s)| s.via == cred_store::Via::CredsStore);
-            if let Some(store) = docker_format::creds_store(doc).filter(|_| store_unused) {
-                warnings.push(creds_store_warning(&path, store));
-            }
-            Ok((warnings, changed))
-        })
-        .with_context(|| format!("cannot update {}", path.display()))?;
+    for plan in &plans {
+        let file_warnings = auth_file::update(&plan.path, |doc| plan.merge(doc, &auths))
+            .with_context(|| format!("cannot update {}", plan.path.display()))?;
         warnings.extend(file_warnings);
     }
     Ok(Written { warnings, stored })
+}
+
+/// One login that one tool of a file reads through a credential helper.
+struct Routed<'a> {
+    login: &'a Login<'a>,
+    tool: Tool,
+    store: cred_store::Store,
+}
+
+/// What happens to one auth file: the tools that read it, and the logins they read through a
+/// helper (decided on the file as read before anything is written).
+struct FilePlan<'a> {
+    path: PathBuf,
+    tools: Vec<Tool>,
+    routed: Vec<Routed<'a>>,
+}
+
+impl<'a> FilePlan<'a> {
+    /// Reads and checks the file at `path` once, and finds the helper each login goes to.
+    fn read(
+        path: PathBuf,
+        tools: Vec<Tool>,
+        logins: &'a [Login<'a>],
+        path_var: Option<&std::ffi::OsStr>,
+    ) -> Result<Self> {
+        let doc = auth_file::read(&path)?;
+        docker_format::check_section(&doc, "auths")
+            .with_context(|| format!("cannot update {}", path.display()))?;
+        let mut routed = Vec::new();
+        for login in logins {
+            for &tool in &tools {
+                let key = tool.auth_key(login.host);
+                if let Some(store) = cred_store::store_for(&doc, tool, &key, path_var) {
+                    routed.push(Routed { login, tool, store });
+                }
+            }
+        }
+        Ok(Self {
+            path,
+            tools,
+            routed,
+        })
+    }
+
+    /// The helper `tool` reads `login` through, if any.
+    fn helper(&self, login: &Login, tool: Tool) -> Option<&cred_store::Store> {
+        self.routed
+            .iter()
+            .find(|r| r.login.host == login.host && r.tool == tool)
+            .map(|r| &r.store)
+    }
+
+    /// Merges the logins into the file's document: an `auths` entry for each tool reading the
+    /// file itself, none where a helper holds the secret, and no `credHelpers` entry that would
+    /// hide a login. Returns the warnings and whether anything changed.
+    fn merge(
+        &self,
+        doc: &mut auth_file::Document,
+        auths: &[(&Login, Secret)],
+    ) -> Result<(Vec<String>, bool)> {
+        let mut changed = false;
+        let mut warnings = Vec::new();
+        for (login, auth) in auths {
+            let in_file: Vec<String> = self
+                .tools
+                .iter()
+                .filter(|&&t| self.helper(login, t).is_none())
+                .map(|t| t.auth_key(login.host))
+                .collect();
+            for &tool in &self.tools {
+                let key = tool.auth_key(login.host);
+                match self.helper(login, tool) {
+                    // As `docker login` does: the store holds the secret, the file none.
+                    Some(store) => {
+                        if !in_file.contains(&key) {
+                            changed |= docker_format::remove_auth(doc, &key)?;
+                        }
+                        if store.via == cred_store::Via::CredHelpers {
+                            continue;
+                        }
+                    }
+                    None => changed |= docker_format::set_auth(doc, &key, auth.expose())?,
+                }
+                if let Some(helper) = docker_format::remove_cred_helper(doc, &key) {
+                    changed = true;
+                    warnings.push(format!(
+                        "{}: removed the credHelpers entry for {key} (helper {helper:?}), which would have hidden this login",
+                        self.path.display()
+                    ));
+                }
+            }
+        }
+        let store_unused = self.tools.iter().any(|t| t.reads_creds_store())
+            && !self
+                .routed
+                .iter()
+                .any(|r| r.store.via == cred_store::Via::CredsStore);
+        if let Some(store) = docker_format::creds_store(doc).filter(|_| store_unused) {
+            warnings.push(creds_store_warning(&self.path, store));
+        }
+        Ok((warnings, changed))
+    }
+}
+
+/// Stores each routed login through its helper, once per helper and key.
+fn store_through_helpers(plans: &[FilePlan]) -> Result<Vec<StoredLogin>> {
+    let mut done: Vec<(PathBuf, String)> = Vec::new();
+    let mut stored = Vec::new();
+    for plan in plans {
+        for Routed { login, tool, store } in &plan.routed {
+            let key = tool.auth_key(login.host);
+            if done.contains(&(store.program.clone(), key.clone())) {
+                continue;
+            }
+            cred_store::store(store, &key, login.username, login.secret)?;
+            stored.push(StoredLogin {
+                helper: store.name.clone(),
+                key: key.clone(),
+                line: format!("  {key}: stored in {}", store.describe(&plan.path)),
+            });
+            done.push((store.program.clone(), key));
+        }
+    }
+    Ok(stored)
 }
 
 fn creds_store_warning(path: &Path, store: &str) -> String {
