@@ -241,6 +241,35 @@ mod tests {
         assert!(forget_unless(&path, |_| false).unwrap().is_empty());
     }
 
+    #[test]
+    fn prefixes_are_recorded_beside_the_hosts_and_forgotten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("crlogin").join(FILE_NAME);
+        assert!(load_prefixes(&path).unwrap().is_empty());
+        record_prefixes(&path, &["MIRROR"]).unwrap();
+        record(&path, &["127.0.0.1:5000"]).unwrap();
+        record_prefixes(&path, &["MIRROR", "HARBOR_1"]).unwrap();
+        assert_eq!(load_prefixes(&path).unwrap(), ["MIRROR", "HARBOR_1"]);
+        assert_eq!(load(&path).unwrap(), ["127.0.0.1:5000"]);
+        assert!(record_prefixes(&path, &["A-B"]).is_err());
+        assert_eq!(
+            forget_prefixes(&path, Some(&["MIRROR".to_string()])).unwrap(),
+            ["MIRROR"]
+        );
+        assert_eq!(forget_unless(&path, |_| false).unwrap(), ["127.0.0.1:5000"]);
+        assert!(path.exists(), "a prefix is still recorded");
+        assert_eq!(forget_prefixes(&path, None).unwrap(), ["HARBOR_1"]);
+        assert!(!path.exists(), "an empty record is removed");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, r#"{"hosts":[],"prefixes":["$(x)"]}"#).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(load_prefixes(&path).is_err(), "a bad prefix is refused");
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_record_others_can_write_or_that_does_not_parse_is_refused() {
