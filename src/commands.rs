@@ -400,7 +400,7 @@ pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
 
 /// A fresh 0700 directory under `base` that outlives this process (the job removes it).
 fn make_isolated_dir(base: &Path) -> Result<PathBuf> {
-    sinks::auth_file::create_private_dir(base)?;
+    crate::files::auth_file::create_private_dir(base)?;
     crate::os::private::temp_dir_in(base, "crlogin-")
         .with_context(|| format!("cannot create a directory in {}", base.display()))
 }

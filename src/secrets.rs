@@ -8,7 +8,7 @@
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::secret::read_file;
-use crate::secret::Secret;
+pub use crate::secret::Secret;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use zeroize::Zeroizing;

@@ -2,8 +2,9 @@
 //! each file, and the isolated directory it created. On GitHub Actions the record travels in the
 //! step's state (the post step gets it back); elsewhere it sits beside the files in the config dir.
 
+use crate::files::auth_file;
 use crate::files::{self, unix, ReadError};
-use crate::sinks::{self, auth_file};
+use crate::sinks;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;

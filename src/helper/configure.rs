@@ -160,7 +160,7 @@ fn configure(
 fn forget(env: &Env) -> Result<String> {
     let mut still_named: Vec<String> = Vec::new();
     for (_, path) in sinks::files(crate::tools::TOOLS, env, None)? {
-        let doc = sinks::auth_file::read(&path)?;
+        let doc = crate::files::auth_file::read(&path)?;
         let Some(helpers) = doc.get("credHelpers").and_then(|v| v.as_object()) else {
             continue;
         };
