@@ -163,19 +163,20 @@ impl Ci for Azure {
     }
 
     fn id_token<'a>(&'a self, env: &'a Env, request: &'a IdTokenRequest) -> Option<IdToken<'a>> {
-        Some(Box::pin(request_token(env, request)))
+        Some(Box::pin(request_token(self, env, request)))
     }
 }
 
 /// POST `$SYSTEM_OIDCREQUESTURI?api-version=7.1&serviceConnectionId=ID` with the job's access
-/// token; the answer is `{"oidcToken": "<jwt>"}`.
-async fn request_token(env: &Env, request: &IdTokenRequest) -> Result<Zeroizing<String>> {
+/// token (masked first, though Azure masks it too); the answer is `{"oidcToken": "<jwt>"}`.
+async fn request_token(azure: &Azure, env: &Env, request: &IdTokenRequest) -> Result<Zeroizing<String>> {
     let Some(uri) = env.get(REQUEST_URI_VAR)? else {
         bail!("Azure Pipelines gave this job no OIDC endpoint ({REQUEST_URI_VAR} is not set): run crlogin in a pipeline job on Azure DevOps Services");
     };
     let Some(access_token) = env.get(ACCESS_TOKEN_VAR)?.map(Zeroizing::new) else {
         bail!("{ACCESS_TOKEN_VAR} is not set: Azure gives it to a step only when mapped, so add `env: {{ {ACCESS_TOKEN_VAR}: $(System.AccessToken) }}` to the step");
     };
+    azure.mask(&access_token);
     let Some(connection) = env.get(SERVICE_CONNECTION_VAR)? else {
         bail!("{SERVICE_CONNECTION_VAR} is not set: the OIDC token is issued for a service connection, so set it to the id of one this pipeline may use (Project settings > Service connections)");
     };
