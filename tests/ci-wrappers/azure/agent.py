@@ -81,7 +81,7 @@ failed = False
 for n, step in enumerate(steps):
     if failed and step.get("condition") != "always()":
         continue
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "TMPDIR", "LANG")}
+    env = dict(os.environ)
     env.update({k: v for k, v in variables.items() if not k.startswith("secret:")})
     env.update(job_vars)
     env["PATH"] = ":".join(paths + [env["PATH"]])
