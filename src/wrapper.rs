@@ -322,7 +322,13 @@ pub const NAMES: &[Name] = &[
         Some("input `auth: oidc`"),
         None,
         None,
-    ).also(Some("option `auth: oidc`"), Some("parameter `auth: oidc`"), Some("parameter `auth: oidc`"), None),
+    )
+    .also(
+        Some("option `auth: oidc`"),
+        Some("parameter `auth: oidc`"),
+        Some("parameter `auth: oidc`"),
+        None,
+    ),
     row(
         "--auth",
         Some("CRLOGIN_AUTH"),
@@ -330,7 +336,13 @@ pub const NAMES: &[Name] = &[
         Some("input `auth`"),
         None,
         None,
-    ).also(Some("option `auth`"), Some("parameter `auth`"), Some("parameter `auth`"), None),
+    )
+    .also(
+        Some("option `auth`"),
+        Some("parameter `auth`"),
+        Some("parameter `auth`"),
+        None,
+    ),
     row(
         "--impersonate",
         Some("NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID"),
@@ -346,7 +358,13 @@ pub const NAMES: &[Name] = &[
         Some("input `from-env`"),
         None,
         None,
-    ).also(Some("option `from-env`"), Some("parameter `from-env`"), Some("parameter `fromEnv`"), None),
+    )
+    .also(
+        Some("option `from-env`"),
+        Some("parameter `from-env`"),
+        Some("parameter `fromEnv`"),
+        None,
+    ),
     row(
         "--all-regions",
         Some("an empty NEBIUS_REGIONS"),
@@ -354,7 +372,13 @@ pub const NAMES: &[Name] = &[
         Some("an empty input `regions`"),
         None,
         Some("no regions parameter"),
-    ).also(Some("an empty option `regions`"), Some("an empty parameter `regions`"), Some("an empty parameter `regions`"), None),
+    )
+    .also(
+        Some("an empty option `regions`"),
+        Some("an empty parameter `regions`"),
+        Some("an empty parameter `regions`"),
+        None,
+    ),
     row(
         "--region",
         Some("NEBIUS_REGIONS"),
@@ -362,7 +386,13 @@ pub const NAMES: &[Name] = &[
         Some("input `regions`"),
         None,
         Some("parameter regions"),
-    ).also(Some("option `regions`"), Some("parameter `regions`"), Some("parameter `regions`"), None),
+    )
+    .also(
+        Some("option `regions`"),
+        Some("parameter `regions`"),
+        Some("parameter `regions`"),
+        None,
+    ),
     row(
         "--registry",
         Some("CRLOGIN_REGISTRIES"),
@@ -370,7 +400,13 @@ pub const NAMES: &[Name] = &[
         Some("input `registries`"),
         None,
         Some("parameter registries"),
-    ).also(Some("option `registries`"), Some("parameter `registries`"), Some("parameter `registries`"), None),
+    )
+    .also(
+        Some("option `registries`"),
+        Some("parameter `registries`"),
+        Some("parameter `registries`"),
+        None,
+    ),
     row(
         "--for",
         Some("CRLOGIN_FOR"),
@@ -378,7 +414,13 @@ pub const NAMES: &[Name] = &[
         Some("input `for`"),
         None,
         Some("parameter tools"),
-    ).also(Some("option `tools`"), Some("parameter `tools`"), Some("parameter `tools`"), None),
+    )
+    .also(
+        Some("option `tools`"),
+        Some("parameter `tools`"),
+        Some("parameter `tools`"),
+        None,
+    ),
     row(
         "--config-dir",
         Some("CRLOGIN_CONFIG_DIR"),
@@ -386,7 +428,13 @@ pub const NAMES: &[Name] = &[
         Some("the component's per-job directory (input `isolated`)"),
         Some("the include's per-job directory (CRLOGIN_ISOLATED)"),
         Some("the step's per-build directory"),
-    ).also(Some("the plugin's per-job directory (option `isolated`)"), Some("the orb's per-job directory (parameter `isolated`)"), Some("the template's per-job directory (parameter `isolated`)"), None),
+    )
+    .also(
+        Some("the plugin's per-job directory (option `isolated`)"),
+        Some("the orb's per-job directory (parameter `isolated`)"),
+        Some("the template's per-job directory (parameter `isolated`)"),
+        None,
+    ),
     row(
         "--isolated",
         Some("CRLOGIN_ISOLATED=true"),
@@ -394,7 +442,13 @@ pub const NAMES: &[Name] = &[
         Some("`isolated: true`"),
         None,
         Some("the step's per-build directory (always used)"),
-    ).also(Some("`isolated: true`"), Some("`isolated: true`"), Some("`isolated: true`"), None),
+    )
+    .also(
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        None,
+    ),
     row(
         "--export-env",
         Some("CRLOGIN_EXPORT_ENV=true"),
@@ -418,7 +472,13 @@ pub const NAMES: &[Name] = &[
         Some("`verify: true`"),
         None,
         Some("`verify: true`"),
-    ).also(Some("`verify: true`"), Some("`verify: true`"), Some("`verify: true`"), None),
+    )
+    .also(
+        Some("`verify: true`"),
+        Some("`verify: true`"),
+        Some("`verify: true`"),
+        None,
+    ),
     row("--retries", Some("CRLOGIN_RETRIES"), None, None, None, None),
     row("--timeout", Some("CRLOGIN_TIMEOUT"), None, None, None, None),
     row(
@@ -446,7 +506,13 @@ pub const NAMES: &[Name] = &[
         Some("`isolated: true`"),
         None,
         None,
-    ).also(Some("`isolated: true`"), Some("`isolated: true`"), Some("`isolated: true`"), None),
+    )
+    .also(
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        None,
+    ),
     row(
         "crlogin --help",
         None,
@@ -454,7 +520,13 @@ pub const NAMES: &[Name] = &[
         Some("the component's inputs"),
         Some("the include's variables"),
         Some("the step's help"),
-    ).also(Some("the plugin's options"), Some("the orb's parameters"), Some("the template's parameters"), Some("the step's variables")),
+    )
+    .also(
+        Some("the plugin's options"),
+        Some("the orb's parameters"),
+        Some("the template's parameters"),
+        Some("the step's variables"),
+    ),
 ];
 
 /// `text` with every occurrence of `word` (not followed by a letter, digit, `-` or `_`)

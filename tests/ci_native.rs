@@ -13,7 +13,7 @@ mod iam_grpc;
 mod iam_server;
 
 use base64::Engine;
-use harness::{canary, require_tool, run, secret_forms, seeded_registry, Env, Out};
+use harness::{canary, require_tool, run, secret_forms, seeded_registry, temp_dir, Env, Out};
 use iam_grpc::{Expect, IamServer, TestIssuer};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -35,7 +35,7 @@ struct Agent {
 
 impl Agent {
     fn install(env: &mut Env) -> Agent {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = temp_dir();
         let script = format!(
             r#"#!/bin/sh
 rec='{rec}'
@@ -117,7 +117,7 @@ fn exported_docker_config(out: &Out) -> PathBuf {
 
 /// skopeo and the docker CLI both read the docker file in `config_dir` and reach the image.
 fn clients_read(env: &Env, registry: &harness::Registry, config_dir: &Path) {
-    let pulled = tempfile::tempdir().unwrap();
+    let pulled = temp_dir();
     registry
         .pull(
             env,
@@ -149,7 +149,13 @@ fn assert_unleaked(password: &str, outs: &[&Out], root: &Path, allowed: &[PathBu
         .flat_map(|o| [o.stdout.clone(), without_masks(&o.stderr)])
         .collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    harness::assert_no_leak(password, &secret_forms(password, Some(USER)), &texts, root, allowed);
+    harness::assert_no_leak(
+        password,
+        &secret_forms(password, Some(USER)),
+        &texts,
+        root,
+        allowed,
+    );
 }
 
 fn without_masks(text: &str) -> String {
@@ -177,15 +183,26 @@ fn oidc_env(env: &mut Env, server: &IamServer) {
 /// A keyless login (no `--auth`: crlogin finds the CI's token itself) into `dir`.
 fn oidc_login(env: &Env, dir: &Path) -> Out {
     let dir = dir.to_str().unwrap();
-    env.crlogin(["login", "--registry", OIDC_REGISTRY, "--for", "docker", "--config-dir", dir])
-        .run()
+    env.crlogin([
+        "login",
+        "--registry",
+        OIDC_REGISTRY,
+        "--for",
+        "docker",
+        "--config-dir",
+        dir,
+    ])
+    .run()
 }
 
 /// The `auth` crlogin wrote for the OIDC registry into `dir`.
 fn written_auth(dir: &Path) -> String {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
-    config["auths"][OIDC_REGISTRY]["auth"].as_str().unwrap().to_string()
+    config["auths"][OIDC_REGISTRY]["auth"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn iam_auth(token: &str) -> String {
@@ -204,11 +221,20 @@ fn buildkite_masks_with_the_agent_groups_isolates_and_cleans_up() {
 
     let out = env.crlogin(["login", "--for", "docker"]).run();
     out.assert_success("login on Buildkite");
-    assert!(out.stderr.contains("--- crlogin login\n"), "the report is a group: {out}");
+    assert!(
+        out.stderr.contains("--- crlogin login\n"),
+        "the report is a group: {out}"
+    );
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
     let redacted = agent.redacted();
-    assert!(redacted.contains(&password), "the password is redacted: {redacted:?}");
-    assert!(redacted.contains(&auth), "base64(user:password) is redacted");
+    assert!(
+        redacted.contains(&password),
+        "the password is redacted: {redacted:?}"
+    );
+    assert!(
+        redacted.contains(&auth),
+        "base64(user:password) is redacted"
+    );
     let dir = exported_docker_config(&out);
     assert!(
         dir.starts_with(env.home().join("builds/acme/app.tmp")),
@@ -232,7 +258,11 @@ fn buildkite_warns_once_when_the_agent_cannot_redact() {
     dcr(&mut env, OIDC_REGISTRY, &password);
     let out = env.crlogin(["login", "--for", "docker", "--dry-run"]).run();
     out.assert_success("a dry run with an agent that cannot redact");
-    assert_eq!(out.stderr.matches("redactor add` failed").count(), 1, "{out}");
+    assert_eq!(
+        out.stderr.matches("redactor add` failed").count(),
+        1,
+        "{out}"
+    );
     assert!(agent.redacted().is_empty());
     assert_unleaked(&password, &[&out], env.home(), &[]);
 }
@@ -258,7 +288,10 @@ fn buildkite_oidc_token_comes_from_the_agent() {
     harness::audit::secret("IAM token", &token);
     assert_eq!(written_auth(&dir), iam_auth(&token));
     let redacted = agent.redacted();
-    assert!(redacted.contains(&jwt) && redacted.contains(&token), "both tokens redacted");
+    assert!(
+        redacted.contains(&jwt) && redacted.contains(&token),
+        "both tokens redacted"
+    );
     for secret in [&jwt, &token] {
         assert!(!out.stderr.contains(secret.as_str()) && !out.stdout.contains(secret.as_str()));
     }
@@ -266,7 +299,12 @@ fn buildkite_oidc_token_comes_from_the_agent() {
     std::fs::remove_file(agent.dir.path().join("jwt")).unwrap();
     let refused = oidc_login(&env, &dir);
     refused.assert_failure("no token from the agent");
-    assert!(refused.stderr.contains("OIDC is not allowed for this pipeline"), "{refused}");
+    assert!(
+        refused
+            .stderr
+            .contains("OIDC is not allowed for this pipeline"),
+        "{refused}"
+    );
 }
 
 /// An Azure Pipelines OIDC endpoint: POST with `Authorization: Bearer <access token>`,
@@ -285,8 +323,11 @@ impl AzureOidc {
             listener.local_addr().unwrap()
         );
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (access_token, connection, jwt) =
-            (access_token.to_string(), connection.to_string(), jwt.to_string());
+        let (access_token, connection, jwt) = (
+            access_token.to_string(),
+            connection.to_string(),
+            jwt.to_string(),
+        );
         let seen = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -317,10 +358,18 @@ impl AzureOidc {
                     ("405 Method Not Allowed", "{}".to_string())
                 } else if !bearer {
                     ("401 Unauthorized", "{}".to_string())
-                } else if !pairs.iter().any(|(k, _)| k == "api-version") || !has("serviceConnectionId", &connection) {
-                    ("400 Bad Request", r#"{"message":"api-version and serviceConnectionId"}"#.to_string())
+                } else if !pairs.iter().any(|(k, _)| k == "api-version")
+                    || !has("serviceConnectionId", &connection)
+                {
+                    (
+                        "400 Bad Request",
+                        r#"{"message":"api-version and serviceConnectionId"}"#.to_string(),
+                    )
                 } else {
-                    ("200 OK", serde_json::json!({ "oidcToken": jwt }).to_string())
+                    (
+                        "200 OK",
+                        serde_json::json!({ "oidcToken": jwt }).to_string(),
+                    )
                 };
                 let _ = write!(
                     stream,
@@ -354,25 +403,45 @@ fn azure_masks_groups_exports_and_cleans_up_from_the_saved_state() {
         .set("AGENT_TEMPDIRECTORY", temp.to_str().unwrap());
     dcr(&mut env, &registry.host(), &password);
 
-    let out = env.crlogin(["login", "--for", "docker", "--isolated"]).run();
+    let out = env
+        .crlogin(["login", "--for", "docker", "--isolated"])
+        .run();
     out.assert_success("login on Azure Pipelines");
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
     for secret in [&password, &auth] {
         let mask = format!("##vso[task.setsecret]{secret}");
-        let at = out.stderr.find(&mask).unwrap_or_else(|| panic!("{secret} masked: {out}"));
-        assert!(at < out.stderr.find("##[group]crlogin login").unwrap(), "masked before the report");
+        let at = out
+            .stderr
+            .find(&mask)
+            .unwrap_or_else(|| panic!("{secret} masked: {out}"));
+        assert!(
+            at < out.stderr.find("##[group]crlogin login").unwrap(),
+            "masked before the report"
+        );
     }
     assert!(out.stderr.contains("##[endgroup]"), "{out}");
-    let dir = PathBuf::from(azure_variable(&out, "DOCKER_CONFIG").expect("DOCKER_CONFIG for later steps"));
-    assert!(dir.starts_with(&temp), "isolated in the agent's temp directory: {}", dir.display());
-    assert_eq!(azure_variable(&out, "registries;isoutput=true").as_deref(), Some(registry.host().as_str()));
+    let dir = PathBuf::from(
+        azure_variable(&out, "DOCKER_CONFIG").expect("DOCKER_CONFIG for later steps"),
+    );
+    assert!(
+        dir.starts_with(&temp),
+        "isolated in the agent's temp directory: {}",
+        dir.display()
+    );
+    assert_eq!(
+        azure_variable(&out, "registries;isoutput=true").as_deref(),
+        Some(registry.host().as_str())
+    );
     clients_read(&env, &registry, &dir);
 
     // The cleanup step gets CRLOGIN_STATE as the agent maps the variable into its environment.
     let state = azure_variable(&out, "CRLOGIN_STATE").expect("the state for the cleanup step");
     let cleanup = env.crlogin(["cleanup"]).env("CRLOGIN_STATE", &state).run();
     cleanup.assert_success("cleanup on Azure Pipelines");
-    assert!(!dir.exists(), "the isolated directory is removed: {cleanup}");
+    assert!(
+        !dir.exists(),
+        "the isolated directory is removed: {cleanup}"
+    );
     assert_unleaked(&password, &[&out, &cleanup], env.home(), &[]);
 }
 
@@ -395,15 +464,31 @@ fn azure_oidc_token_needs_the_access_token_and_a_service_connection() {
 
     let no_bearer = oidc_login(&env, &dir);
     no_bearer.assert_failure("without SYSTEM_ACCESSTOKEN");
-    assert!(no_bearer.stderr.contains("env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }"), "{no_bearer}");
+    assert!(
+        no_bearer
+            .stderr
+            .contains("env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }"),
+        "{no_bearer}"
+    );
 
     env.set("SYSTEM_ACCESSTOKEN", &access_token);
     let no_connection = oidc_login(&env, &dir);
     no_connection.assert_failure("without a service connection");
-    assert!(no_connection.stderr.contains("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID is not set"), "{no_connection}");
-    assert!(endpoint.requests.lock().unwrap().is_empty(), "nothing asked before the settings are there");
+    assert!(
+        no_connection
+            .stderr
+            .contains("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID is not set"),
+        "{no_connection}"
+    );
+    assert!(
+        endpoint.requests.lock().unwrap().is_empty(),
+        "nothing asked before the settings are there"
+    );
 
-    env.set("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "6f6c3a52-0000-4000-8000-000000000000");
+    env.set(
+        "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
+        "6f6c3a52-0000-4000-8000-000000000000",
+    );
     let unknown = oidc_login(&env, &dir);
     unknown.assert_failure("an unknown service connection");
     assert!(unknown.stderr.contains("HTTP 400"), "{unknown}");
@@ -415,11 +500,21 @@ fn azure_oidc_token_needs_the_access_token_and_a_service_connection() {
     harness::audit::secret("IAM token", &token);
     assert_eq!(written_auth(&dir), iam_auth(&token));
     for secret in [&jwt, &token, &access_token] {
-        assert!(out.stderr.contains(&format!("##vso[task.setsecret]{secret}")), "masked: {out}");
-        assert!(!without_masks(&out.stderr).contains(secret.as_str()) && !out.stdout.contains(secret.as_str()));
+        assert!(
+            out.stderr
+                .contains(&format!("##vso[task.setsecret]{secret}")),
+            "masked: {out}"
+        );
+        assert!(
+            !without_masks(&out.stderr).contains(secret.as_str())
+                && !out.stdout.contains(secret.as_str())
+        );
     }
     let last = endpoint.requests.lock().unwrap().last().cloned().unwrap();
-    assert!(last.starts_with("POST ") && last.contains("api-version=7.1"), "{last}");
+    assert!(
+        last.starts_with("POST ") && last.contains("api-version=7.1"),
+        "{last}"
+    );
 }
 
 #[test]
@@ -429,38 +524,54 @@ fn circleci_exports_through_bash_env_and_uses_its_oidc_tokens() {
     let (registry, _seed) = seeded_registry(&env, USER, &password);
     let bash_env = env.home().join("bash_env");
     std::fs::write(&bash_env, "").unwrap();
-    env.set("CIRCLECI", "true").set("BASH_ENV", bash_env.to_str().unwrap());
+    env.set("CIRCLECI", "true")
+        .set("BASH_ENV", bash_env.to_str().unwrap());
     dcr(&mut env, &registry.host(), &password);
-    let out = env.crlogin(["login", "--for", "docker", "--isolated"]).run();
+    let out = env
+        .crlogin(["login", "--for", "docker", "--isolated"])
+        .run();
     out.assert_success("login on CircleCI");
     // A later step: bash sources $BASH_ENV, and docker finds the credentials.
     let later = run(
         env.command("bash").args([
             "-c",
-            &format!(". \"$BASH_ENV\" && docker manifest inspect --insecure {}/team/app:v1", registry.host()),
+            &format!(
+                ". \"$BASH_ENV\" && docker manifest inspect --insecure {}/team/app:v1",
+                registry.host()
+            ),
         ]),
         None,
     );
     later.assert_success("a later step reads DOCKER_CONFIG from $BASH_ENV");
     let dir = exported_docker_config(&out);
     clients_read(&env, &registry, &dir);
-    assert_unleaked(&password, &[&out, &later], env.home(), &[dir.join("config.json")]);
+    assert_unleaked(
+        &password,
+        &[&out, &later],
+        env.home(),
+        &[dir.join("config.json")],
+    );
 
     // OIDC: CIRCLE_OIDC_TOKEN_V2 as it is; with NEBIUS_OIDC_AUDIENCE, `circleci run oidc get`.
-    let subject = "org/0b1c/project/2d3e/user/4f5a/vcs-origin/github.com/acme/app/vcs-ref/refs/heads/main";
+    let subject =
+        "org/0b1c/project/2d3e/user/4f5a/vcs-origin/github.com/acme/app/vcs-ref/refs/heads/main";
     let issuer = TestIssuer::new();
     let server = iam(&issuer, subject);
     let jwt = issuer.token(subject, AUD, 600);
     harness::audit::secret("CircleCI OIDC token", &jwt);
     let mut oidc = Env::new();
     oidc_env(&mut oidc, &server);
-    oidc.set("CIRCLECI", "true").set("CIRCLE_OIDC_TOKEN_V2", &jwt);
+    oidc.set("CIRCLECI", "true")
+        .set("CIRCLE_OIDC_TOKEN_V2", &jwt);
     let dir = oidc.home().join("docker");
     let out = oidc_login(&oidc, &dir);
     out.assert_success("keyless login with CIRCLE_OIDC_TOKEN_V2");
-    assert_eq!(written_auth(&dir), iam_auth(&server.issued().pop().unwrap()));
+    assert_eq!(
+        written_auth(&dir),
+        iam_auth(&server.issued().pop().unwrap())
+    );
 
-    let cli = tempfile::tempdir().unwrap();
+    let cli = temp_dir();
     let claims = cli.path().join("claims");
     let custom = issuer.token(subject, AUD, 600);
     harness::audit::secret("CircleCI custom OIDC token", &custom);
@@ -473,10 +584,12 @@ fn circleci_exports_through_bash_env_and_uses_its_oidc_tokens() {
     );
     harness::audit::input(&cli.path().join("bin/circleci"));
     prepend_path(&mut oidc, &cli.path().join("bin"));
-    oidc.set("CIRCLE_OIDC_TOKEN_V2", "not-used").set("NEBIUS_OIDC_AUDIENCE", AUD);
+    oidc.set("CIRCLE_OIDC_TOKEN_V2", "not-used")
+        .set("NEBIUS_OIDC_AUDIENCE", AUD);
     let out = oidc_login(&oidc, &dir);
     out.assert_success("keyless login with a custom audience");
-    let asked: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claims).unwrap()).unwrap();
+    let asked: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&claims).unwrap()).unwrap();
     assert_eq!(asked, serde_json::json!({ "aud": AUD }));
     for secret in [&jwt, &custom] {
         assert!(!out.stderr.contains(secret.as_str()) && !out.stdout.contains(secret.as_str()));
@@ -490,7 +603,9 @@ fn bitbucket_logs_in_and_its_oidc_needs_the_step_setting() {
     let (registry, _seed) = seeded_registry(&env, USER, &password);
     env.set("BITBUCKET_BUILD_NUMBER", "42");
     dcr(&mut env, &registry.host(), &password);
-    let out = env.crlogin(["login", "--for", "docker", "--isolated"]).run();
+    let out = env
+        .crlogin(["login", "--for", "docker", "--isolated"])
+        .run();
     out.assert_success("login on Bitbucket Pipelines");
     let dir = exported_docker_config(&out);
     clients_read(&env, &registry, &dir);
@@ -504,10 +619,21 @@ fn bitbucket_logs_in_and_its_oidc_needs_the_step_setting() {
     oidc.set("BITBUCKET_BUILD_NUMBER", "42");
     let dir = oidc.home().join("docker");
     let missing = oidc
-        .crlogin(["login", "--auth", "oidc", "--registry", OIDC_REGISTRY, "--for", "docker"])
+        .crlogin([
+            "login",
+            "--auth",
+            "oidc",
+            "--registry",
+            OIDC_REGISTRY,
+            "--for",
+            "docker",
+        ])
         .run();
     missing.assert_failure("no token without oidc: true");
-    assert!(missing.stderr.contains("add `oidc: true` to the step"), "{missing}");
+    assert!(
+        missing.stderr.contains("add `oidc: true` to the step"),
+        "{missing}"
+    );
 
     let jwt = issuer.token(subject, AUD, 600);
     harness::audit::secret("Bitbucket OIDC token", &jwt);

@@ -301,7 +301,10 @@ pub async fn fetch_oidc_token(
         let jwt = Secret::new(std::mem::take(&mut *token.await?));
         ci.mask(jwt.expose());
         if !looks_like_jwt(jwt.expose()) {
-            bail!("{} handed out an OIDC token that is not a JWT: retry the job", ci.name());
+            bail!(
+                "{} handed out an OIDC token that is not a JWT: retry the job",
+                ci.name()
+            );
         }
         return Ok(jwt);
     }

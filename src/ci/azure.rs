@@ -81,7 +81,12 @@ impl Ci for Azure {
             return;
         }
         let lines = std::iter::once(whole)
-            .chain(value.lines().map(str::trim).filter(|l| !l.is_empty() && *l != whole))
+            .chain(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && *l != whole),
+            )
             .map(|piece| format!("##vso[task.setsecret]{}", escape_data(piece)))
             .collect::<Vec<_>>();
         self.command(&lines);
@@ -102,12 +107,18 @@ impl Ci for Azure {
 
     fn error(&self, message: &str) {
         let message = self.clean(&crate::wrapper::phrase(message));
-        self.command(&[format!("##vso[task.logissue type=error]crlogin: {}", escape_data(&message))]);
+        self.command(&[format!(
+            "##vso[task.logissue type=error]crlogin: {}",
+            escape_data(&message)
+        )]);
     }
 
     fn warning(&self, message: &str) {
         let message = self.clean(&crate::wrapper::phrase(message));
-        self.command(&[format!("##vso[task.logissue type=warning]crlogin: {}", escape_data(&message))]);
+        self.command(&[format!(
+            "##vso[task.logissue type=warning]crlogin: {}",
+            escape_data(&message)
+        )]);
     }
 
     fn section(&self, title: &str, text: &str) {
@@ -169,7 +180,11 @@ impl Ci for Azure {
 
 /// POST `$SYSTEM_OIDCREQUESTURI?api-version=7.1&serviceConnectionId=ID` with the job's access
 /// token (masked first, though Azure masks it too); the answer is `{"oidcToken": "<jwt>"}`.
-async fn request_token(azure: &Azure, env: &Env, request: &IdTokenRequest) -> Result<Zeroizing<String>> {
+async fn request_token(
+    azure: &Azure,
+    env: &Env,
+    request: &IdTokenRequest,
+) -> Result<Zeroizing<String>> {
     let Some(uri) = env.get(REQUEST_URI_VAR)? else {
         bail!("Azure Pipelines gave this job no OIDC endpoint ({REQUEST_URI_VAR} is not set): run crlogin in a pipeline job on Azure DevOps Services");
     };
@@ -183,14 +198,21 @@ async fn request_token(azure: &Azure, env: &Env, request: &IdTokenRequest) -> Re
     if uuid::Uuid::parse_str(&connection).is_err() {
         bail!("{SERVICE_CONNECTION_VAR} is not a service connection id (a GUID): use the connection's id, not its name");
     }
-    let mut url = reqwest::Url::parse(&uri)
-        .with_context(|| format!("{REQUEST_URI_VAR} is not a URL: it is set by the agent; do not override it"))?;
+    let mut url = reqwest::Url::parse(&uri).with_context(|| {
+        format!("{REQUEST_URI_VAR} is not a URL: it is set by the agent; do not override it")
+    })?;
     let loopback = url
         .host_str()
         .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
     if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-        bail!("{REQUEST_URI_VAR} is not an https:// URL: it is set by the agent; do not override it");
+        bail!(
+            "{REQUEST_URI_VAR} is not an https:// URL: it is set by the agent; do not override it"
+        );
     }
     url.query_pairs_mut()
         .append_pair("api-version", API_VERSION)
@@ -206,7 +228,12 @@ async fn request_token(azure: &Azure, env: &Env, request: &IdTokenRequest) -> Re
         .body("{}")
         .send()
         .await
-        .map_err(|e| anyhow!("cannot reach Azure Pipelines' OIDC endpoint: {}: retry", e.without_url()))?;
+        .map_err(|e| {
+            anyhow!(
+                "cannot reach Azure Pipelines' OIDC endpoint: {}: retry",
+                e.without_url()
+            )
+        })?;
     let status = response.status();
     if !status.is_success() {
         let hint = match status.as_u16() {
@@ -217,11 +244,12 @@ async fn request_token(azure: &Azure, env: &Env, request: &IdTokenRequest) -> Re
         bail!("Azure Pipelines refused to issue an OIDC token (HTTP {status}): {hint}");
     }
     let mut body = Zeroizing::new(Vec::new());
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| anyhow!("Azure Pipelines' OIDC endpoint broke off its answer: {}: retry", e.without_url()))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        anyhow!(
+            "Azure Pipelines' OIDC endpoint broke off its answer: {}: retry",
+            e.without_url()
+        )
+    })? {
         if body.len() + chunk.len() > MAX_BODY {
             bail!("Azure Pipelines' OIDC endpoint answered with more than {MAX_BODY} bytes: retry the job");
         }
@@ -247,9 +275,16 @@ mod tests {
     #[test]
     fn no_line_can_hold_a_logging_command() {
         let azure = Azure::new(&Env::default());
-        assert_eq!(azure.clean("x ##vso[task.setvariable variable=a]b"), "x # #vso[task.setvariable variable=a]b");
+        assert_eq!(
+            azure.clean("x ##vso[task.setvariable variable=a]b"),
+            "x # #vso[task.setvariable variable=a]b"
+        );
         assert_eq!(azure.clean("###[group]"), "# # #[group]");
-        assert_eq!(azure.clean("#\x1b[0m#[x"), "# #[x", "stripping cannot join a command");
+        assert_eq!(
+            azure.clean("#\x1b[0m#[x"),
+            "# #[x",
+            "stripping cannot join a command"
+        );
     }
 
     #[test]
@@ -261,6 +296,9 @@ mod tests {
     #[test]
     fn isolates_in_the_agent_temp_directory() {
         let env = Env::from_pairs(&[("AGENT_TEMPDIRECTORY", "/a/_temp")]);
-        assert_eq!(Azure::new(&env).isolated_base(&env), PathBuf::from("/a/_temp"));
+        assert_eq!(
+            Azure::new(&env).isolated_base(&env),
+            PathBuf::from("/a/_temp")
+        );
     }
 }

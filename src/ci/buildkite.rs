@@ -127,13 +127,21 @@ mod tests {
     #[test]
     fn redacts_the_value_and_each_line() {
         let json: serde_json::Value = serde_json::from_str(&redactions("a\nb \n\n")).unwrap();
-        let values: Vec<&str> = json.as_object().unwrap().values().map(|v| v.as_str().unwrap()).collect();
+        let values: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(values, ["a\nb", "a", "b"]);
     }
 
     #[test]
     fn isolates_next_to_the_checkout() {
         let env = Env::from_pairs(&[("BUILDKITE_BUILD_CHECKOUT_PATH", "/b/org/pipe")]);
-        assert_eq!(Buildkite::default().isolated_base(&env), PathBuf::from("/b/org/pipe.tmp"));
+        assert_eq!(
+            Buildkite::default().isolated_base(&env),
+            PathBuf::from("/b/org/pipe.tmp")
+        );
     }
 }

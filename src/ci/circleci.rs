@@ -86,8 +86,12 @@ mod tests {
     fn exports_for_later_steps_in_bash_env() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bash_env");
-        let circleci = CircleCi { bash_env: Some(file.clone()) };
-        circleci.export_var("DOCKER_CONFIG", Path::new("/tmp/it's")).unwrap();
+        let circleci = CircleCi {
+            bash_env: Some(file.clone()),
+        };
+        circleci
+            .export_var("DOCKER_CONFIG", Path::new("/tmp/it's"))
+            .unwrap();
         assert_eq!(
             std::fs::read_to_string(&file).unwrap(),
             "export DOCKER_CONFIG='/tmp/it'\\''s'\n"

@@ -262,7 +262,10 @@ mod tests {
         assert_eq!(name(&[("BUILDKITE", "true")]), "Buildkite");
         assert_eq!(name(&[("TF_BUILD", "True")]), "Azure Pipelines");
         assert_eq!(name(&[("CIRCLECI", "true")]), "CircleCI");
-        assert_eq!(name(&[("BITBUCKET_BUILD_NUMBER", "12")]), "Bitbucket Pipelines");
+        assert_eq!(
+            name(&[("BITBUCKET_BUILD_NUMBER", "12")]),
+            "Bitbucket Pipelines"
+        );
         assert_eq!(name(&[("BUILDKITE", "false")]), "local shell");
         assert_eq!(name(&[("JENKINS_HOME", "/j")]), "local shell");
         assert_eq!(name(&[("GITLAB_CI", "false")]), "local shell");

@@ -60,10 +60,8 @@ pub async fn output(
         let mut out = Zeroizing::new(Vec::new());
         let mut err = Vec::new();
         let (mut stdout, mut stderr) = (stdout.take(MAX_OUTPUT), stderr.take(MAX_OUTPUT));
-        let (read_out, read_err) = tokio::join!(
-            stdout.read_to_end(&mut out),
-            stderr.read_to_end(&mut err)
-        );
+        let (read_out, read_err) =
+            tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
         read_out.and(read_err)?;
         let status = child.wait().await?;
         Ok::<_, std::io::Error>((status, out, err))
@@ -82,6 +80,7 @@ pub async fn output(
         let message: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
         bail!("{what}: `{program}` failed ({status}): {message}");
     }
-    let text = std::str::from_utf8(&out).map_err(|_| anyhow!("{what}: `{program}` printed something that is not text"))?;
+    let text = std::str::from_utf8(&out)
+        .map_err(|_| anyhow!("{what}: `{program}` printed something that is not text"))?;
     Ok(Zeroizing::new(text.trim().to_string()))
 }
