@@ -250,6 +250,31 @@ fn buildkite_masks_with_the_agent_groups_isolates_and_cleans_up() {
 }
 
 #[test]
+fn buildkite_redacts_one_by_one_with_an_agent_without_format() {
+    let password = canary("bk-no-format");
+    let mut env = Env::new();
+    let agent = Agent::install(&mut env);
+    // An agent whose `redactor add` takes the value itself on stdin, and no --format.
+    write_executable(
+        &agent.dir.path().join("bin/buildkite-agent"),
+        &format!(
+            "#!/bin/sh\n[ \"$1 $2\" = \"redactor add\" ] && [ $# -eq 2 ] || exit 2\npython3 -c 'import json, sys; print(json.dumps({{\"v\": sys.stdin.read()}}))' >> '{}'\n",
+            agent.dir.path().join("redacted").display()
+        ),
+    );
+    dcr(&mut env, OIDC_REGISTRY, &password);
+    let out = env.crlogin(["login", "--for", "docker", "--dry-run"]).run();
+    out.assert_success("a dry run with an agent without --format");
+    assert!(!out.stderr.contains("redactor add` failed"), "{out}");
+    assert!(
+        agent.redacted().contains(&password),
+        "{:?}",
+        agent.redacted()
+    );
+    assert_unleaked(&password, &[&out], env.home(), &[]);
+}
+
+#[test]
 fn buildkite_warns_once_when_the_agent_cannot_redact() {
     let password = canary("bk-old-agent");
     let mut env = Env::new();
@@ -308,7 +333,8 @@ fn buildkite_oidc_token_comes_from_the_agent() {
 }
 
 /// An Azure Pipelines OIDC endpoint: POST with `Authorization: Bearer <access token>`,
-/// `api-version` and `serviceConnectionId` (a known connection) in the query; answers
+/// `api-version=7.1-preview.1` (the version its REST reference names) and `serviceConnectionId`
+/// (a known connection) in the query; answers
 /// `{"oidcToken": jwt}`, else 401 (bearer) or 400 (query) as Azure does.
 struct AzureOidc {
     url: String,
@@ -358,7 +384,7 @@ impl AzureOidc {
                     ("405 Method Not Allowed", "{}".to_string())
                 } else if !bearer {
                     ("401 Unauthorized", "{}".to_string())
-                } else if !pairs.iter().any(|(k, _)| k == "api-version")
+                } else if !has("api-version", "7.1-preview.1")
                     || !has("serviceConnectionId", &connection)
                 {
                     (
@@ -512,7 +538,7 @@ fn azure_oidc_token_needs_the_access_token_and_a_service_connection() {
     }
     let last = endpoint.requests.lock().unwrap().last().cloned().unwrap();
     assert!(
-        last.starts_with("POST ") && last.contains("api-version=7.1"),
+        last.starts_with("POST ") && last.contains("api-version=7.1-preview.1"),
         "{last}"
     );
 }

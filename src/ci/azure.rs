@@ -20,8 +20,8 @@ const ACCESS_TOKEN_VAR: &str = "SYSTEM_ACCESSTOKEN";
 pub const SERVICE_CONNECTION_VAR: &str = "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID";
 /// The variable that carries login's state to the cleanup step.
 const STATE_VAR: &str = "CRLOGIN_STATE";
-/// The REST API version of the OIDC token endpoint.
-const API_VERSION: &str = "7.1";
+/// The REST API version the OIDC token endpoint documents (Oidctoken - Create, 7.1).
+const API_VERSION: &str = "7.1-preview.1";
 /// The most crlogin reads of the endpoint's answer.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -178,7 +178,7 @@ impl Ci for Azure {
     }
 }
 
-/// POST `$SYSTEM_OIDCREQUESTURI?api-version=7.1&serviceConnectionId=ID` with the job's access
+/// POST `$SYSTEM_OIDCREQUESTURI?api-version=7.1-preview.1&serviceConnectionId=ID` with the job's access
 /// token (masked first, though Azure masks it too); the answer is `{"oidcToken": "<jwt>"}`.
 async fn request_token(
     azure: &Azure,

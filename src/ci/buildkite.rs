@@ -19,15 +19,38 @@ pub struct Buildkite {
     warned: AtomicBool,
 }
 
-/// Every value to redact, as the JSON object `redactor add --format json` reads: the whole value
-/// and each of its lines (a multi-line secret is printed, and matched, line by line).
+/// What to redact of `value`: all of it and each of its lines (a multi-line secret is printed,
+/// and matched, line by line), trimmed, none empty.
+fn pieces(value: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(value.trim())
+        .chain(value.lines().map(str::trim))
+        .filter(|p| !p.is_empty())
+}
+
+/// Every piece of `value`, as the JSON object `redactor add --format json` reads.
 fn redactions(value: &str) -> Zeroizing<String> {
     let mut parts = serde_json::Map::new();
-    let pieces = std::iter::once(value.trim()).chain(value.lines().map(str::trim));
-    for (i, piece) in pieces.filter(|p| !p.is_empty()).enumerate() {
+    for (i, piece) in pieces(value).enumerate() {
         parts.insert(format!("crlogin{i}"), piece.into());
     }
     Zeroizing::new(serde_json::Value::Object(parts).to_string())
+}
+
+/// Gives `value` and its lines to the agent's redactor: all at once as JSON, else (an agent
+/// whose `redactor add` predates `--format`) one by one. Whether the agent took them.
+fn redact(value: &str) -> bool {
+    let fed = |args: &[&str], input: &[u8]| matches!(tool::feed(AGENT, args, input), Ok(true));
+    if fed(
+        &["redactor", "add", "--format", "json"],
+        redactions(value).as_bytes(),
+    ) {
+        return true;
+    }
+    let mut all = true;
+    for piece in pieces(value) {
+        all &= fed(&["redactor", "add"], piece.as_bytes());
+    }
+    all
 }
 
 impl Ci for Buildkite {
@@ -39,11 +62,7 @@ impl Ci for Buildkite {
         if value.trim().is_empty() {
             return;
         }
-        let json = redactions(value);
-        let args = ["redactor", "add", "--format", "json"];
-        if !matches!(tool::feed(AGENT, &args, json.as_bytes()), Ok(true))
-            && !self.warned.swap(true, Ordering::Relaxed)
-        {
+        if !redact(value) && !self.warned.swap(true, Ordering::Relaxed) {
             self.warning("`buildkite-agent redactor add` failed, so values crlogin derives are not masked in this log (agent 3.67 or newer masks them); crlogin prints none of them");
         }
     }

@@ -15,8 +15,12 @@ const MAX_OUTPUT: u64 = 64 * 1024;
 /// How much of a tool's error message crlogin repeats.
 const MAX_MESSAGE_CHARS: usize = 300;
 
+/// How long [`feed`] waits for the tool before killing it.
+const FEED_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs `program args` with `input` on stdin and nothing on stdout or stderr (where the tool
-/// could echo it). Whether it exited 0; `Err` when it could not be started.
+/// could echo it). Whether it exited 0 within [`FEED_TIMEOUT`] (else it is killed); `Err` when it
+/// could not be started.
 pub fn feed(program: &str, args: &[&str], input: &[u8]) -> std::io::Result<bool> {
     let mut child = Command::new(program)
         .args(args)
@@ -25,8 +29,19 @@ pub fn feed(program: &str, args: &[&str], input: &[u8]) -> std::io::Result<bool>
         .stderr(Stdio::null())
         .spawn()?;
     let written = child.stdin.take().map(|mut stdin| stdin.write_all(input));
-    let status = child.wait()?;
-    Ok(status.success() && !matches!(written, Some(Err(_))))
+    let deadline = std::time::Instant::now() + FEED_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok(status.is_some_and(|s| s.success()) && !matches!(written, Some(Err(_))))
 }
 
 /// Runs `program args` (no stdin) and returns its stdout, trimmed, within `timeout`. An error
