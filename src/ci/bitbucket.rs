@@ -36,3 +36,36 @@ impl Ci for Bitbucket {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(env: &Env) -> anyhow::Result<Zeroizing<String>> {
+        let request = IdTokenRequest {
+            audience: "ignored".into(),
+            audience_chosen: true,
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        runtime.block_on(
+            Bitbucket
+                .id_token(env, &request)
+                .expect("Bitbucket has a token"),
+        )
+    }
+
+    #[test]
+    fn the_step_token_needs_oidc_true() {
+        let env = Env::from_pairs(&[("BITBUCKET_STEP_OIDC_TOKEN", " a.b.c\n")]);
+        assert!(Bitbucket.offers_id_token(&env));
+        assert_eq!(token(&env).unwrap().as_str(), "a.b.c");
+        let none = Env::from_pairs(&[("BITBUCKET_BUILD_NUMBER", "1")]);
+        assert!(!Bitbucket.offers_id_token(&none));
+        let message = token(&none).unwrap_err().to_string();
+        assert!(
+            message.contains("add `oidc: true` to the step"),
+            "{message}"
+        );
+    }
+}
