@@ -93,7 +93,7 @@ impl super::Source for OidcSource {
     }
 
     fn needs(&self) -> &'static str {
-        "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN; Buildkite: none; Azure: SYSTEM_ACCESSTOKEN and AZURESUBSCRIPTION_SERVICE_CONNECTION_ID; CircleCI: none; Bitbucket: `oidc: true`)"
+        "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN; Azure: SYSTEM_ACCESSTOKEN and AZURESUBSCRIPTION_SERVICE_CONNECTION_ID; Bitbucket: `oidc: true`; Buildkite and CircleCI: nothing more)"
     }
 
     fn configured(&self, vars: &super::Vars) -> bool {
