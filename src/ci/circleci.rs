@@ -82,6 +82,39 @@ impl Ci for CircleCi {
 mod tests {
     use super::*;
 
+    fn token(env: &Env, audience_chosen: bool) -> Result<Zeroizing<String>> {
+        let request = IdTokenRequest {
+            audience: "aud".into(),
+            audience_chosen,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let circleci = CircleCi::new(env);
+        runtime.block_on(
+            circleci
+                .id_token(env, &request)
+                .expect("CircleCI has a token"),
+        )
+    }
+
+    #[test]
+    fn the_v2_token_unless_an_audience_is_chosen() {
+        let env = Env::from_pairs(&[(TOKEN_VAR, "a.b.c")]);
+        assert!(CircleCi::new(&env).offers_id_token(&env));
+        assert_eq!(token(&env, false).unwrap().as_str(), "a.b.c");
+        let message = token(&Env::default(), false).unwrap_err().to_string();
+        assert!(
+            message.contains("CIRCLE_OIDC_TOKEN_V2 is not set"),
+            "{message}"
+        );
+        // A chosen audience goes to `circleci run oidc get`, whatever the variable holds.
+        let env = Env::from_pairs(&[(TOKEN_VAR, "a.b.c"), ("PATH", "/nonexistent")]);
+        let message = token(&env, true).unwrap_err().to_string();
+        assert!(message.contains("circleci"), "{message}");
+    }
+
     #[test]
     fn exports_for_later_steps_in_bash_env() {
         let dir = tempfile::tempdir().unwrap();
