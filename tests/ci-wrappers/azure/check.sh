@@ -28,6 +28,7 @@ u=az-user p=$(canary)
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
+"$py" -c 'import sys, yaml; d = yaml.safe_load(open("azure/crlogin.yml")); sys.exit(next(p["default"] for p in d["parameters"] if p["name"] == "version") != sys.argv[1])' "$version" || fail "the template's default version is not $version (Cargo.toml)"
 mkdir -p "$work/agent/_temp" "$work/home" "$work/tmp"
 
 # agent NAME PARAMS_JSON: the template's steps, with the user's step between.

@@ -48,6 +48,8 @@ u=bk-user p=$(canary)
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
+grep -qF "crlogin_v=\${CRLOGIN_VERSION:-$version}" buildkite/lib/install.sh || fail "the wrappers' default version is not $version (Cargo.toml)"
+grep -qF "crlogin/crlogin#v$version" buildkite/example-pipeline.yml || fail "the example pipeline does not use v$version"
 
 # agent_run NAME SCRIPT [OPTIONS...]: SCRIPT in a new bash with the job's environment, the
 # plugin's OPTIONS (NAME=value) and what earlier hooks exported ($work/env-NAME.in); what it

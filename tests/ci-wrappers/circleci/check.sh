@@ -26,6 +26,7 @@ u=cc-user p=$(canary)
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
+"$py" -c 'import sys, yaml; d = yaml.safe_load(open("circleci/orb.yml")); sys.exit(d["commands"]["login"]["parameters"]["version"]["default"] != sys.argv[1])' "$version" || fail "the orb's default version is not $version (Cargo.toml)"
 mkdir -p "$work/home" "$work/tmp"
 
 # job NAME COMMAND PARAMS_JSON [STEP]: one step of the job, in the job's environment ($BASH_ENV
