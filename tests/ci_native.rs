@@ -408,13 +408,21 @@ impl AzureOidc {
     }
 }
 
+/// A logging command's data as the agent reads it (its default: `%AZP25` is not decoded).
+fn azure_unescape(data: &str) -> String {
+    data.replace("%3B", ";")
+        .replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%5D", "]")
+}
+
 /// The value of the last `##vso[task.setvariable variable=NAME...]` line.
 fn azure_variable(out: &Out, name: &str) -> Option<String> {
     let prefix = format!("##vso[task.setvariable variable={name}");
     out.stderr
         .lines()
         .filter(|l| l.starts_with(&prefix))
-        .filter_map(|l| l.split_once(']').map(|(_, v)| v.replace("%AZP25", "%")))
+        .filter_map(|l| l.split_once(']').map(|(_, v)| azure_unescape(v)))
         .next_back()
 }
 

@@ -1,6 +1,8 @@
 //! Azure Pipelines: logging commands (`##vso[task.setsecret]`, `##vso[task.logissue]`,
 //! `##vso[task.setvariable]`, `##[group]`), on stderr so stdout stays data (`crlogin token`, the
-//! `export` lines); the agent reads commands from both streams. The ID token comes from the job's
+//! `export` lines). The documentation describes stdout, but the agent hands the lines of both
+//! streams to its command parser (azure-pipelines-agent's step handlers subscribe the same
+//! handler to stdout and stderr), and finds a command anywhere in a line. The ID token comes from the job's
 //! OIDC endpoint (`SYSTEM_OIDCREQUESTURI`), asked with the job's access token for a service
 //! connection.
 
@@ -50,23 +52,22 @@ impl Azure {
     fn set_variable(&self, name: &str, properties: &str, value: &str) {
         self.command(&[format!(
             "##vso[task.setvariable variable={}{properties}]{}",
-            escape_property(name),
-            escape_data(value)
+            escape(name),
+            escape(value)
         )]);
     }
 }
 
-/// Escapes a logging command's message the way the agent unescapes it.
-fn escape_data(value: &str) -> String {
+/// Escapes a logging command's message or property value the way the agent unescapes both:
+/// `;`, CR, LF and `]` as `%3B`, `%0D`, `%0A`, `%5D`. A `%` stays as it is: the agent decodes
+/// `%AZP25` only when its `DecodePercents` knob is on, which it is not by default (so a value
+/// holding one of those four codes literally cannot be written exactly; secrets do not).
+fn escape(value: &str) -> String {
     value
-        .replace('%', "%AZP25")
+        .replace(';', "%3B")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
-}
-
-/// Escapes a logging command's property value (which also ends at `;` and `]`).
-fn escape_property(value: &str) -> String {
-    escape_data(value).replace(';', "%3B").replace(']', "%5D")
+        .replace(']', "%5D")
 }
 
 impl Ci for Azure {
@@ -87,7 +88,7 @@ impl Ci for Azure {
                     .map(str::trim)
                     .filter(|l| !l.is_empty() && *l != whole),
             )
-            .map(|piece| format!("##vso[task.setsecret]{}", escape_data(piece)))
+            .map(|piece| format!("##vso[task.setsecret]{}", escape(piece)))
             .collect::<Vec<_>>();
         self.command(&lines);
     }
@@ -109,7 +110,7 @@ impl Ci for Azure {
         let message = self.clean(&crate::wrapper::phrase(message));
         self.command(&[format!(
             "##vso[task.logissue type=error]crlogin: {}",
-            escape_data(&message)
+            escape(&message)
         )]);
     }
 
@@ -117,7 +118,7 @@ impl Ci for Azure {
         let message = self.clean(&crate::wrapper::phrase(message));
         self.command(&[format!(
             "##vso[task.logissue type=warning]crlogin: {}",
-            escape_data(&message)
+            escape(&message)
         )]);
     }
 
@@ -288,9 +289,9 @@ mod tests {
     }
 
     #[test]
-    fn escapes_command_data_and_properties() {
-        assert_eq!(escape_data("a%b\r\nc"), "a%AZP25b%0D%0Ac");
-        assert_eq!(escape_property("a;b]c"), "a%3Bb%5Dc");
+    fn escapes_command_data_and_properties_as_the_agent_unescapes_them() {
+        assert_eq!(escape("a%b\r\nc"), "a%b%0D%0Ac");
+        assert_eq!(escape("a;b]c"), "a%3Bb%5Dc");
     }
 
     #[test]

@@ -99,7 +99,7 @@ for n, step in enumerate(steps):
     for line in log.splitlines():
         m = re.match(r"##vso\[task\.setvariable variable=([^;\]]+)([^\]]*)\](.*)$", line)
         if m and "issecret=true" not in m.group(2).lower() and "isoutput=true" not in m.group(2).lower():
-            job_vars[m.group(1).upper().replace(".", "_")] = m.group(3).replace("%0A", "\n").replace("%0D", "\r").replace("%AZP25", "%")
+            job_vars[m.group(1).upper().replace(".", "_")] = m.group(3).replace("%3B", ";").replace("%0D", "\r").replace("%0A", "\n").replace("%5D", "]")
         m = re.match(r"##vso\[task\.prependpath\](.*)$", line)
         if m:
             paths.insert(0, m.group(1))
