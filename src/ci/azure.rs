@@ -1,8 +1,8 @@
 //! Azure Pipelines: logging commands (`##vso[task.setsecret]`, `##vso[task.logissue]`,
 //! `##vso[task.setvariable]`, `##[group]`), on stderr so stdout stays data (`crlogin token`, the
 //! `export` lines). The documentation describes stdout, but the agent hands the lines of both
-//! streams to its command parser (azure-pipelines-agent's step handlers subscribe the same
-//! handler to stdout and stderr), and finds a command anywhere in a line. The ID token comes from the job's
+//! streams to its command parser (azure-pipelines-agent's step handlers subscribe one handler to
+//! stdout and stderr), and finds a command anywhere in a line. The ID token comes from the job's
 //! OIDC endpoint (`SYSTEM_OIDCREQUESTURI`), asked with the job's access token for a service
 //! connection.
 
