@@ -250,31 +250,6 @@ fn buildkite_masks_with_the_agent_groups_isolates_and_cleans_up() {
 }
 
 #[test]
-fn buildkite_redacts_one_by_one_with_an_agent_without_format() {
-    let password = canary("bk-no-format");
-    let mut env = Env::new();
-    let agent = Agent::install(&mut env);
-    // An agent whose `redactor add` takes the value itself on stdin, and no --format.
-    write_executable(
-        &agent.dir.path().join("bin/buildkite-agent"),
-        &format!(
-            "#!/bin/sh\n[ \"$1 $2\" = \"redactor add\" ] && [ $# -eq 2 ] || exit 2\npython3 -c 'import json, sys; print(json.dumps({{\"v\": sys.stdin.read()}}))' >> '{}'\n",
-            agent.dir.path().join("redacted").display()
-        ),
-    );
-    dcr(&mut env, OIDC_REGISTRY, &password);
-    let out = env.crlogin(["login", "--for", "docker", "--dry-run"]).run();
-    out.assert_success("a dry run with an agent without --format");
-    assert!(!out.stderr.contains("redactor add` failed"), "{out}");
-    assert!(
-        agent.redacted().contains(&password),
-        "{:?}",
-        agent.redacted()
-    );
-    assert_unleaked(&password, &[&out], env.home(), &[]);
-}
-
-#[test]
 fn buildkite_warns_once_when_the_agent_cannot_redact() {
     let password = canary("bk-old-agent");
     let mut env = Env::new();

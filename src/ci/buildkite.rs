@@ -1,4 +1,4 @@
-//! Buildkite. Secrets are masked with `buildkite-agent redactor add` (agent 3.67 and newer; the
+//! Buildkite. Secrets are masked with `buildkite-agent redactor add` (agent 3.66 and newer; the
 //! value on stdin), the report is a `---` group, and the ID token comes from
 //! `buildkite-agent oidc request-token`. Variables reach the job's command through the plugin's
 //! `environment` hook, which evaluates the `export` lines crlogin prints.
@@ -36,21 +36,14 @@ fn redactions(value: &str) -> Zeroizing<String> {
     Zeroizing::new(serde_json::Value::Object(parts).to_string())
 }
 
-/// Gives `value` and its lines to the agent's redactor: all at once as JSON, else (an agent
-/// whose `redactor add` predates `--format`) one by one. Whether the agent took them.
+/// Gives `value` and its lines to the agent's redactor (`redactor add --format json`, on stdin).
+/// Whether the agent took them.
 fn redact(value: &str) -> bool {
-    let fed = |args: &[&str], input: &[u8]| matches!(tool::feed(AGENT, args, input), Ok(true));
-    if fed(
-        &["redactor", "add", "--format", "json"],
-        redactions(value).as_bytes(),
-    ) {
-        return true;
-    }
-    let mut all = true;
-    for piece in pieces(value) {
-        all &= fed(&["redactor", "add"], piece.as_bytes());
-    }
-    all
+    let args = ["redactor", "add", "--format", "json"];
+    matches!(
+        tool::feed(AGENT, &args, redactions(value).as_bytes()),
+        Ok(true)
+    )
 }
 
 impl Ci for Buildkite {
@@ -63,7 +56,7 @@ impl Ci for Buildkite {
             return;
         }
         if !redact(value) && !self.warned.swap(true, Ordering::Relaxed) {
-            self.warning("`buildkite-agent redactor add` failed, so values crlogin derives are not masked in this log (agent 3.67 or newer masks them); crlogin prints none of them");
+            self.warning("`buildkite-agent redactor add` failed, so values crlogin derives are not masked in this log (agent 3.66 or newer masks them); crlogin prints none of them");
         }
     }
 
