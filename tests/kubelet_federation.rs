@@ -224,7 +224,11 @@ fn an_annotated_pod_pulls_as_its_account_after_one_exchange_then_none() {
         let again = node.provide(&request_for(version, &jwt, SA_A));
         assert_eq!(answer(&again, version).0, password, "{version}");
     }
-    assert_eq!(node.iam.calls(), 1, "the next pulls are served by the cache");
+    assert_eq!(
+        node.iam.calls(),
+        1,
+        "the next pulls are served by the cache"
+    );
     let files = node.cache_files();
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
@@ -233,7 +237,11 @@ fn an_annotated_pod_pulls_as_its_account_after_one_exchange_then_none() {
 }
 
 fn request_for(version: &str, jwt: &str, sa: &str) -> String {
-    request(version, Some(jwt), &[(ANNOTATION, sa), ("other.io/key", "x")])
+    request(
+        version,
+        Some(jwt),
+        &[(ANNOTATION, sa), ("other.io/key", "x")],
+    )
 }
 
 /// Attack: one tenant's pod served another tenant's cached token (cache confusion), or a
@@ -253,14 +261,29 @@ fn two_service_accounts_on_one_node_never_see_each_others_token() {
     // refuses (A's federated credential trusts only A's subject).
     let out = node.provide(&request_for(V1, &b, SA_A));
     assert_refused(&out, "Nebius IAM refused the pod's service-account token for serviceaccount-e00tenanta (UNAUTHENTICATED");
-    assert!(out.stderr.contains(&format!("--oidc-provider-issuer-url {CLUSTER} --federated-subject-id {SUB_B}")), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "--oidc-provider-issuer-url {CLUSTER} --federated-subject-id {SUB_B}"
+        )),
+        "{out}"
+    );
     assert!(!out.stderr.contains(&token_a), "{out}");
     let out = node.provide(&request_for(V1BETA1, &a, SA_B));
     assert_refused(&out, "for serviceaccount-e00tenantb (UNAUTHENTICATED");
-    assert_eq!(node.iam.calls(), 4, "each confused request went to IAM, not the cache");
+    assert_eq!(
+        node.iam.calls(),
+        4,
+        "each confused request went to IAM, not the cache"
+    );
     // And each tenant still gets its own from the cache.
-    assert_eq!(answer(&node.provide(&request_for(V1, &b, SA_B)), V1).0, token_b);
-    assert_eq!(answer(&node.provide(&request_for(V1, &a, SA_A)), V1).0, token_a);
+    assert_eq!(
+        answer(&node.provide(&request_for(V1, &b, SA_B)), V1).0,
+        token_b
+    );
+    assert_eq!(
+        answer(&node.provide(&request_for(V1, &a, SA_A)), V1).0,
+        token_a
+    );
     assert_eq!(node.iam.calls(), 4);
     node.assert_files_clean();
 }
@@ -299,16 +322,40 @@ fn hostile_annotations_and_tokens_are_refused_before_any_exchange() {
     node.pod_tokens.push(not_a_jwt.clone());
     let cases: [(&str, String, &str); 6] = [
         // Fallback smuggling: an empty annotation hoping for the node's credential.
-        ("empty annotation", request_for(V1, &live, ""), "an empty nebius.com/service-account-id annotation"),
+        (
+            "empty annotation",
+            request_for(V1, &live, ""),
+            "an empty nebius.com/service-account-id annotation",
+        ),
         // Log injection through the annotation (a name with a forged second log line).
-        ("annotation not an id", request_for(V1, &live, "robot\ncrlogin: ok canary-forged"), "is not a Nebius service account id"),
-        ("annotation a name", request_for(V1, &live, "my-robot"), "is not a Nebius service account id"),
+        (
+            "annotation not an id",
+            request_for(V1, &live, "robot\ncrlogin: ok canary-forged"),
+            "is not a Nebius service account id",
+        ),
+        (
+            "annotation a name",
+            request_for(V1, &live, "my-robot"),
+            "is not a Nebius service account id",
+        ),
         // Replay of a stolen, expired token.
-        ("expired token", request_for(V1, &expired, SA_A), "the pod's service-account token expired at"),
+        (
+            "expired token",
+            request_for(V1, &expired, SA_A),
+            "the pod's service-account token expired at",
+        ),
         // Garbage in the token field (and the token echoed into an error).
-        ("token not a JWT", request_for(V1, &not_a_jwt, SA_A), "serviceAccountToken is not a JWT"),
+        (
+            "token not a JWT",
+            request_for(V1, &not_a_jwt, SA_A),
+            "serviceAccountToken is not a JWT",
+        ),
         // A request naming an account without a token, hoping for the node's credential.
-        ("annotation without token", request(V1, None, &[(ANNOTATION, SA_A)]), "carries no serviceAccountToken"),
+        (
+            "annotation without token",
+            request(V1, None, &[(ANNOTATION, SA_A)]),
+            "carries no serviceAccountToken",
+        ),
     ];
     for (label, stdin, want) in cases {
         let out = node.provide(&stdin);
@@ -329,10 +376,17 @@ fn refused_exchanges_say_why_in_one_line_and_print_no_token() {
         (tonic::Code::PermissionDenied, "PERMISSION_DENIED"),
         (tonic::Code::Unauthenticated, "UNAUTHENTICATED"),
     ] {
-        node.iam.script([Reply::Status(code, "no federated credentials trust this token".into())]);
+        node.iam.script([Reply::Status(
+            code,
+            "no federated credentials trust this token".into(),
+        )]);
         let out = node.provide(&request_for(V1, &jwt, SA_A));
         assert_refused(&out, &format!("Nebius IAM refused the pod's service-account token for {SA_A} ({name}: no federated credentials trust this token)"));
-        assert!(out.stderr.contains(&format!("--federated-subject-id {SUB_A}")), "{out}");
+        assert!(
+            out.stderr
+                .contains(&format!("--federated-subject-id {SUB_A}")),
+            "{out}"
+        );
         assert!(out.stderr.contains("aud (sts.nebius.com)"), "{out}");
     }
     assert_eq!(node.iam.calls(), 2, "a refusal is not retried");
@@ -341,7 +395,10 @@ fn refused_exchanges_say_why_in_one_line_and_print_no_token() {
     harness::audit::secret("forged pod token", &forged);
     node.pod_tokens.push(forged.clone());
     let out = node.provide(&request_for(V1, &forged, SA_A));
-    assert_refused(&out, "(UNAUTHENTICATED: invalid actor token: InvalidSignature)");
+    assert_refused(
+        &out,
+        "(UNAUTHENTICATED: invalid actor token: InvalidSignature)",
+    );
     assert!(node.cache_files().is_empty(), "nothing refused is cached");
     node.assert_files_clean();
 }
@@ -352,12 +409,18 @@ fn a_short_lived_pod_token_bounds_the_cache_and_a_new_one_is_exchanged() {
     let mut node = Node::new();
     let short = node.pod_token(SUB_A, 600);
     let (_, keep) = answer(&node.provide(&request_for(V1, &short, SA_A)), V1);
-    assert!((295..=300).contains(&keep), "cacheDuration {keep}s for a 10-minute token");
+    assert!(
+        (295..=300).contains(&keep),
+        "cacheDuration {keep}s for a 10-minute token"
+    );
     let rotated = node.pod_token(SUB_A, 3600);
     answer(&node.provide(&request_for(V1, &rotated, SA_A)), V1);
     assert_eq!(node.iam.calls(), 2, "another token, another exchange");
     // CRLOGIN_NO_CACHE: every pull exchanges.
-    let out = node.provide_with(&request_for(V1, &rotated, SA_A), &[("CRLOGIN_NO_CACHE", "1")]);
+    let out = node.provide_with(
+        &request_for(V1, &rotated, SA_A),
+        &[("CRLOGIN_NO_CACHE", "1")],
+    );
     answer(&out, V1);
     assert_eq!(node.iam.calls(), 3);
     node.assert_files_clean();
@@ -392,13 +455,21 @@ fn the_per_pod_federation_example_pulls_as_the_annotated_account() {
         .collect();
     assert_eq!(passed, [ANNOTATION]);
     let workload = example("workload.yaml");
-    let account = workload.iter().find(|d| d["kind"] == "ServiceAccount").unwrap();
+    let account = workload
+        .iter()
+        .find(|d| d["kind"] == "ServiceAccount")
+        .unwrap();
     let pod = workload.iter().find(|d| d["kind"] == "Pod").unwrap();
     assert!(pod["spec"]["imagePullSecrets"].is_null());
-    assert_eq!(pod["spec"]["serviceAccountName"], account["metadata"]["name"]);
+    assert_eq!(
+        pod["spec"]["serviceAccountName"],
+        account["metadata"]["name"]
+    );
     let image = pod["spec"]["containers"][0]["image"].as_str().unwrap();
     assert_eq!(image, IMAGE);
-    let sa = account["metadata"]["annotations"][ANNOTATION].as_str().unwrap();
+    let sa = account["metadata"]["annotations"][ANNOTATION]
+        .as_str()
+        .unwrap();
     let subject = format!(
         "system:serviceaccount:{}:{}",
         account["metadata"]["namespace"].as_str().unwrap(),
@@ -407,7 +478,10 @@ fn the_per_pod_federation_example_pulls_as_the_annotated_account() {
     let mut node = Node::new();
     node.iam.also_trust(sa, &subject);
     for var in provider["env"].as_sequence().unwrap() {
-        let (name, value) = (var["name"].as_str().unwrap(), var["value"].as_str().unwrap());
+        let (name, value) = (
+            var["name"].as_str().unwrap(),
+            var["value"].as_str().unwrap(),
+        );
         if name != "XDG_CACHE_HOME" {
             node.env.set(name, value);
         }
@@ -464,25 +538,50 @@ fn doctor_on_a_node_says_which_mode_the_provider_would_use_and_why() {
     let (status, text) = doctor_on(&node, &example, &[]);
     assert_eq!(status, "ok", "{text}");
     assert!(text.contains("per-pod federation for service accounts annotated nebius.com/service-account-id (pod tokens for aud \"sts.nebius.com\")"), "{text}");
-    assert!(text.contains("other pods get a refusal (CRLOGIN_KUBELET_UNANNOTATED=refuse)"), "{text}");
+    assert!(
+        text.contains("other pods get a refusal (CRLOGIN_KUBELET_UNANNOTATED=refuse)"),
+        "{text}"
+    );
     // The config's env wins over the shell's; without it, the shell's (or the default) applies.
     let node_mode = example.replace("value: refuse", "value: node");
-    let (status, text) = doctor_on(&node, &node_mode, &[("CRLOGIN_KUBELET_UNANNOTATED", "refuse")]);
+    let (status, text) = doctor_on(
+        &node,
+        &node_mode,
+        &[("CRLOGIN_KUBELET_UNANNOTATED", "refuse")],
+    );
     assert_eq!(status, "ok", "{text}");
-    assert!(text.contains("other pods get the node's credential (found here)"), "{text}");
-    let other_audience = example.replace("serviceAccountTokenAudience: sts.nebius.com", "serviceAccountTokenAudience: my-registry");
+    assert!(
+        text.contains("other pods get the node's credential (found here)"),
+        "{text}"
+    );
+    let other_audience = example.replace(
+        "serviceAccountTokenAudience: sts.nebius.com",
+        "serviceAccountTokenAudience: my-registry",
+    );
     let (status, text) = doctor_on(&node, &other_audience, &[]);
     assert_eq!(status, "warn", "{text}");
-    assert!(text.contains("set tokenAttributes.serviceAccountTokenAudience to sts.nebius.com"), "{text}");
+    assert!(
+        text.contains("set tokenAttributes.serviceAccountTokenAudience to sts.nebius.com"),
+        "{text}"
+    );
     let no_key = example.replace("- nebius.com/service-account-id", "- other.io/key");
     let (status, text) = doctor_on(&node, &no_key, &[]);
     assert_eq!(status, "fail", "{text}");
-    assert!(text.contains("not the nebius.com/service-account-id annotation, so no pod is federated"), "{text}");
+    assert!(
+        text.contains("not the nebius.com/service-account-id annotation, so no pod is federated"),
+        "{text}"
+    );
     let plain = "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n  - name: crlogin-credential-provider\n    matchImages: [\"cr.*.nebius.cloud\"]\n    defaultCacheDuration: 1h\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\n    args: [\"--unannotated\", \"refuse\"]\n";
     let (status, text) = doctor_on(&node, plain, &[]);
     assert_eq!(status, "fail", "{text}");
-    assert!(text.contains("node credential for every pod: the provider has no tokenAttributes"), "{text}");
-    assert!(text.contains("every") && text.contains("give the provider tokenAttributes"), "{text}");
+    assert!(
+        text.contains("node credential for every pod: the provider has no tokenAttributes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("every") && text.contains("give the provider tokenAttributes"),
+        "{text}"
+    );
     let (status, text) = doctor_on(&node, &plain.replace("refuse", "nod"), &[]);
     assert_eq!(status, "fail", "{text}");
     assert!(text.contains("neither node nor refuse"), "{text}");

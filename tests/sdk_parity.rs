@@ -617,12 +617,21 @@ fn the_kubelet_pod_exchange_is_the_sdks_federated_exchange() {
     let password = response["auth"][host]["password"].as_str().unwrap();
     assert_eq!(Outcome::Token(sha256(password)), sdk);
     assert_eq!(sdk, Outcome::Token(world.token_of(SA)));
-    assert!(!out.stderr.contains(&jwt) && !out.stdout.contains(&jwt), "{out}");
+    assert!(
+        !out.stderr.contains(&jwt) && !out.stdout.contains(&jwt),
+        "{out}"
+    );
     let requests = world.iam.requests();
     assert_eq!(requests.len(), 2, "one exchange each");
-    assert_eq!(requests[1], requests[0], "crlogin's request differs from the SDK's");
     assert_eq!(
-        (requests[1].subject_token.as_str(), requests[1].actor_token.as_str()),
+        requests[1], requests[0],
+        "crlogin's request differs from the SDK's"
+    );
+    assert_eq!(
+        (
+            requests[1].subject_token.as_str(),
+            requests[1].actor_token.as_str()
+        ),
         (SA, jwt.as_str())
     );
 }

@@ -156,7 +156,10 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     );
     checks.extend(found_checks);
     checks.push(credentials::metadata(env, ci, &found));
-    let nebius = found.scopes.iter().any(|(s, _)| *s == crate::auth::Scope::Nebius);
+    let nebius = found
+        .scopes
+        .iter()
+        .any(|(s, _)| *s == crate::auth::Scope::Nebius);
     checks.extend(kubelet::check(env, nebius));
 
     match sinks::files(

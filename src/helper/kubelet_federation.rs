@@ -212,13 +212,9 @@ impl Obtain for PodToken {
 
     fn obtain(&self, env: &Env, ci: &dyn Ci, options: &Options) -> Result<Minted> {
         let endpoint = exchange_grpc::endpoint(env)?;
-        exchange_grpc::mint(
-            "the pod's token exchange",
-            &endpoint,
-            ci,
-            options,
-            || Ok(federation_request(&self.service_account_id, &self.jwt)),
-        )
+        exchange_grpc::mint("the pod's token exchange", &endpoint, ci, options, || {
+            Ok(federation_request(&self.service_account_id, &self.jwt))
+        })
         .map_err(|e| {
             let denied = e.chain().find_map(|c| match c.downcast_ref() {
                 Some(ExchangeError::Denied { status, .. }) => Some(status.clone()),
@@ -259,7 +255,8 @@ mod tests {
             doc["serviceAccountToken"] = token.into();
         }
         if let Some(value) = annotation {
-            doc["serviceAccountAnnotations"] = serde_json::json!({ ANNOTATION: value, "other": "x" });
+            doc["serviceAccountAnnotations"] =
+                serde_json::json!({ ANNOTATION: value, "other": "x" });
         }
         pod_request(&doc.to_string()).unwrap()
     }
@@ -271,13 +268,16 @@ mod tests {
     #[test]
     fn an_annotated_pod_with_a_live_token_pulls_as_its_account() {
         let token = live();
-        let Mode::Pod(pod) = mode(request(Some(&token), Some(SA)), Unannotated::Refuse, now())
-            .unwrap()
+        let Mode::Pod(pod) =
+            mode(request(Some(&token), Some(SA)), Unannotated::Refuse, now()).unwrap()
         else {
             panic!("not pod mode")
         };
         assert_eq!(pod.service_account_id, SA);
-        assert_eq!(pod.expires_at, UNIX_EPOCH + Duration::from_secs(2_000_003_600));
+        assert_eq!(
+            pod.expires_at,
+            UNIX_EPOCH + Duration::from_secs(2_000_003_600)
+        );
         assert!(!format!("{pod:?}").contains(&token));
     }
 
@@ -289,7 +289,10 @@ mod tests {
             (Some(token.as_str()), "has no nebius.com/service-account-id"),
         ] {
             let node = mode(request(token, None), Unannotated::Node, now()).unwrap();
-            assert!(matches!(&node, Mode::Node(w) if w.contains(why)), "{node:?}");
+            assert!(
+                matches!(&node, Mode::Node(w) if w.contains(why)),
+                "{node:?}"
+            );
             let err = mode(request(token, None), Unannotated::Refuse, now()).unwrap_err();
             assert!(err.to_string().contains("is refuse (strict)"), "{err}");
         }
@@ -302,7 +305,11 @@ mod tests {
         let no_exp = jwt(serde_json::json!({"sub": "x"}));
         for (token, annotation, want) in [
             (Some(token.as_str()), Some(" "), "empty"),
-            (Some(&token), Some("my-robot-canary"), "not a Nebius service account id"),
+            (
+                Some(&token),
+                Some("my-robot-canary"),
+                "not a Nebius service account id",
+            ),
             (Some("not-a-jwt-canary"), Some(SA), "is not a JWT"),
             (Some(&expired), Some(SA), "expired at"),
             (Some(&no_exp), Some(SA), "no usable exp"),
@@ -341,6 +348,9 @@ mod tests {
     fn annotations_of_the_wrong_shape_are_refused_without_echo() {
         let text = r#"{"serviceAccountToken":"canary-tok","serviceAccountAnnotations":{"nebius.com/service-account-id":7}}"#;
         let err = pod_request(text).err().unwrap().to_string();
-        assert!(err.contains("map of strings") && !err.contains("canary"), "{err}");
+        assert!(
+            err.contains("map of strings") && !err.contains("canary"),
+            "{err}"
+        );
     }
 }
