@@ -646,6 +646,8 @@ async fn serve(
                 Err(_) => continue,
             },
         };
+        // As real gRPC servers do: without it an answer can wait for a delayed ACK (40 ms).
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
