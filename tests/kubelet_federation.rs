@@ -330,7 +330,7 @@ fn hostile_annotations_and_tokens_are_refused_before_any_exchange() {
         // Log injection through the annotation (a name with a forged second log line).
         (
             "annotation not an id",
-            request_for(V1, &live, "robot\ncrlogin: ok canary-forged"),
+            request_for(V1, &live, "robot\ncrlogin: ok forged-log-line"),
             "is not a Nebius service account id",
         ),
         (
@@ -360,7 +360,10 @@ fn hostile_annotations_and_tokens_are_refused_before_any_exchange() {
     for (label, stdin, want) in cases {
         let out = node.provide(&stdin);
         assert_refused(&out, want);
-        assert!(!out.stderr.contains("canary"), "{label}: {out}");
+        assert!(
+            !out.stderr.contains("canary") && !out.stderr.contains("forged-log-line"),
+            "{label}: {out}"
+        );
         assert!(!out.stdout.contains(&node.node_token), "{label}");
     }
     assert_eq!(node.iam.calls(), 0);

@@ -134,7 +134,10 @@ fn main() {
 
     if std::env::var("CRLOGIN_BENCH_ONLY").as_deref() == Ok("kubelet") {
         let kubelet = kubelet::run(&config.bin, config.runs.min(100));
-        println!("\n{}", report::render(&kubelet_rows(&kubelet), &machine, &[]));
+        println!(
+            "\n{}",
+            report::render(&kubelet_rows(&kubelet), &machine, &[])
+        );
         return;
     }
     let logins = logins::run(&config.bin, config.rounds);

@@ -75,18 +75,19 @@ fn check_config(env: &Env, node_credential: bool) -> Check {
         )
         .on(on);
     };
-    let unannotated =
-        match policy(provider, env) {
-            Ok(policy) => policy,
-            Err(value) => return Check::fail(
+    let unannotated = match policy(provider, env) {
+        Ok(policy) => policy,
+        Err(value) => {
+            return Check::fail(
                 NAME,
                 format!(
                     "{UNANNOTATED_VAR} (or --unannotated) is {value:?}, neither node nor refuse"
                 ),
                 "set it to node (the default) or refuse",
             )
-            .on(on),
-        };
+            .on(on)
+        }
+    };
     let others = match unannotated {
         Unannotated::Node if node_credential => "the node's credential (found here)".to_string(),
         Unannotated::Node => "the node's credential".to_string(),
