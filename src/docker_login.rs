@@ -104,8 +104,30 @@ mod tests {
         }
     }
 
+    /// A CI that records what it was asked to mask.
+    #[derive(Default)]
+    struct Masks(std::cell::RefCell<Vec<String>>);
+
+    impl Ci for Masks {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn mask(&self, value: &str) {
+            self.0.borrow_mut().push(value.to_string());
+        }
+    }
+
     fn login(args: &DockerLoginArgs, stdin: &str) -> Result<Option<PlainLogin>> {
-        plain_login(args, stdin.as_bytes(), &crate::ci::local::Local)
+        plain_login(args, stdin.as_bytes(), &Masks::default())
+    }
+
+    #[test]
+    fn the_password_is_masked_before_it_is_returned() {
+        let ci = Masks::default();
+        let a = args(Some("alice"), true, None);
+        let got = plain_login(&a, "pw-masked\n".as_bytes(), &ci).unwrap().unwrap();
+        assert_eq!(*ci.0.borrow(), ["pw-masked"]);
+        assert_eq!(got.source, SOURCE);
     }
 
     #[test]

@@ -92,8 +92,9 @@ fn a_wrong_password_with_verify_writes_nothing_and_the_summary_says_why() {
     for f in &files {
         fs::write(f, "").unwrap();
     }
+    let home = env.home().display().to_string();
     env.set("GITHUB_ACTIONS", "true")
-        .set("RUNNER_TEMP", env.home().display().to_string())
+        .set("RUNNER_TEMP", home)
         .set("GITHUB_OUTPUT", files[0].display().to_string())
         .set("GITHUB_STATE", files[1].display().to_string())
         .set("GITHUB_STEP_SUMMARY", files[2].display().to_string())
@@ -128,10 +129,17 @@ fn a_wrong_password_with_verify_writes_nothing_and_the_summary_says_why() {
     let cleanup = env.crlogin(["cleanup"]).run();
     cleanup.assert_success("cleanup after a refused login");
     assert!(cleanup.stderr.contains("nothing to clean up"), "{cleanup}");
+    // On GitHub the secret appears once, in the ::add-mask:: line that hides it, and nowhere else.
+    assert_eq!(harness::github_log::runner_masks(&login.stderr), [wrong.clone()]);
+    let unmasked: String = login
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
     assert_no_leak(
         &wrong,
         &secret_forms(&wrong, Some("alice")),
-        &[&login.stdout, &login.stderr, &cleanup.stderr],
+        &[&login.stdout, &unmasked, &cleanup.stderr],
         env.home(),
         &[],
     );
