@@ -77,7 +77,8 @@ pub struct AuthArgs {
     #[arg(long, value_name = "SA", env = "NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID")]
     pub impersonate: Option<String>,
 
-    /// Retries of the Nebius token exchange after network errors, timeouts, HTTP 429 and 5xx.
+    /// Retries of the Nebius token exchange, and of each `login --verify` registry check, after
+    /// network errors, timeouts, HTTP 429 and 5xx.
     #[arg(
         long,
         value_name = "N",
@@ -87,7 +88,8 @@ pub struct AuthArgs {
     )]
     pub retries: u32,
 
-    /// Seconds the Nebius token exchange may take in all, retries included.
+    /// Seconds the Nebius token exchange may take in all, retries included; the same bound
+    /// applies to `login --verify`'s registry checks.
     #[arg(
         long,
         value_name = "SECONDS",
