@@ -143,9 +143,10 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     }
 
     // Checked before anything is written: a refused credential leaves no file, entry or state.
-    if args.verify {
-        verify_logins(&resolved.logins(), verify_limits(args), ci)?;
-    }
+    let verified = match args.verify {
+        true => verify_logins(&resolved.logins(), verify_limits(args), ci)?,
+        false => Vec::new(),
+    };
     let isolated_dir = match isolated {
         true => Some(fresh_private_dir(env, ci)?),
         false => None,
@@ -164,6 +165,10 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     )?;
     for warning in &written.warnings {
         ci.warning(warning);
+    }
+    // Only now: writing masked the encoded credentials, which must precede any other line.
+    for host in &verified {
+        ci.note(&format!("crlogin: verified {host}"));
     }
     let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
     let state = State {
@@ -466,9 +471,10 @@ fn verify_limits(args: &LoginArgs) -> verify::Limits {
     }
 }
 
-/// Asks every registry whether it accepts its credential; any refusal is the error, after the
-/// CI's summary says which registries failed and why (nothing has been written then).
-fn verify_logins(logins: &[Login], limits: verify::Limits, ci: &dyn Ci) -> Result<()> {
+/// Asks every registry whether it accepts its credential and returns the hosts; any refusal is
+/// the error, after the CI's summary says which registries failed and why (nothing has been
+/// written then).
+fn verify_logins(logins: &[Login], limits: verify::Limits, ci: &dyn Ci) -> Result<Vec<String>> {
     let checks = logins
         .iter()
         .map(|l| verify::Check {
@@ -487,11 +493,8 @@ fn verify_logins(logins: &[Login], limits: verify::Limits, ci: &dyn Ci) -> Resul
                 .map(|e| (host.clone(), format!("{e:#}")))
         })
         .collect();
-    for (host, _) in results.iter().filter(|(_, outcome)| outcome.is_ok()) {
-        ci.note(&format!("crlogin: verified {host}"));
-    }
     if failures.is_empty() {
-        return Ok(());
+        return Ok(results.into_iter().map(|(host, _)| host).collect());
     }
     ci.publish_failure(&failures)?;
     // One failure is the error line itself, so its cause and fix are where a reader looks first.

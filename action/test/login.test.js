@@ -171,7 +171,8 @@ test('a wrong password fails the step by default, with nothing written and a sum
     const r = await h.runNode(h.MAIN, h.stepEnv(job, { username: user, password: wrong, registry: `https://${host}/team`, isolated }));
     const files = Object.fromEntries(['GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY', 'GITHUB_ENV'].map((f) => [f, job.read(f)]));
     assert.equal(r.status, 1, r.stderr + r.stdout);
-    assert.match(r.stderr, /^::error title=crlogin::--verify: .* did not accept the login: the registry rejected the credential \(HTTP 401/m);
+    // In the action's words (input verify), one line naming the registry, the reason and the fix.
+    assert.match(r.stderr, new RegExp(`^::error title=crlogin::\`verify: true\`: ${host.replace(/\./g, '\\.')} did not accept the login: the registry rejected the credential \\(HTTP 401 Unauthorized\\): check the username and secret; nothing was written$`, 'm'));
     assert.ok(!/logged in/.test(r.stderr), r.stderr);
     assert.ok(!fs.existsSync(path.join(job.home, '.docker')) && !fs.existsSync(path.join(job.home, '.config')), 'a file was written');
     assert.deepEqual(fs.readdirSync(job.runnerTemp), [], `isolated: ${isolated}: a directory was made`);
