@@ -125,7 +125,9 @@ mod tests {
     fn the_password_is_masked_before_it_is_returned() {
         let ci = Masks::default();
         let a = args(Some("alice"), true, None);
-        let got = plain_login(&a, "pw-masked\n".as_bytes(), &ci).unwrap().unwrap();
+        let got = plain_login(&a, "pw-masked\n".as_bytes(), &ci)
+            .unwrap()
+            .unwrap();
         assert_eq!(*ci.0.borrow(), ["pw-masked"]);
         assert_eq!(got.source, SOURCE);
     }
@@ -148,13 +150,20 @@ mod tests {
         let mut with_p = args(Some("alice"), false, Some("r.example"));
         with_p.password = Some("pw-on-argv".into());
         let err = login(&with_p, "").unwrap_err().to_string();
-        assert!(err.contains("--password-stdin") && !err.contains("pw-on-argv"), "{err}");
+        assert!(
+            err.contains("--password-stdin") && !err.contains("pw-on-argv"),
+            "{err}"
+        );
         for (a, stdin, why) in [
             (args(None, true, None), "pw", "needs -u USER"),
             (args(Some("a"), false, None), "pw", "needs --password-stdin"),
             (args(None, false, Some("r.example")), "", "docker's form"),
             (args(Some("a"), true, None), "\n", "empty password"),
-            (args(Some("a"), true, None), "pw-x\nmore", "more than one line"),
+            (
+                args(Some("a"), true, None),
+                "pw-x\nmore",
+                "more than one line",
+            ),
             (args(Some("a:b"), true, None), "pw-x", "':'"),
         ] {
             let err = login(&a, stdin).unwrap_err().to_string();

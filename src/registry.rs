@@ -209,8 +209,14 @@ mod tests {
             parse_registry("CR.EU-NORTH1.nebius.cloud").unwrap(),
             "cr.eu-north1.nebius.cloud"
         );
-        assert_eq!(parse_registry(" https://X.io:5000/ns ").unwrap(), "x.io:5000");
-        assert_eq!(parse_registry("https://index.docker.io/v1/").unwrap(), "docker.io");
+        assert_eq!(
+            parse_registry(" https://X.io:5000/ns ").unwrap(),
+            "x.io:5000"
+        );
+        assert_eq!(
+            parse_registry("https://index.docker.io/v1/").unwrap(),
+            "docker.io"
+        );
         for bad in [
             "ftp://x.io",
             "",

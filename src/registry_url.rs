@@ -56,7 +56,10 @@ mod tests {
     fn drops_the_scheme_as_the_docker_cli_does() {
         for (url, want) in [
             ("https://registry.example.com", "registry.example.com"),
-            ("https://Registry.Example.com:5000/team/", "registry.example.com:5000/team"),
+            (
+                "https://Registry.Example.com:5000/team/",
+                "registry.example.com:5000/team",
+            ),
             ("http://127.0.0.1:5000", "127.0.0.1:5000"),
             ("https://[::1]:5000/v2/", "[::1]:5000/v2"),
             ("https://index.docker.io/v1/", "docker.io"),
@@ -79,7 +82,10 @@ mod tests {
         ] {
             let err = without_scheme(url).unwrap_err().to_string();
             assert!(err.contains(why), "{url}: {err}");
-            assert!(!err.contains("pw-secret") && !err.contains("alice"), "{err}");
+            assert!(
+                !err.contains("pw-secret") && !err.contains("alice"),
+                "{err}"
+            );
         }
     }
 }

@@ -516,11 +516,7 @@ mod tests {
             username: "alice".into(),
             secret: Zeroizing::new(password.into()),
         };
-        verify_all(vec![check], LIMITS)
-            .unwrap()
-            .pop()
-            .unwrap()
-            .1
+        verify_all(vec![check], LIMITS).unwrap().pop().unwrap().1
     }
 
     /// A loopback registry answering its plain-HTTP requests with `answers` in order (a status
@@ -542,7 +538,12 @@ mod tests {
                 while reader.read_line(&mut line).unwrap() > 2 {
                     line.clear();
                 }
-                write!(stream, "HTTP/1.1 {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", answers[answered]).unwrap();
+                write!(
+                    stream,
+                    "HTTP/1.1 {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    answers[answered]
+                )
+                .unwrap();
                 answered += 1;
             }
             answered
@@ -565,7 +566,10 @@ mod tests {
             scripted_registry(vec!["503 Service Unavailable\r\nRetry-After: 1", "200 OK"]);
         let started = Instant::now();
         check_within(&host, LIMITS).unwrap();
-        assert!(started.elapsed() >= Duration::from_millis(950), "Retry-After not honoured");
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "Retry-After not honoured"
+        );
         assert_eq!(server.join().unwrap(), 2);
     }
 
@@ -577,7 +581,10 @@ mod tests {
             "503 Service Unavailable",
         ]);
         let err = format!("{:#}", check_within(&host, LIMITS).unwrap_err());
-        assert!(err.contains("answered HTTP 503") && err.contains("gave up after 3 attempts"), "{err}");
+        assert!(
+            err.contains("answered HTTP 503") && err.contains("gave up after 3 attempts"),
+            "{err}"
+        );
         assert_eq!(server.join().unwrap(), 3);
 
         // A Retry-After past the deadline ends the check at once rather than wait past it.
@@ -600,7 +607,10 @@ mod tests {
             "401 Unauthorized",
         ]);
         let err = format!("{:#}", check_within(&host, LIMITS).unwrap_err());
-        assert!(err.contains("rejected the credential (HTTP 401") && !err.contains("gave up"), "{err}");
+        assert!(
+            err.contains("rejected the credential (HTTP 401") && !err.contains("gave up"),
+            "{err}"
+        );
         assert_eq!(server.join().unwrap(), 2);
     }
 

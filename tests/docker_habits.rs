@@ -9,9 +9,7 @@
 
 mod harness;
 
-use harness::{
-    assert_no_leak, canary, require_tool, run, secret_forms, seeded_registry, Env, Out,
-};
+use harness::{assert_no_leak, canary, require_tool, run, secret_forms, seeded_registry, Env, Out};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -130,7 +128,10 @@ fn a_wrong_password_with_verify_writes_nothing_and_the_summary_says_why() {
     cleanup.assert_success("cleanup after a refused login");
     assert!(cleanup.stderr.contains("nothing to clean up"), "{cleanup}");
     // On GitHub the secret appears once, in the ::add-mask:: line that hides it, and nowhere else.
-    assert_eq!(harness::github_log::runner_masks(&login.stderr), [wrong.clone()]);
+    assert_eq!(
+        harness::github_log::runner_masks(&login.stderr),
+        std::slice::from_ref(&wrong)
+    );
     let unmasked: String = login
         .stderr
         .lines()
@@ -164,17 +165,29 @@ fn password_stdin_and_logout_work_as_dockers_for_docker_skopeo_and_helm() {
         .stdin(&format!("{secret}\n"))
         .run();
     login.assert_success("login -u alice --password-stdin URL");
-    assert!(login.stderr.contains(&format!("verified {host}")), "{login}");
+    assert!(
+        login.stderr.contains(&format!("verified {host}")),
+        "{login}"
+    );
     let files = home_files(env.home());
     let auth = secret_forms(&secret, Some("alice")).pop().unwrap();
     for file in &files {
         let got = entry(file, &host).unwrap_or_else(|| panic!("{}: {login}", file.display()));
-        assert!(got["auth"].as_str().unwrap().starts_with(&auth), "{}", file.display());
+        assert!(
+            got["auth"].as_str().unwrap().starts_with(&auth),
+            "{}",
+            file.display()
+        );
         assert!(entry(file, "other.example").is_none(), "{}", file.display());
     }
     let docker = docker_reads(&env, &host);
     docker.assert_success("docker manifest inspect with crlogin's docker file");
-    assert!(docker.stdout.contains("application/vnd.oci.image.manifest.v1+json"), "{docker}");
+    assert!(
+        docker
+            .stdout
+            .contains("application/vnd.oci.image.manifest.v1+json"),
+        "{docker}"
+    );
     let skopeo = skopeo_reads(&env, &host);
     skopeo.assert_success("skopeo inspect with crlogin's podman file");
     assert!(skopeo.stdout.starts_with("sha256:"), "{skopeo}");
@@ -226,7 +239,14 @@ fn a_wrong_password_on_stdin_is_refused_by_verify_and_by_the_clients() {
     let wrong = canary("habits-wrong2");
     let host = registry.host();
     let login = env
-        .crlogin(["login", "-u", "alice", "--password-stdin", &host, "--verify"])
+        .crlogin([
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            &host,
+            "--verify",
+        ])
         .stdin(&wrong)
         .run();
     login.assert_failure("login --password-stdin --verify with a wrong password");

@@ -125,7 +125,8 @@ fn realm_text_of_two_failing_registries_cannot_stop_commands_on_github() {
     let out = env.crlogin(&args).run();
     assert_eq!(out.status.code(), Some(1), "{out}");
     assert!(
-        out.stderr.contains("2 of 2 registries did not accept the login"),
+        out.stderr
+            .contains("2 of 2 registries did not accept the login"),
         "{out}"
     );
     assert!(out.stderr.contains("## [stop-commands]pwned"), "{out}");
