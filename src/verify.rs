@@ -522,7 +522,10 @@ mod tests {
     /// A loopback registry answering its plain-HTTP requests with `answers` in order (a status
     /// and any extra header lines); crlogin's HTTPS tries are refused so it falls back. Returns
     /// the host and a handle that yields the number of requests answered.
-    fn scripted_registry(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<usize>) {
+    fn scripted_registry<S: Into<String>>(
+        answers: Vec<S>,
+    ) -> (String, std::thread::JoinHandle<usize>) {
+        let answers: Vec<String> = answers.into_iter().map(Into::into).collect();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let handle = std::thread::spawn(move || {
@@ -639,29 +642,11 @@ mod tests {
         assert!(server.join().unwrap()[1].starts_with("GET /token?"));
     }
 
-    /// A loopback registry whose `/v2/` names `realm`; it answers `requests` requests (the
-    /// HTTPS try, then plain HTTP) and returns what it saw.
-    fn registry_naming(realm: &str, requests: usize) -> (String, std::thread::JoinHandle<usize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let host = listener.local_addr().unwrap().to_string();
-        let challenge = format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"x\"\r\n");
-        let handle = std::thread::spawn(move || {
-            for _ in 0..requests {
-                let mut stream = listener.accept().unwrap().0;
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                if reader.fill_buf().unwrap().first() == Some(&0x16) {
-                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-                    continue;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap() > 2 {
-                    line.clear();
-                }
-                write!(stream, "HTTP/1.1 401 Unauthorized\r\n{challenge}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-            }
-            requests
-        });
-        (host, handle)
+    /// A loopback registry whose `/v2/` answers once, with a Bearer challenge naming `realm`.
+    fn registry_naming(realm: &str) -> (String, std::thread::JoinHandle<usize>) {
+        scripted_registry(vec![format!(
+            "401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"{realm}\",service=\"x\""
+        )])
     }
 
     #[test]
@@ -671,7 +656,7 @@ mod tests {
             "http://metadata.google.internal/token",
             "http://[fe80::1]/token",
         ] {
-            let (host, server) = registry_naming(realm, 2);
+            let (host, server) = registry_naming(realm);
             let err = format!("{:#}", check(&host, "pw-ok").unwrap_err());
             assert!(
                 err.contains("a link-local or cloud metadata address")
