@@ -191,6 +191,7 @@ fn password_stdin_and_logout_work_as_dockers_for_docker_skopeo_and_helm() {
     let skopeo = skopeo_reads(&env, &host);
     skopeo.assert_success("skopeo inspect with crlogin's podman file");
     assert!(skopeo.stdout.starts_with("sha256:"), "{skopeo}");
+    harness::helm::push_and_pull_chart(&env, &files[1], &host, "with crlogin's helm file");
 
     // `crlogin logout URL` removes the entry from every tool's file, as docker logout does.
     let logout = env.crlogin(["logout", &format!("https://{host}")]).run();
@@ -257,6 +258,55 @@ fn a_wrong_password_on_stdin_is_refused_by_verify_and_by_the_clients() {
         &wrong,
         &secret_forms(&wrong, Some("alice")),
         &[&login.stdout, &login.stderr],
+        env.home(),
+        &[],
+    );
+}
+
+#[test]
+fn docker_hubs_url_is_docker_hub_in_each_tools_own_key() {
+    let env = Env::new();
+    let secret = canary("habits-hub");
+    let login = env
+        .crlogin([
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "https://index.docker.io/v1/",
+        ])
+        .stdin(&secret)
+        .run();
+    login.assert_success("login -u --password-stdin https://index.docker.io/v1/");
+    let [docker, helm, podman] = home_files(env.home());
+    let auth = secret_forms(&secret, Some("alice")).pop().unwrap();
+    for (file, key) in [
+        (&docker, "https://index.docker.io/v1/"),
+        (&helm, "docker.io"),
+        (&podman, "docker.io"),
+    ] {
+        let got = entry(file, key).unwrap_or_else(|| panic!("{}: {login}", file.display()));
+        assert!(
+            got["auth"].as_str().unwrap().starts_with(&auth),
+            "{}",
+            file.display()
+        );
+    }
+    let logout = env.crlogin(["logout", "docker.io"]).run();
+    logout.assert_success("logout docker.io");
+    for file in [&docker, &helm, &podman] {
+        let doc: serde_json::Value = serde_json::from_slice(&fs::read(file).unwrap()).unwrap();
+        assert_eq!(
+            doc["auths"].as_object().map_or(0, |a| a.len()),
+            0,
+            "{}",
+            file.display()
+        );
+    }
+    assert_no_leak(
+        &secret,
+        &secret_forms(&secret, Some("alice")),
+        &[&login.stdout, &login.stderr, &logout.stderr],
         env.home(),
         &[],
     );
