@@ -311,3 +311,103 @@ fn docker_hubs_url_is_docker_hub_in_each_tools_own_key() {
         &[],
     );
 }
+
+/// A loopback stand-in answering its plain-HTTP requests with `answers` in order (a status line
+/// and any extra headers), then closing; crlogin's HTTPS tries get a 400 so it falls back to
+/// plain HTTP, as for any loopback registry. Yields how many HTTP requests it answered.
+fn scripted_registry(answers: &[&'static str]) -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let answers = answers.to_vec();
+    let handle = std::thread::spawn(move || {
+        let mut answered = 0;
+        while answered < answers.len() {
+            let mut stream = listener.accept().unwrap().0;
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.fill_buf().unwrap().first() == Some(&0x16) {
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let answer = answers[answered];
+            write!(
+                stream,
+                "HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            answered += 1;
+        }
+        answered
+    });
+    (host, handle)
+}
+
+#[test]
+fn a_busy_registry_is_asked_again_before_anything_is_written() {
+    // 503 with Retry-After, then 429, then the registry answers: the login is written once.
+    let (host, server) = scripted_registry(&[
+        "503 Service Unavailable\r\nRetry-After: 1",
+        "429 Too Many Requests",
+        "200 OK",
+    ]);
+    let env = Env::new();
+    let secret = canary("habits-busy");
+    let login = env
+        .crlogin([
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            &host,
+            "--verify",
+        ])
+        .stdin(&secret)
+        .run();
+    login.assert_success("login --verify against a registry busy twice");
+    assert_eq!(server.join().unwrap(), 3, "{login}");
+    assert!(
+        login.stderr.contains(&format!("verified {host}")),
+        "{login}"
+    );
+    assert!(
+        entry(&home_files(env.home())[0], &host).is_some(),
+        "{login}"
+    );
+
+    // Busy on every attempt: after --retries, the login fails with nothing written.
+    let (host, server) = scripted_registry(&["503 Service Unavailable", "502 Bad Gateway"]);
+    let env = Env::new();
+    let out = env
+        .crlogin([
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            &host,
+            "--verify",
+            "--retries",
+            "1",
+        ])
+        .stdin(&secret)
+        .run();
+    out.assert_failure("login --verify against a registry busy every time");
+    assert_eq!(server.join().unwrap(), 2, "{out}");
+    assert!(
+        out.stderr.contains("answered HTTP 502 Bad Gateway")
+            && out.stderr.contains("gave up after 2 attempts")
+            && out.stderr.contains("nothing was written"),
+        "{out}"
+    );
+    assert_eq!(tree(env.home()), [""], "{out}");
+    assert_no_leak(
+        &secret,
+        &secret_forms(&secret, Some("alice")),
+        &[&login.stdout, &login.stderr, &out.stdout, &out.stderr],
+        env.home(),
+        &[],
+    );
+}
