@@ -29,6 +29,24 @@ fn entry(file: &Path, host: &str) -> Option<serde_json::Value> {
     doc["auths"].get(host).cloned()
 }
 
+/// `crlogin login -u alice --password-stdin REGISTRY EXTRA...` with `password` on stdin.
+fn stdin_login(env: &Env, registry: &str, password: &str, extra: &[&str]) -> Out {
+    let mut args = vec!["login", "-u", "alice", "--password-stdin", registry];
+    args.extend(extra);
+    env.crlogin(args).stdin(password).run()
+}
+
+/// Neither `secret` (alice's) nor its encoded forms in `outputs` or in any file under `home`.
+fn no_leak(secret: &str, outputs: &[&str], home: &Path) {
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("alice")),
+        outputs,
+        home,
+        &[],
+    );
+}
+
 /// Whatever is under `dir`, as relative paths (what a failed login must not have added to).
 fn tree(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -137,12 +155,10 @@ fn a_wrong_password_with_verify_writes_nothing_and_the_summary_says_why() {
         .lines()
         .filter(|l| !l.starts_with("::add-mask::"))
         .collect();
-    assert_no_leak(
+    no_leak(
         &wrong,
-        &secret_forms(&wrong, Some("alice")),
         &[&login.stdout, &unmasked, &cleanup.stderr],
         env.home(),
-        &[],
     );
 }
 
@@ -201,12 +217,10 @@ fn password_stdin_and_logout_work_as_dockers_for_docker_skopeo_and_helm() {
     }
     docker_reads(&env, &host).assert_failure("docker after logout");
 
-    assert_no_leak(
+    no_leak(
         &secret,
-        &secret_forms(&secret, Some("alice")),
         &[&login.stdout, &login.stderr, &logout.stdout, &logout.stderr],
         env.home(),
-        &[],
     );
 }
 
@@ -223,60 +237,29 @@ fn a_password_on_the_command_line_is_refused_in_one_line_with_nothing_written() 
     assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
     assert!(out.stderr.contains("--password-stdin"), "{out}");
     assert_eq!(tree(env.home()), [""], "{out}");
-    assert_no_leak(
-        &secret,
-        &secret_forms(&secret, Some("alice")),
-        &[&out.stdout, &out.stderr],
-        env.home(),
-        &[],
-    );
+    no_leak(&secret, &[&out.stdout, &out.stderr], env.home());
 }
 
 #[test]
-fn a_wrong_password_on_stdin_is_refused_by_verify_and_by_the_clients() {
+fn a_wrong_password_on_stdin_with_verify_writes_nothing() {
     let env = Env::new();
     let right = canary("habits-right2");
     let (registry, _seed) = seeded_registry(&env, "alice", &right);
     let wrong = canary("habits-wrong2");
     let host = registry.host();
-    let login = env
-        .crlogin([
-            "login",
-            "-u",
-            "alice",
-            "--password-stdin",
-            &host,
-            "--verify",
-        ])
-        .stdin(&wrong)
-        .run();
+    let login = stdin_login(&env, &host, &wrong, &["--verify"]);
     login.assert_failure("login --password-stdin --verify with a wrong password");
     for file in home_files(env.home()) {
         assert!(!file.exists(), "{}: {login}", file.display());
     }
-    assert_no_leak(
-        &wrong,
-        &secret_forms(&wrong, Some("alice")),
-        &[&login.stdout, &login.stderr],
-        env.home(),
-        &[],
-    );
+    no_leak(&wrong, &[&login.stdout, &login.stderr], env.home());
 }
 
 #[test]
 fn docker_hubs_url_is_docker_hub_in_each_tools_own_key() {
     let env = Env::new();
     let secret = canary("habits-hub");
-    let login = env
-        .crlogin([
-            "login",
-            "-u",
-            "alice",
-            "--password-stdin",
-            "https://index.docker.io/v1/",
-        ])
-        .stdin(&secret)
-        .run();
+    let login = stdin_login(&env, "https://index.docker.io/v1/", &secret, &[]);
     login.assert_success("login -u --password-stdin https://index.docker.io/v1/");
     let [docker, helm, podman] = home_files(env.home());
     let auth = secret_forms(&secret, Some("alice")).pop().unwrap();
@@ -303,12 +286,10 @@ fn docker_hubs_url_is_docker_hub_in_each_tools_own_key() {
             file.display()
         );
     }
-    assert_no_leak(
+    no_leak(
         &secret,
-        &secret_forms(&secret, Some("alice")),
         &[&login.stdout, &login.stderr, &logout.stderr],
         env.home(),
-        &[],
     );
 }
 
@@ -356,17 +337,7 @@ fn a_busy_registry_is_asked_again_before_anything_is_written() {
     ]);
     let env = Env::new();
     let secret = canary("habits-busy");
-    let login = env
-        .crlogin([
-            "login",
-            "-u",
-            "alice",
-            "--password-stdin",
-            &host,
-            "--verify",
-        ])
-        .stdin(&secret)
-        .run();
+    let login = stdin_login(&env, &host, &secret, &["--verify"]);
     login.assert_success("login --verify against a registry busy twice");
     assert_eq!(server.join().unwrap(), 3, "{login}");
     assert!(
@@ -381,19 +352,7 @@ fn a_busy_registry_is_asked_again_before_anything_is_written() {
     // Busy on every attempt: after --retries, the login fails with nothing written.
     let (host, server) = scripted_registry(&["503 Service Unavailable", "502 Bad Gateway"]);
     let env = Env::new();
-    let out = env
-        .crlogin([
-            "login",
-            "-u",
-            "alice",
-            "--password-stdin",
-            &host,
-            "--verify",
-            "--retries",
-            "1",
-        ])
-        .stdin(&secret)
-        .run();
+    let out = stdin_login(&env, &host, &secret, &["--verify", "--retries", "1"]);
     out.assert_failure("login --verify against a registry busy every time");
     assert_eq!(server.join().unwrap(), 2, "{out}");
     assert!(
@@ -403,11 +362,9 @@ fn a_busy_registry_is_asked_again_before_anything_is_written() {
         "{out}"
     );
     assert_eq!(tree(env.home()), [""], "{out}");
-    assert_no_leak(
+    no_leak(
         &secret,
-        &secret_forms(&secret, Some("alice")),
         &[&login.stdout, &login.stderr, &out.stdout, &out.stderr],
         env.home(),
-        &[],
     );
 }
