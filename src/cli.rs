@@ -47,8 +47,9 @@ pub enum Command {
     /// (`credHelpers` entries and a `docker-credential-crlogin` link); `--remove` undoes it.
     ConfigureHelper(ConfigureHelperArgs),
     /// Answer a kubelet CredentialProviderRequest on stdin for a Nebius image; also run as
-    /// `crlogin-credential-provider`.
-    KubeletCredentialProvider(ProviderArgs),
+    /// `crlogin-credential-provider`. A pod whose service account is annotated
+    /// `nebius.com/service-account-id` pulls as that Nebius service account (its token exchanged).
+    KubeletCredentialProvider(KubeletArgs),
     /// Print a `kubernetes.io/dockerconfigjson` Secret for every registry `login` would write,
     /// for `crlogin k8s-secret --name pull | kubectl apply -f -`.
     K8sSecret(K8sSecretArgs),
@@ -77,7 +78,8 @@ pub struct AuthArgs {
     #[arg(long, value_name = "SA", env = "NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID")]
     pub impersonate: Option<String>,
 
-    /// Retries of the Nebius token exchange after network errors, timeouts, HTTP 429 and 5xx.
+    /// Retries of the Nebius token exchange, and of each `login --verify` registry check, after
+    /// network errors, timeouts, HTTP 429 and 5xx.
     #[arg(
         long,
         value_name = "N",
@@ -87,7 +89,8 @@ pub struct AuthArgs {
     )]
     pub retries: u32,
 
-    /// Seconds the Nebius token exchange may take in all, retries included.
+    /// Seconds the Nebius token exchange may take in all, retries included; the same bound
+    /// applies to `login --verify`'s registry checks.
     #[arg(
         long,
         value_name = "SECONDS",
@@ -181,6 +184,11 @@ pub struct LogoutArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// Log out of this registry only (`host[:port][/path]` or a URL), as `docker logout
+    /// REGISTRY` does.
+    #[arg(value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
     /// Also print what was removed on stdout: `json` for scripts (the human report stays on
     /// stderr).
     #[arg(
@@ -212,6 +220,10 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
 
+    /// docker's `-u USER --password-stdin REGISTRY`.
+    #[command(flatten)]
+    pub docker: crate::docker_login::DockerLoginArgs,
+
     /// Like --config-dir, in a fresh private directory made for this job (the default on
     /// Jenkins; CRLOGIN_ISOLATED=false turns that off).
     #[arg(long, env = "CRLOGIN_ISOLATED", value_parser = clap::builder::BoolishValueParser::new())]
@@ -222,11 +234,12 @@ pub struct LoginArgs {
     #[arg(long, env = "CRLOGIN_EXPORT_ENV", value_parser = clap::builder::BoolishValueParser::new())]
     pub export_env: bool,
 
-    /// After writing, check that each registry accepts the credential.
+    /// Before writing anything, check that each registry accepts the credential (unreachable,
+    /// 5xx and 429 answers are retried within --retries and --timeout); a refusal writes nothing.
     #[arg(long, env = "CRLOGIN_VERIFY", value_parser = clap::builder::BoolishValueParser::new())]
     pub verify: bool,
 
-    /// Seconds each registry check may take.
+    /// Seconds each attempt at a registry check may take.
     #[arg(
         long,
         value_name = "SECONDS",
@@ -325,6 +338,35 @@ pub struct ProviderArgs {
     /// The Nebius credential.
     #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// Flags of `kubelet-credential-provider`.
+#[derive(Debug, Args)]
+pub struct KubeletArgs {
+    /// The hosts served and the node's credential.
+    #[command(flatten)]
+    pub serve: ProviderArgs,
+
+    /// What a pull gets when the pod's service account names no Nebius service account (or the
+    /// kubelet sends no service-account token): the node's credential, or a refusal (strict,
+    /// for multi-tenant nodes).
+    #[arg(
+        long,
+        value_name = "WHAT",
+        value_enum,
+        default_value_t = Unannotated::Node,
+        env = "CRLOGIN_KUBELET_UNANNOTATED"
+    )]
+    pub unannotated: Unannotated,
+}
+
+/// What the kubelet provider answers for a pod without a Nebius service account of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unannotated {
+    /// The node's credential (environment, profile or the VM's metadata token).
+    Node,
+    /// Refuse: only pods whose service account is annotated pull.
+    Refuse,
 }
 
 /// Which Nebius registries: regions and extra hosts, as `login` selects them.

@@ -184,7 +184,7 @@ fn looks_like_mounted_file(value: &str) -> bool {
 }
 
 /// A username must fit in `user:password` basic auth and on one log line.
-fn check_username(var: &str, username: String) -> Result<String> {
+pub(crate) fn check_username(var: &str, username: String) -> Result<String> {
     if username.contains(':') || username.chars().any(char::is_control) {
         bail!("{var} contains ':' or a control character, which no registry username can: check its value");
     }

@@ -18,9 +18,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "primitives",
-        &["ci", "files", "registry", "tools", "connect_error"],
+        &[
+            "ci",
+            "files",
+            "registry",
+            "registry_url",
+            "tools",
+            "connect_error",
+        ],
     ),
-    ("sources", &["secrets", "auth"]),
+    ("sources", &["secrets", "auth", "docker_login"]),
     (
         "plan and sinks",
         &["plan", "sinks", "state", "verify", "report"],
