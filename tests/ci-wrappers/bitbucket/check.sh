@@ -39,7 +39,7 @@ step() {
   env -i PATH="$PATH" HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8 \
     BITBUCKET_BUILD_NUMBER=42 BITBUCKET_CLONE_DIR="$work/build" BITBUCKET_STEP_UUID='{5f0c}' \
     CRLOGIN_VERSION="$version" CRLOGIN_RELEASE_URL="$release_url" CRLOGIN_FOR=docker \
-    DCR_REGISTRY="127.0.0.1:$port" DCR_USERNAME="$u" DCR_PASSWORD="$p" "$@" \
+    DCR_REGISTRY="http://127.0.0.1:$port/" DCR_USERNAME="$u" DCR_PASSWORD="$p" "$@" \
     sh -ec "$script" > "$work/out-$name.txt" 2>&1
 }
 
@@ -50,8 +50,23 @@ docker manifest inspect --insecure 127.0.0.1:$port/team/app:v1
 echo \"used \$DOCKER_CONFIG\"" || { cat "$work/out-script.txt"; fail "the step's script"; }
 config=$(sed -n 's/^used //p' "$work/out-script.txt")
 [ "$config" = "$work/build.crlogin-42" ] || fail "DOCKER_CONFIG is not the step's directory: $config"
+grep -q "verified 127.0.0.1:$port" "$work/out-script.txt" || { cat "$work/out-script.txt"; fail "the registry (a URL) was not verified by default"; }
 step after-script "$(cat "$work/cleanup.sh")" || { cat "$work/out-after-script.txt"; fail "after-script"; }
 [ ! -e "$config" ] && [ ! -e "$config.bin" ] || fail "after-script left $config"
+
+echo "== a wrong password fails the step with nothing written; CRLOGIN_VERIFY=false writes it =="
+if step wrong "$(cat "$work/login.sh")
+echo the script ran after a refused login" DCR_PASSWORD=wrong-password; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+grep -q "CRLOGIN_VERIFY=true" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "the refusal does not name CRLOGIN_VERIFY"; }
+! grep -q "the script ran after a refused login" "$work/out-wrong.txt" || fail "wrong password: the script ran"
+refused_nothing_written "$work/out-wrong.txt" "$work/build" "$work/home" "$work/tmp"
+[ ! -e "$work/build.crlogin-42" ] || fail "wrong password: $work/build.crlogin-42 was made"
+step unverified "$(cat "$work/login.sh")
+jq -e --arg h 127.0.0.1:$port '.auths[\$h]' \"\$DOCKER_CONFIG/config.json\" > /dev/null" DCR_PASSWORD=wrong-password CRLOGIN_VERIFY=false \
+  || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false did not write the login"; }
+! grep -q "verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false still verified"; }
+step after-unverified "$(cat "$work/cleanup.sh")" || { cat "$work/out-after-unverified.txt"; fail "after-script"; }
+[ ! -e "$work/build.crlogin-42" ] || fail "after-script left $work/build.crlogin-42"
 
 echo "== errors name the step's variables; a tampered download is never run =="
 if step bad "$(cat "$work/login.sh")" CRLOGIN_FOR=dockr; then fail "bad CRLOGIN_FOR accepted"; fi
