@@ -25,6 +25,7 @@ same_install azure/crlogin.yml
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the template must download it here"
 python3 scripts/make-oci-image.py "$work/image" v1
 u=az-user p=$(canary)
+wrong=$(canary)  # a wrong password, which must not leak either
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
@@ -56,11 +57,11 @@ case $config in "$work/agent/_temp/crlogin-"*) ;; *) fail "DOCKER_CONFIG is not 
 echo "== a wrong password fails the login step with nothing written; parameter verify: false writes it =="
 params="{\"version\": \"$version\", \"releaseUrl\": \"$release_url\", \"tools\": \"docker\", \"secretVariables\": [\"DCR_PASSWORD\"]"
 keep='[{"bash": "jq -e .auths \"$DOCKER_CONFIG/config.json\" > /dev/null && cp -r \"$DOCKER_CONFIG\" '"$work"'/unverified-config"}]'
-if agent wrong "$params, \"steps\": $user_step}" wrong-password; then fail "a wrong password passed"; fi
+if agent wrong "$params, \"steps\": $user_step}" "$wrong"; then fail "a wrong password passed"; fi
 grep -q "parameter \`verify: true\`" "$work/wrong/step-0.txt" || { cat "$work/wrong/step-0.txt"; fail "the refusal does not name parameter verify"; }
 [ ! -e "$work/wrong/step-1.txt" ] || fail "wrong password: the user's step ran"
 refused_nothing_written "$work/wrong/step-0.txt" "$work/agent" "$work/home" "$work/tmp"
-agent unverified "$params, \"verify\": false, \"steps\": $keep}" wrong-password || { cat "$work"/unverified/step-*.txt; fail "parameter verify: false"; }
+agent unverified "$params, \"verify\": false, \"steps\": $keep}" "$wrong" || { cat "$work"/unverified/step-*.txt; fail "parameter verify: false"; }
 ! grep -q "verified " "$work/unverified/step-0.txt" || { cat "$work/unverified/step-0.txt"; fail "parameter verify: false still verified"; }
 jq -e --arg h "127.0.0.1:$port" '.auths[$h]' "$work/unverified-config/config.json" >/dev/null || fail "parameter verify: false did not write the login"
 rm -rf "$work/unverified-config"
@@ -74,5 +75,5 @@ grep -q "does not match its SHA-256" "$work/tampered/step-0.txt" || { cat "$work
 
 echo "== no canary in any log (the setsecret lines aside) or file left behind =="
 for f in "$work"/{run,wrong,unverified,bad,tampered}/step-*.txt; do grep -v '^##vso\[task.setsecret\]' "$f" > "$f.scan" || true; rm "$f"; done
-no_leak "$u=$p" -- "$work"/{run,wrong,unverified,bad,tampered} "$work/agent" "$work/home" "$work/tmp"
+no_leak "$u=$p" "$u=$wrong" -- "$work"/{run,wrong,unverified,bad,tampered} "$work/agent" "$work/home" "$work/tmp"
 echo "azure: OK"

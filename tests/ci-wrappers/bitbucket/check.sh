@@ -28,6 +28,7 @@ PY
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the step must download it here"
 python3 scripts/make-oci-image.py "$work/image" v1
 u=bb-user p=$(canary)
+wrong=$(canary)  # a wrong password, which must not leak either
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
@@ -56,13 +57,13 @@ step after-script "$(cat "$work/cleanup.sh")" || { cat "$work/out-after-script.t
 
 echo "== a wrong password fails the step with nothing written; CRLOGIN_VERIFY=false writes it =="
 if step wrong "$(cat "$work/login.sh")
-echo the script ran after a refused login" DCR_PASSWORD=wrong-password; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+echo the script ran after a refused login" DCR_PASSWORD="$wrong"; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
 grep -q "CRLOGIN_VERIFY=true" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "the refusal does not name CRLOGIN_VERIFY"; }
 ! grep -q "the script ran after a refused login" "$work/out-wrong.txt" || fail "wrong password: the script ran"
 refused_nothing_written "$work/out-wrong.txt" "$work/build" "$work/home" "$work/tmp"
 [ ! -e "$work/build.crlogin-42" ] || fail "wrong password: $work/build.crlogin-42 was made"
 step unverified "$(cat "$work/login.sh")
-jq -e --arg h 127.0.0.1:$port '.auths[\$h]' \"\$DOCKER_CONFIG/config.json\" > /dev/null" DCR_PASSWORD=wrong-password CRLOGIN_VERIFY=false \
+jq -e --arg h 127.0.0.1:$port '.auths[\$h]' \"\$DOCKER_CONFIG/config.json\" > /dev/null" DCR_PASSWORD="$wrong" CRLOGIN_VERIFY=false \
   || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false did not write the login"; }
 ! grep -q "verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false still verified"; }
 step after-unverified "$(cat "$work/cleanup.sh")" || { cat "$work/out-after-unverified.txt"; fail "after-script"; }
@@ -77,5 +78,5 @@ grep -q "does not match its SHA-256" "$work/out-tampered.txt" || { cat "$work/ou
 [ ! -e "$work/tampered-ran" ] || fail "the tampered binary ran"
 
 echo "== no canary in any output or file left behind =="
-no_leak "$u=$p" -- "$work"/out-*.txt "$work/home" "$work/tmp" "$work"/build*
+no_leak "$u=$p" "$u=$wrong" -- "$work"/out-*.txt "$work/home" "$work/tmp" "$work"/build*
 echo "bitbucket: OK"

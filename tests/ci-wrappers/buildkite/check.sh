@@ -45,6 +45,7 @@ chmod 755 "$work/agent/buildkite-agent"
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the plugin must download it here"
 python3 scripts/make-oci-image.py "$work/image" v1
 u=bk-user p=$(canary)
+wrong=$(canary)  # a wrong password, which must not leak either
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
@@ -89,10 +90,10 @@ agent_run pre-exit ". buildkite/hooks/pre-exit" "${options[@]}" || { cat "$work/
 
 echo "== a wrong password fails the environment hook with nothing written; option verify: false writes it =="
 : > "$work/exported"
-if agent_run wrong ". buildkite/hooks/environment" "${options[@]}" DCR_PASSWORD=wrong-password; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+if agent_run wrong ". buildkite/hooks/environment" "${options[@]}" DCR_PASSWORD="$wrong"; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
 grep -q "option \`verify: true\`" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "the refusal does not name option verify"; }
 refused_nothing_written "$work/out-wrong.txt" "$work/builds" "$work/home" "$work/tmp"
-agent_run unverified ". buildkite/hooks/environment" "${options[@]}" DCR_PASSWORD=wrong-password BUILDKITE_PLUGIN_CRLOGIN_VERIFY=false \
+agent_run unverified ". buildkite/hooks/environment" "${options[@]}" DCR_PASSWORD="$wrong" BUILDKITE_PLUGIN_CRLOGIN_VERIFY=false \
   || { cat "$work/out-unverified.txt"; fail "option verify: false"; }
 ! grep -q "verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "option verify: false still verified"; }
 config=$(bash -c '. "$1"; printf %s "$DOCKER_CONFIG"' _ "$work/exported")
@@ -110,5 +111,5 @@ grep -q "does not match its SHA-256" "$work/out-tampered.txt" || { cat "$work/ou
 [ ! -e "$work/tampered-ran" ] || fail "the tampered binary ran"
 
 echo "== no canary in any output or file left behind =="
-no_leak "$u=$p" -- "$work"/out-*.txt "$work/exported" "$work/builds" "$work/home" "$work/tmp"
+no_leak "$u=$p" "$u=$wrong" -- "$work"/out-*.txt "$work/exported" "$work/builds" "$work/home" "$work/tmp"
 echo "buildkite: OK"

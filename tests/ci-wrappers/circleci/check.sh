@@ -23,6 +23,7 @@ same_install circleci/src/scripts/login.sh
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the orb must download it here"
 python3 scripts/make-oci-image.py "$work/image" v1
 u=cc-user p=$(canary)
+wrong=$(canary)  # a wrong password, which must not leak either
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
@@ -62,11 +63,11 @@ env -i PATH="$PATH" HOME="$work/home" TMPDIR="$work/tmp" CIRCLECI=true CIRCLE_WO
 echo "== a wrong password fails the login step with nothing written; parameter verify: false writes it =="
 : > "$work/bash_env"
 params="{\"version\": \"$version\", \"release-url\": \"$release_url\", \"tools\": \"docker\", \"from-env\": \"MY_REGISTRY\""
-if job wrong login "$params}" MY_REGISTRY_PASSWORD=wrong-password; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+if job wrong login "$params}" MY_REGISTRY_PASSWORD="$wrong"; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
 grep -q "parameter \`verify: true\`" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "the refusal does not name parameter verify"; }
 ! grep -q "DOCKER_CONFIG" "$work/bash_env" || fail "wrong password: DOCKER_CONFIG in \$BASH_ENV"
 refused_nothing_written "$work/out-wrong.txt" "$work/home" "$work/tmp"
-job unverified login "$params, \"verify\": false}" MY_REGISTRY_PASSWORD=wrong-password || { cat "$work/out-unverified.txt"; fail "parameter verify: false"; }
+job unverified login "$params, \"verify\": false}" MY_REGISTRY_PASSWORD="$wrong" || { cat "$work/out-unverified.txt"; fail "parameter verify: false"; }
 ! grep -q "verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "parameter verify: false still verified"; }
 config=$(bash -c '. "$1"; printf %s "$DOCKER_CONFIG"' _ "$work/bash_env")
 jq -e --arg h "127.0.0.1:$port" '.auths[$h]' "$config/config.json" >/dev/null || fail "parameter verify: false did not write the login"
@@ -84,5 +85,5 @@ grep -q "does not match its SHA-256" "$work/out-tampered.txt" || { cat "$work/ou
 [ ! -e "$work/tampered-ran" ] || fail "the tampered binary ran"
 
 echo "== no canary in any output or file left behind =="
-no_leak "$u=$p" -- "$work"/out-*.txt "$work/bash_env" "$work/home" "$work/tmp"
+no_leak "$u=$p" "$u=$wrong" -- "$work"/out-*.txt "$work/bash_env" "$work/home" "$work/tmp"
 echo "circleci: OK"
