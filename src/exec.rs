@@ -1,8 +1,10 @@
 //! `crlogin exec -- COMMAND [ARGS...]`: a registry login that lives exactly as long as one
 //! command. The credentials go into a fresh private directory; COMMAND runs with the tools'
 //! variables pointing there and without the secret variables crlogin read; the directory is
-//! removed when COMMAND ends, however it ends (signals crlogin receives are passed on to COMMAND
-//! first). crlogin exits with COMMAND's status.
+//! removed when COMMAND ends, however it ends: a terminating signal crlogin receives is passed
+//! on to COMMAND first (but INT and QUIT, which the terminal already sent COMMAND's process
+//! group, are ignored while COMMAND runs, as `system()` ignores them), and a panic removes it
+//! before the process aborts. crlogin exits with COMMAND's status.
 
 use crate::ci::{quoted, Ci};
 use crate::cli::ExecArgs;
@@ -31,6 +33,7 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     // Caught from before the directory exists, so no signal can end crlogin with it left behind.
     let mut signals = forward::Signals::catch()?;
     let dir = Scratch(commands::fresh_private_dir(env, ci)?);
+    remove_on_panic(&dir.0);
     let files = sinks::files(&args.select.tools, env, Some(&dir.0))?;
     // A fresh directory names no credential helper: everything goes into its own file.
     let written = sinks::write_logins_via(&files, &resolved.logins(), ci, None)?;
@@ -51,9 +54,7 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
         .context("exec needs a command: crlogin exec -- COMMAND [ARGS...]")?;
     let mut command = Command::new(program);
     command.args(rest);
-    for name in secret_variables(env, &args.select.registries.from_env) {
-        command.env_remove(name);
-    }
+    crate::child::prepare(&mut command, env, &args.select.registries.from_env);
     for (tool, path) in &files {
         let (name, value) = tool.env_var(path);
         command.env(name, value);
@@ -87,7 +88,10 @@ impl Scratch {
         match result {
             Ok(()) => Ok(code),
             Err(e) => {
-                eprintln!("crlogin: error: {}", crate::ci::one_line(&format!("{e:#}")));
+                crate::ci::to_stderr(&format!(
+                    "crlogin: error: {}\n",
+                    crate::ci::one_line(&format!("{e:#}"))
+                ));
                 Ok(code.max(1))
             }
         }
@@ -98,6 +102,17 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = remove_dir(&self.0);
     }
+}
+
+/// Removes `dir` should crlogin panic from now on: a release build aborts on panic, and no
+/// `Drop` runs then. The hook runs before the abort; the default one (the message) after it.
+fn remove_on_panic(dir: &Path) {
+    let dir = dir.to_path_buf();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = std::fs::remove_dir_all(&dir);
+        previous(info);
+    }));
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
@@ -113,52 +128,39 @@ fn remove_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Every variable crlogin may have read a secret (or the path of one) from: they are not
-/// COMMAND's business. A superset of what this run read, so nothing depends on which source won.
-fn secret_variables(env: &Env, from_env: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = from_env
-        .iter()
-        .map(|p| p.trim().trim_end_matches('_').to_string())
-        .chain(["DCR".to_string()])
-        .map(|prefix| format!("{prefix}_PASSWORD"))
-        .collect();
-    names.extend(
-        [
-            "CI_REGISTRY_PASSWORD",
-            "NEBIUS_IAM_TOKEN",
-            "NEBIUS_STATIC_KEY",
-            "NEBIUS_SA_CREDENTIALS",
-            "NEBIUS_PRIVATE_KEY",
-            crate::auth::oidc::DEFAULT_TOKEN_VAR,
-        ]
-        .map(String::from),
-    );
-    if let Ok(Some(name)) = env.get(crate::auth::oidc::TOKEN_VAR_VAR) {
-        names.push(name);
-    }
-    let files: Vec<String> = names.iter().map(|n| format!("{n}_FILE")).collect();
-    names.extend(files);
-    names
-}
-
 #[cfg(unix)]
 mod forward {
-    //! Passing SIGINT, SIGTERM and SIGHUP on to COMMAND while waiting for it. One thread does
-    //! both (SIGCHLD says when to reap), so a signal is never sent to a process id that has been
-    //! reaped and could belong to someone else by now.
+    //! Catching every signal that would end crlogin (so the directory is always removed) and
+    //! passing the terminating ones on to COMMAND while waiting for it. INT and QUIT are not
+    //! passed on: a terminal sends them to the whole process group, COMMAND included, so
+    //! forwarding would deliver Ctrl-C twice (tools force-quit on a second one); like
+    //! `system()`, crlogin ignores them while COMMAND runs. One thread does all of it (SIGCHLD
+    //! says when to reap), so a signal is never sent to a process id that has been reaped and
+    //! could belong to someone else by now.
     use anyhow::{Context, Result};
     use rustix::process::{kill_process, Pid, Signal};
-    use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{
+        SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+    };
     use std::os::unix::process::ExitStatusExt;
     use std::process::Child;
+
+    /// The signals whose default action ends crlogin and that a process can catch (SIGPIPE is
+    /// ignored by the Rust runtime; KILL and STOP cannot be caught).
+    const ENDING: [i32; 7] = [SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM];
+
+    /// The ones the terminal already delivered to COMMAND's process group.
+    const FROM_TERMINAL: [i32; 2] = [SIGINT, SIGQUIT];
 
     /// The signals `exec` catches, queued from the moment they are caught.
     pub struct Signals(signal_hook::iterator::Signals);
 
     impl Signals {
-        /// Starts catching SIGINT, SIGTERM, SIGHUP (to forward) and SIGCHLD.
+        /// Starts catching [`ENDING`] and SIGCHLD.
         pub fn catch() -> Result<Self> {
-            signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGCHLD])
+            let mut signals = ENDING.to_vec();
+            signals.push(SIGCHLD);
+            signal_hook::iterator::Signals::new(signals)
                 .map(Self)
                 .context("cannot catch signals for exec")
         }
@@ -172,8 +174,8 @@ mod forward {
                 .map(|s| 128 + s as u8)
         }
 
-        /// Waits for `child`, forwarding every caught signal to it; its exit status (128 + N
-        /// when signal N ended it).
+        /// Waits for `child`, forwarding every caught signal but INT and QUIT to it; its exit
+        /// status (128 + N when signal N ended it).
         pub fn wait(mut self, mut child: Child) -> Result<u8> {
             let pid = Pid::from_child(&child);
             loop {
@@ -185,7 +187,7 @@ mod forward {
                     });
                 }
                 for signal in self.0.wait() {
-                    if signal == SIGCHLD {
+                    if signal == SIGCHLD || FROM_TERMINAL.contains(&signal) {
                         continue;
                     }
                     if let Some(signal) = Signal::from_named_raw(signal) {
@@ -223,28 +225,5 @@ mod forward {
             let status = child.wait().context("cannot wait for the command")?;
             Ok(status.code().map_or(1, |c| c as u8))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_secret_variable_and_its_file_form_is_listed() {
-        let env = Env::from_pairs(&[("NEBIUS_OIDC_TOKEN_VAR", "MY_JWT")]);
-        let names = secret_variables(&env, &["HARBOR_".to_string()]);
-        for name in [
-            "HARBOR_PASSWORD",
-            "HARBOR_PASSWORD_FILE",
-            "DCR_PASSWORD",
-            "CI_REGISTRY_PASSWORD",
-            "NEBIUS_PRIVATE_KEY_FILE",
-            "NEBIUS_ID_TOKEN",
-            "MY_JWT",
-        ] {
-            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
-        }
-        assert!(!names.iter().any(|n| n.contains("USERNAME")));
     }
 }

@@ -291,6 +291,9 @@ pub async fn fetch_oidc_token(
     }
     match (env.get(GITHUB_URL_VAR)?, env.get(GITHUB_TOKEN_VAR)?) {
         (Some(url), Some(request_token)) => {
+            // Used for this login, they are not a child's to mint more tokens with.
+            crate::child::used(GITHUB_URL_VAR);
+            crate::child::used(GITHUB_TOKEN_VAR);
             let request_token = Secret::new(request_token);
             ci.mask(request_token.expose());
             let jwt = fetch_github(&url, &request_token, &federation.audience, timeout).await?;
@@ -365,12 +368,20 @@ async fn fetch_github(
     struct IdToken {
         value: Option<String>,
     }
-    let body = response.bytes().await.map_err(|e| {
-        ExchangeError::Transient(format!(
-            "GitHub's OIDC token endpoint broke off its answer: {}: retry",
-            e.without_url()
-        ))
-    })?;
+    let body = crate::tls::answer_within_limit(response)
+        .await
+        .map_err(|e| {
+            ExchangeError::Transient(format!(
+                "GitHub's OIDC token endpoint broke off its answer: {}: retry",
+                e.without_url()
+            ))
+        })?
+        .ok_or_else(|| {
+            ExchangeError::BadResponse(
+                "GitHub's OIDC token endpoint answered more than 64 KiB, which no token is: retry the job"
+                    .into(),
+            )
+        })?;
     match serde_json::from_slice::<IdToken>(&body) {
         Ok(IdToken { value: Some(jwt) }) if !jwt.trim().is_empty() => Ok(Secret::new(jwt)),
         _ => Err(ExchangeError::BadResponse(

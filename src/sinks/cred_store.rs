@@ -116,7 +116,15 @@ fn find(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
         return None;
     }
     let cwd = std::env::current_dir().ok()?;
-    which::which_in(format!("docker-credential-{name}"), path_var?.into(), cwd).ok()
+    let absolute = absolute_entries(path_var?)?;
+    which::which_in(format!("docker-credential-{name}"), Some(absolute), cwd).ok()
+}
+
+/// `path_var` without its empty and relative entries (`::`, a trailing `:`, `.`, `bin`): those
+/// name the current directory, often a checkout, and a helper found there would get the login.
+/// Go's `exec.LookPath` (docker's helper search) refuses such finds (`exec.ErrDot`).
+pub fn absolute_entries(path_var: &OsStr) -> Option<std::ffi::OsString> {
+    std::env::join_paths(std::env::split_paths(path_var).filter(|dir| dir.is_absolute())).ok()
 }
 
 /// The helper protocol's credentials, as docker-credential-helpers serialises them.
@@ -221,7 +229,10 @@ fn call_within(program: &Path, action: &str, input: &[u8], timeout: Duration) ->
         .build()
         .with_context(what)?;
     let ran = runtime.block_on(async {
-        let mut child = tokio::process::Command::new(program)
+        let mut command = tokio::process::Command::new(program);
+        // The environment exec gives COMMAND: no secret variable reaches a helper or its gpg.
+        crate::child::prepare(command.as_std_mut(), &crate::env::Env::from_process(), &[]);
+        let mut child = command
             .arg(action)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
