@@ -20,6 +20,20 @@ pub fn used(name: &str) {
     }
 }
 
+/// The variables every source may read a secret from whatever was chosen (`auth` names them
+/// too; `auth::oidc`'s tests check the two OIDC ones are its own).
+pub(crate) const ALWAYS_HIDDEN: [&str; 6] = [
+    "CI_REGISTRY_PASSWORD",
+    "NEBIUS_IAM_TOKEN",
+    "NEBIUS_STATIC_KEY",
+    "NEBIUS_SA_CREDENTIALS",
+    "NEBIUS_PRIVATE_KEY",
+    "NEBIUS_ID_TOKEN",
+];
+
+/// The variable that names another variable holding the OIDC JWT, which is hidden too.
+pub(crate) const NAMES_THE_JWT_VARIABLE: &str = "NEBIUS_OIDC_TOKEN_VAR";
+
 /// Every variable crlogin may have read a secret (or the path of one) from: they are not a
 /// child's business. A superset of what this run read, so nothing depends on which source won.
 pub fn secret_variables(env: &Env, from_env: &[String]) -> Vec<String> {
@@ -29,18 +43,8 @@ pub fn secret_variables(env: &Env, from_env: &[String]) -> Vec<String> {
         .chain(["DCR".to_string()])
         .map(|prefix| format!("{prefix}_PASSWORD"))
         .collect();
-    names.extend(
-        [
-            "CI_REGISTRY_PASSWORD",
-            "NEBIUS_IAM_TOKEN",
-            "NEBIUS_STATIC_KEY",
-            "NEBIUS_SA_CREDENTIALS",
-            "NEBIUS_PRIVATE_KEY",
-            crate::auth::oidc::DEFAULT_TOKEN_VAR,
-        ]
-        .map(String::from),
-    );
-    if let Ok(Some(name)) = env.get(crate::auth::oidc::TOKEN_VAR_VAR) {
+    names.extend(ALWAYS_HIDDEN.map(String::from));
+    if let Ok(Some(name)) = env.get(NAMES_THE_JWT_VARIABLE) {
         names.push(name);
     }
     if let Ok(used) = USED.lock() {

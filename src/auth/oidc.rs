@@ -485,6 +485,12 @@ mod tests {
     const REQUEST_TOKEN: &str = "ghs_request-token-1234";
     const T: Duration = Duration::from_secs(10);
 
+    #[test]
+    fn the_oidc_variables_are_the_ones_children_never_get() {
+        assert_eq!(TOKEN_VAR_VAR, crate::child::NAMES_THE_JWT_VARIABLE);
+        assert!(crate::child::ALWAYS_HIDDEN.contains(&DEFAULT_TOKEN_VAR));
+    }
+
     /// A CI that records what it was asked to mask.
     #[derive(Default)]
     struct Recorder {
