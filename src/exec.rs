@@ -227,3 +227,21 @@ mod forward {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_removes_the_credential_directory_before_anything_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("crlogin-x");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+        remove_on_panic(&dir);
+        // A release build aborts right after the hook; a test build unwinds, which is caught here.
+        let panicked = std::panic::catch_unwind(|| panic!("a write to a closed stderr"));
+        assert!(panicked.is_err());
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
