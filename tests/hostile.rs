@@ -547,6 +547,16 @@ fn json_on_stdout_cannot_carry_a_workflow_command() {
         report.to_string().contains("##[stop-commands]pwned"),
         "the JSON still says what was written: {out}"
     );
+    // doctor's details quote paths from the job.
+    let dir = env.home().join("##[stop-commands]pwned");
+    std::fs::create_dir(&dir).unwrap();
+    let out = env
+        .crlogin(["doctor", "-o", "json"])
+        .env("DOCKER_CONFIG", &dir)
+        .run();
+    assert!(out.stdout.contains("u0023#[stop-commands]pwned"), "{out}");
+    assert_stdout_is_inert(&out, "doctor -o json");
+    serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap();
 }
 
 #[test]
