@@ -123,7 +123,7 @@ fn find(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
 /// `path_var` without its empty and relative entries (`::`, a trailing `:`, `.`, `bin`): those
 /// name the current directory, often a checkout, and a helper found there would get the login.
 /// Go's `exec.LookPath` (docker's helper search) refuses such finds (`exec.ErrDot`).
-pub fn absolute_entries(path_var: &OsStr) -> Option<std::ffi::OsString> {
+fn absolute_entries(path_var: &OsStr) -> Option<std::ffi::OsString> {
     std::env::join_paths(std::env::split_paths(path_var).filter(|dir| dir.is_absolute())).ok()
 }
 
