@@ -5,7 +5,9 @@
 
 use crate::env::Env;
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+#[cfg(unix)]
+use std::sync::OnceLock;
 
 /// Variables this run used for a secret beyond the fixed list of [`secret_variables`]:
 /// `--from-env` prefixes' passwords, GitHub's OIDC request variables once a login used them.
@@ -67,8 +69,6 @@ pub fn prepare(command: &mut Command, env: &Env, from_env: &[String]) {
 /// The core-dump limit crlogin was started with, saved by [`no_core_dumps`].
 #[cfg(unix)]
 static STARTED_WITH: OnceLock<libc::rlimit> = OnceLock::new();
-#[cfg(not(unix))]
-static STARTED_WITH: OnceLock<()> = OnceLock::new();
 
 /// Makes sure no core file can be written if crlogin dies: one would hold the private key, the
 /// JWT and the token. A soft RLIMIT_CORE of 0 stops the kernel writing one; not dumpable also
