@@ -2,7 +2,8 @@
 // The GitHub Action's time to first login, run the way the runner runs it (action/main.js with
 // INPUT_* and the file-command files): from a cold tool cache (reading the release manifest and
 // downloading the binary from a loopback "release", tests/release/make-release.sh's layout,
-// verifying its SHA-256) and from a warm one (no request). Each login is a username/password
+// verifying its SHA-256) and from a warm one (the manifest only, the cached binary checked
+// against it and copied into RUNNER_TEMP). Each login is a username/password
 // login writing docker's, helm's and podman's files. Prints a markdown table; asserts nothing.
 //   node benches/action-install.js BINARY [RUNS]   (BINARY: the x86_64 release asset)
 
@@ -61,7 +62,8 @@ async function main() {
     coldRequests = requests - before;
     const beforeWarm = requests;
     warm.push(await login('warm'));
-    if (requests !== beforeWarm) throw new Error('a warm run made a request');
+    // The release manifest only: the cached binary is checked against its SHA-256.
+    if (requests !== beforeWarm + 1) throw new Error(`a warm run made ${requests - beforeWarm} requests, not 1 (the manifest)`);
   }
   server.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -70,7 +72,7 @@ async function main() {
   console.log('| benchmark | result | runs | goal |');
   console.log('|---|---|---|---|');
   console.log(`| action, cold tool cache: manifest + ${(size / 1e6).toFixed(2)} MB download over loopback, SHA-256, cache, login (${coldRequests} requests) | ${fmt(cold)} | ${RUNS} | ≤ 1 s ${median(cold) <= 1000 ? '✔' : '✘'} |`);
-  console.log(`| action, warm tool cache: cached binary re-hashed, login (0 requests) | ${fmt(warm)} | ${RUNS} | ≤ 300 ms ${median(warm) <= 300 ? '✔' : '✘'} |`);
+  console.log(`| action, warm tool cache: manifest, cached binary re-hashed against it, private copy, login (1 request) | ${fmt(warm)} | ${RUNS} | ≤ 300 ms ${median(warm) <= 300 ? '✔' : '✘'} |`);
 }
 
 main().catch((e) => {
