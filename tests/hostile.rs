@@ -630,3 +630,63 @@ fn a_piped_service_account_cannot_carry_a_workflow_command_to_stdout() {
         assert_log_is_inert(&out, &metadata.to_string());
     }
 }
+
+#[test]
+fn every_mask_is_written_before_the_secret_reaches_stdout() {
+    // stdout and stderr into one pipe: the order of crlogin's writes, which is all crlogin
+    // controls (the runner reads the two pipes on separate tasks; docs/src/security.md).
+    let token = canary("masks-first-token");
+    let mut env = Env::new();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("NEBIUS_IAM_TOKEN", &token)
+        .set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", canary("masks-first-password"))
+        .set("DCR_REGISTRY", "dcr.example.io");
+    for args in [
+        &["token"][..],
+        &["k8s-secret", "--name", "pull"][..],
+        &["k8s-secret", "--name", "pull", "-o", "json"][..],
+    ] {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+        cmd.args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer);
+        let mut child = cmd.spawn().unwrap();
+        drop(cmd);
+        let mut both = String::new();
+        reader.read_to_string(&mut both).unwrap();
+        assert!(child.wait().unwrap().success(), "{args:?}: {both}");
+        // For the leak audit, each line as the stream it came from: crlogin's own lines (masks,
+        // notes) are stderr's, the data stdout's.
+        let (ours, data): (Vec<&str>, Vec<&str>) = both
+            .lines()
+            .partition(|l| l.starts_with("::") || l.starts_with("crlogin:"));
+        let mut same = env.command(env!("CARGO_BIN_EXE_crlogin"));
+        same.args(args);
+        harness::audit::output(
+            &same,
+            child.id(),
+            (data.join("\n") + "\n").as_bytes(),
+            (ours.join("\n") + "\n").as_bytes(),
+        );
+        let masks = runner_masks(&both);
+        let lines: Vec<&str> = both.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("::") {
+                continue;
+            }
+            for mask in masks.iter().filter(|m| line.contains(m.as_str())) {
+                let at = lines
+                    .iter()
+                    .position(|l| *l == format!("::add-mask::{mask}"));
+                assert!(
+                    at.is_some_and(|at| at < i),
+                    "{args:?}: {mask:?} shown before its mask:\n{both}"
+                );
+            }
+        }
+        assert!(!masks.is_empty(), "{args:?}: {both}");
+    }
+}
