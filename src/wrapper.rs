@@ -24,16 +24,28 @@ pub enum Wrapper {
     GitLabInclude,
     /// The Jenkins `crlogin` step: its parameters.
     JenkinsStep,
+    /// The Buildkite plugin (`buildkite/plugin.yml`): its options.
+    BuildkitePlugin,
+    /// The CircleCI orb (`circleci/`): its commands' parameters.
+    CircleCiOrb,
+    /// The Azure Pipelines step template (`azure/crlogin.yml`): its parameters.
+    AzureTemplate,
+    /// The copy-paste Bitbucket Pipelines step (`bitbucket/`), configured by variables.
+    BitbucketStep,
 }
 
 impl Wrapper {
     /// Every wrapper, for tests that walk them all.
-    pub const ALL: [Wrapper; 5] = [
+    pub const ALL: [Wrapper; 9] = [
         Wrapper::Shell,
         Wrapper::GitHubAction,
         Wrapper::GitLabComponent,
         Wrapper::GitLabInclude,
         Wrapper::JenkinsStep,
+        Wrapper::BuildkitePlugin,
+        Wrapper::CircleCiOrb,
+        Wrapper::AzureTemplate,
+        Wrapper::BitbucketStep,
     ];
 
     /// The wrapper `CRLOGIN_WRAPPER` names (an unknown name counts as a shell).
@@ -43,6 +55,10 @@ impl Wrapper {
             Some("gitlab-component") => Wrapper::GitLabComponent,
             Some("gitlab-include") => Wrapper::GitLabInclude,
             Some("jenkins-step") => Wrapper::JenkinsStep,
+            Some("buildkite-plugin") => Wrapper::BuildkitePlugin,
+            Some("circleci-orb") => Wrapper::CircleCiOrb,
+            Some("azure-template") => Wrapper::AzureTemplate,
+            Some("bitbucket-step") => Wrapper::BitbucketStep,
             _ => Wrapper::Shell,
         }
     }
@@ -55,6 +71,10 @@ impl Wrapper {
             Wrapper::GitLabComponent => "gitlab-component",
             Wrapper::GitLabInclude => "gitlab-include",
             Wrapper::JenkinsStep => "jenkins-step",
+            Wrapper::BuildkitePlugin => "buildkite-plugin",
+            Wrapper::CircleCiOrb => "circleci-orb",
+            Wrapper::AzureTemplate => "azure-template",
+            Wrapper::BitbucketStep => "bitbucket-step",
         }
     }
 
@@ -80,6 +100,10 @@ impl Wrapper {
     pub fn how_to_give_credentials(self, shell: &str) -> String {
         match self {
             Wrapper::Shell | Wrapper::GitLabInclude => format!("set {shell}"),
+            Wrapper::BuildkitePlugin => format!("set {shell} in the step's env (from your secrets), or name other variables with the options static-key-variable, iam-token-variable, sa-credentials-variable, or use option `auth: oidc` with service-account-id"),
+            Wrapper::CircleCiOrb => format!("set {shell} as project or context variables (or name other variables with the parameters static-key-variable, iam-token-variable, sa-credentials-variable), or use parameter `auth: oidc` with service-account-id"),
+            Wrapper::AzureTemplate => format!("set {shell} as pipeline variables (a secret one reaches the step only through the parameters staticKeyVariable, iamTokenVariable, saCredentialsVariable, which name it), or use parameter `auth: oidc` with serviceAccountId and serviceConnectionId"),
+            Wrapper::BitbucketStep => format!("set {shell} as secured repository or deployment variables, or set CRLOGIN_AUTH=oidc with NEBIUS_SERVICE_ACCOUNT_ID on a step with `oidc: true`"),
             Wrapper::GitHubAction => "give the action a credential input (static-key; sa-credentials; service-account-id with public-key-id and private-key; service-account-id with oidc: true; or username, password and registry), or set NEBIUS_* or DCR_* in the step's env".to_string(),
             Wrapper::GitLabComponent => format!("set {shell} as CI/CD variables (or name other variables with the inputs static-key-variable, iam-token-variable, sa-credentials-variable), or use input auth: oidc with service-account-id; a protected variable is empty in jobs of unprotected branches"),
             Wrapper::JenkinsStep => "the credential credentialsId names holds nothing: check it under Manage Jenkins > Credentials, and that kind matches it (file, string or usernamePassword)".to_string(),
@@ -94,6 +118,10 @@ impl Wrapper {
             Wrapper::GitLabComponent => "see the component's spec:inputs",
             Wrapper::GitLabInclude => "see the variables listed at the top of the include",
             Wrapper::JenkinsStep => "see the step's help (jenkins/vars/crlogin.txt)",
+            Wrapper::BuildkitePlugin => "see the configuration in the plugin's plugin.yml",
+            Wrapper::CircleCiOrb => "see the parameters of the orb's login command",
+            Wrapper::AzureTemplate => "see the parameters at the top of the template",
+            Wrapper::BitbucketStep => "see the variables listed at the top of the step",
         }
     }
 }
@@ -140,6 +168,14 @@ pub struct Name {
     pub include: Option<&'static str>,
     /// The Jenkins step's parameter.
     pub jenkins: Option<&'static str>,
+    /// The Buildkite plugin's option.
+    pub buildkite: Option<&'static str>,
+    /// The CircleCI orb's parameter.
+    pub orb: Option<&'static str>,
+    /// The Azure Pipelines template's parameter.
+    pub azure: Option<&'static str>,
+    /// The Bitbucket step's variable.
+    pub bitbucket: Option<&'static str>,
 }
 
 impl Name {
@@ -150,6 +186,10 @@ impl Name {
             Wrapper::GitLabComponent => self.component,
             Wrapper::GitLabInclude => self.include,
             Wrapper::JenkinsStep => self.jenkins,
+            Wrapper::BuildkitePlugin => self.buildkite,
+            Wrapper::CircleCiOrb => self.orb,
+            Wrapper::AzureTemplate => self.azure,
+            Wrapper::BitbucketStep => self.bitbucket,
         };
         own.or(self.variable)
     }
@@ -170,6 +210,30 @@ const fn row(
         component,
         include,
         jenkins,
+        buildkite: None,
+        orb: None,
+        azure: None,
+        bitbucket: None,
+    }
+}
+
+impl Name {
+    /// This row's names in the Buildkite plugin, the CircleCI orb, the Azure template and the
+    /// Bitbucket step.
+    const fn also(
+        self,
+        buildkite: Option<&'static str>,
+        orb: Option<&'static str>,
+        azure: Option<&'static str>,
+        bitbucket: Option<&'static str>,
+    ) -> Name {
+        Name {
+            buildkite,
+            orb,
+            azure,
+            bitbucket,
+            ..self
+        }
     }
 }
 
@@ -258,6 +322,12 @@ pub const NAMES: &[Name] = &[
         Some("input `auth: oidc`"),
         None,
         None,
+    )
+    .also(
+        Some("option `auth: oidc`"),
+        Some("parameter `auth: oidc`"),
+        Some("parameter `auth: oidc`"),
+        None,
     ),
     row(
         "--auth",
@@ -265,6 +335,12 @@ pub const NAMES: &[Name] = &[
         None,
         Some("input `auth`"),
         None,
+        None,
+    )
+    .also(
+        Some("option `auth`"),
+        Some("parameter `auth`"),
+        Some("parameter `auth`"),
         None,
     ),
     row(
@@ -282,6 +358,12 @@ pub const NAMES: &[Name] = &[
         Some("input `from-env`"),
         None,
         None,
+    )
+    .also(
+        Some("option `from-env`"),
+        Some("parameter `from-env`"),
+        Some("parameter `fromEnv`"),
+        None,
     ),
     row(
         "--all-regions",
@@ -290,6 +372,12 @@ pub const NAMES: &[Name] = &[
         Some("an empty input `regions`"),
         None,
         Some("no regions parameter"),
+    )
+    .also(
+        Some("an empty option `regions`"),
+        Some("an empty parameter `regions`"),
+        Some("an empty parameter `regions`"),
+        None,
     ),
     row(
         "--region",
@@ -298,6 +386,12 @@ pub const NAMES: &[Name] = &[
         Some("input `regions`"),
         None,
         Some("parameter regions"),
+    )
+    .also(
+        Some("option `regions`"),
+        Some("parameter `regions`"),
+        Some("parameter `regions`"),
+        None,
     ),
     row(
         "--registry",
@@ -306,6 +400,12 @@ pub const NAMES: &[Name] = &[
         Some("input `registries`"),
         None,
         Some("parameter registries"),
+    )
+    .also(
+        Some("option `registries`"),
+        Some("parameter `registries`"),
+        Some("parameter `registries`"),
+        None,
     ),
     row(
         "--for",
@@ -314,6 +414,12 @@ pub const NAMES: &[Name] = &[
         Some("input `for`"),
         None,
         Some("parameter tools"),
+    )
+    .also(
+        Some("option `tools`"),
+        Some("parameter `tools`"),
+        Some("parameter `tools`"),
+        None,
     ),
     row(
         "--config-dir",
@@ -322,6 +428,12 @@ pub const NAMES: &[Name] = &[
         Some("the component's per-job directory (input `isolated`)"),
         Some("the include's per-job directory (CRLOGIN_ISOLATED)"),
         Some("the step's per-build directory"),
+    )
+    .also(
+        Some("the plugin's per-job directory (option `isolated`)"),
+        Some("the orb's per-job directory (parameter `isolated`)"),
+        Some("the template's per-job directory (parameter `isolated`)"),
+        None,
     ),
     row(
         "--isolated",
@@ -330,6 +442,12 @@ pub const NAMES: &[Name] = &[
         Some("`isolated: true`"),
         None,
         Some("the step's per-build directory (always used)"),
+    )
+    .also(
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        None,
     ),
     row(
         "--export-env",
@@ -354,6 +472,12 @@ pub const NAMES: &[Name] = &[
         Some("`verify: true`"),
         None,
         Some("`verify: true`"),
+    )
+    .also(
+        Some("`verify: true`"),
+        Some("`verify: true`"),
+        Some("`verify: true`"),
+        None,
     ),
     row("--retries", Some("CRLOGIN_RETRIES"), None, None, None, None),
     row("--timeout", Some("CRLOGIN_TIMEOUT"), None, None, None, None),
@@ -382,6 +506,12 @@ pub const NAMES: &[Name] = &[
         Some("`isolated: true`"),
         None,
         None,
+    )
+    .also(
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        None,
     ),
     row(
         "crlogin --help",
@@ -390,6 +520,12 @@ pub const NAMES: &[Name] = &[
         Some("the component's inputs"),
         Some("the include's variables"),
         Some("the step's help"),
+    )
+    .also(
+        Some("the plugin's options"),
+        Some("the orb's parameters"),
+        Some("the template's parameters"),
+        Some("the step's variables"),
     ),
 ];
 
