@@ -4,10 +4,29 @@
 //! was started with (crlogin itself runs with none, see [`no_core_dumps`]).
 
 use crate::env::Env;
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 #[cfg(unix)]
 use std::sync::OnceLock;
+
+/// `name` (a program name, no path) in `path_var` the way Go's `exec.LookPath` finds it, and so
+/// docker finds a credential helper: the first executable in an absolute entry. An empty entry
+/// (`::`, a trailing `:`), `.` or a relative one names the current directory, often a checkout,
+/// and a program found there would get a login (Go's `exec.ErrDot`), so they are skipped.
+pub fn find_in(name: &str, path_var: &OsStr) -> Option<PathBuf> {
+    let absolute =
+        std::env::join_paths(std::env::split_paths(path_var).filter(|dir| dir.is_absolute()))
+            .ok()?;
+    let cwd = std::env::current_dir().ok()?;
+    which::which_in(name, Some(absolute), cwd).ok()
+}
+
+/// [`find_in`] this process's `PATH`.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    find_in(name, &std::env::var_os("PATH")?)
+}
 
 /// Variables this run used for a secret beyond the fixed list of [`secret_variables`]:
 /// `--from-env` prefixes' passwords, GitHub's OIDC request variables once a login used them.

@@ -115,16 +115,7 @@ fn find(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
     if !plain {
         return None;
     }
-    let cwd = std::env::current_dir().ok()?;
-    let absolute = absolute_entries(path_var?)?;
-    which::which_in(format!("docker-credential-{name}"), Some(absolute), cwd).ok()
-}
-
-/// `path_var` without its empty and relative entries (`::`, a trailing `:`, `.`, `bin`): those
-/// name the current directory, often a checkout, and a helper found there would get the login.
-/// Go's `exec.LookPath` (docker's helper search) refuses such finds (`exec.ErrDot`).
-fn absolute_entries(path_var: &OsStr) -> Option<std::ffi::OsString> {
-    std::env::join_paths(std::env::split_paths(path_var).filter(|dir| dir.is_absolute())).ok()
+    crate::child::find_in(&format!("docker-credential-{name}"), path_var?)
 }
 
 /// The helper protocol's credentials, as docker-credential-helpers serialises them.
