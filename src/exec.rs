@@ -140,14 +140,19 @@ mod forward {
     use anyhow::{Context, Result};
     use rustix::process::{kill_process, Pid, Signal};
     use signal_hook::consts::{
-        SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+        SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPROF, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGVTALRM,
+        SIGXCPU, SIGXFSZ,
     };
     use std::os::unix::process::ExitStatusExt;
     use std::process::Child;
 
-    /// The signals whose default action ends crlogin and that a process can catch (SIGPIPE is
-    /// ignored by the Rust runtime; KILL and STOP cannot be caught).
-    const ENDING: [i32; 7] = [SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM];
+    /// The signals whose default action ends crlogin and that a process can catch and another
+    /// process sends (SIGPIPE is ignored by the Rust runtime; KILL and STOP cannot be caught;
+    /// SEGV, BUS, ILL and FPE are faults of crlogin itself, which a handler cannot survive).
+    const ENDING: [i32; 11] = [
+        SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
+        SIGXFSZ,
+    ];
 
     /// The ones the terminal already delivered to COMMAND's process group.
     const FROM_TERMINAL: [i32; 2] = [SIGINT, SIGQUIT];

@@ -247,7 +247,7 @@ fn a_failing_login_runs_nothing() {
 }
 
 #[test]
-fn quit_usr1_usr2_or_alrm_cannot_leave_the_credentials_behind() {
+fn quit_usr1_usr2_alrm_or_another_ending_signal_cannot_leave_the_credentials_behind() {
     let secret = &canary("exec-more-signals");
     let registry = Registry::start(Auth::user("alice", secret));
     let env = dcr_env(&registry, secret);
@@ -256,6 +256,8 @@ fn quit_usr1_usr2_or_alrm_cannot_leave_the_credentials_behind() {
         ("USR1", To::Crlogin),
         ("USR2", To::Crlogin),
         ("ALRM", To::Crlogin),
+        ("VTALRM", To::Crlogin),
+        ("XFSZ", To::Crlogin),
         ("QUIT", To::Group),
     ] {
         let (out, dir) = signal_mid_run(&env, signal, to);
