@@ -10,6 +10,7 @@ use crate::ci::{quoted, Ci};
 use crate::cli::ExecArgs;
 use crate::commands;
 use crate::env::Env;
+use crate::os::pinned_dir::PinnedDir;
 use crate::report;
 use crate::sinks;
 use anyhow::{Context, Result};
@@ -32,9 +33,9 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     let resolved = commands::resolve_logins(&args.select.registries, &args.auth, false, env, ci)?;
     // Caught from before the directory exists, so no signal can end crlogin with it left behind.
     let mut signals = forward::Signals::catch()?;
-    let dir = Scratch(commands::fresh_private_dir(env, ci)?);
-    remove_on_panic(&dir.0);
-    let files = sinks::files(&args.select.tools, env, Some(&dir.0))?;
+    let dir = Scratch::new(commands::fresh_private_dir(env, ci)?)?;
+    remove_on_panic(dir.dir.path());
+    let files = sinks::files(&args.select.tools, env, Some(dir.dir.path()))?;
     // A fresh directory names no credential helper: everything goes into its own file.
     let written = sinks::write_logins_via(&files, &resolved.logins(), ci, None)?;
     for warning in &written.warnings {
@@ -46,6 +47,14 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     );
     if let Some(code) = signals.stopped_before_start() {
         return dir.remove(code);
+    }
+    if !dir.dir.is_in_place() {
+        let error = anyhow::anyhow!(
+            "{} was replaced while crlogin wrote the credentials into it, so COMMAND was not run: make sure no other process can write its parent directory",
+            dir.dir.path().display()
+        );
+        dir.remove(1)?;
+        return Err(error);
     }
 
     let (program, rest) = args
@@ -75,16 +84,36 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     dir.remove(code)
 }
 
-/// The directory `exec` logged in to. Removed by [`Scratch::remove`], or on drop when an error
-/// cuts `exec` short.
-struct Scratch(PathBuf);
+/// The directory `exec` logged in to, held by a handle from the moment it exists. Removed by
+/// [`Scratch::remove`], or on drop when an error cuts `exec` short; through the handle, so the
+/// credentials go even if the directory was moved away meanwhile.
+struct Scratch {
+    dir: PinnedDir,
+    removed: bool,
+}
 
 impl Scratch {
+    /// Takes hold of the directory just made at `path`; an error when it is not the one made.
+    fn new(path: PathBuf) -> Result<Self> {
+        match PinnedDir::open(&path) {
+            Ok(dir) => Ok(Self {
+                dir,
+                removed: false,
+            }),
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "cannot hold on to {}, the private directory crlogin just made",
+                    path.display()
+                )
+            }),
+        }
+    }
+
     /// Removes the directory and passes `code` on; a directory that cannot be removed is an
     /// error (a credential would stay behind), with exit status 1 when COMMAND succeeded.
-    fn remove(self, code: u8) -> Result<u8> {
-        let result = remove_dir(&self.0);
-        std::mem::forget(self);
+    fn remove(mut self, code: u8) -> Result<u8> {
+        let result = remove_dir(&self.dir);
+        self.removed = true;
         match result {
             Ok(()) => Ok(code),
             Err(e) => {
@@ -100,7 +129,9 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = remove_dir(&self.0);
+        if !self.removed {
+            let _ = remove_dir(&self.dir);
+        }
     }
 }
 
@@ -115,17 +146,13 @@ fn remove_on_panic(dir: &Path) {
     }));
 }
 
-fn remove_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| {
-            format!(
-                "cannot remove {}, which holds the credentials: remove it by hand",
-                dir.display()
-            )
-        }),
-    }
+fn remove_dir(dir: &PinnedDir) -> Result<()> {
+    dir.remove().with_context(|| {
+        format!(
+            "cannot remove {}, which holds the credentials: remove it by hand",
+            dir.path().display()
+        )
+    })
 }
 
 #[cfg(unix)]

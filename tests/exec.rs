@@ -385,3 +385,29 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+#[test]
+fn a_directory_moved_away_and_replaced_cannot_keep_the_credentials() {
+    let secret = &canary("exec-moved-dir");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    // What another user of a shared base would do: move the fresh directory (credentials in it)
+    // aside and put one of their own at its path. Here COMMAND does it, at a known moment.
+    let moved = env.home().join("moved");
+    let script = format!(
+        r#"mv "$DOCKER_CONFIG" '{}' && mkdir "$DOCKER_CONFIG" && echo theirs > "$DOCKER_CONFIG/theirs" && echo "$DOCKER_CONFIG""#,
+        moved.display()
+    );
+    let out = env.crlogin(["exec", "--", "sh", "-c", &script]).run();
+    out.assert_success("exec whose directory is moved and replaced");
+    let dir = PathBuf::from(out.stdout.trim_end());
+    assert!(
+        !moved.join("config.json").exists(),
+        "the credentials stayed in the moved directory"
+    );
+    assert!(
+        dir.join("theirs").exists(),
+        "the directory put in its place was removed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
