@@ -374,7 +374,7 @@ fn a_foreign_runner_temp_falls_back_to_a_safe_temporary_directory() {
     set_mode(&system, 0o700);
     let marker = env.home().join("ran");
     let out = env
-        .crlogin(&["exec", "--", "touch", marker.to_str().unwrap()])
+        .crlogin(["exec", "--", "touch", marker.to_str().unwrap()])
         .env("GITHUB_ACTIONS", "true")
         .env("RUNNER_TEMP", &runner_temp)
         .env("TMPDIR", &system)
