@@ -411,6 +411,10 @@ pub fn selection(args: &NebiusTargetArgs, env: &Env) -> Result<Selection> {
 
 /// A fresh 0700 `crlogin-*` directory in the CI's per-job temporary place, for `--isolated`
 /// and `exec`.
+///
+/// The CI's per-job directory comes first. Where another user controls it (a GitHub container job
+/// runs as root while `RUNNER_TEMP` belongs to the runner's uid), the system's temporary directory
+/// serves instead if it passes the same check; only when neither does is the login refused.
 pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
     let base = ci.isolated_base(env);
     sinks::check_path(
@@ -418,6 +422,17 @@ pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
         "the directory for --isolated",
         "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
     )?;
+    if let Err(unsafe_base) = crate::files::check_private_base(&base) {
+        let system = std::env::temp_dir();
+        if system == base || crate::files::check_private_base(&system).is_err() {
+            return Err(unsafe_base);
+        }
+        ci.note(&format!(
+            "crlogin: {unsafe_base:#}; the private directory is made under {} instead",
+            system.display()
+        ));
+        return make_isolated_dir(&system);
+    }
     make_isolated_dir(&base)
 }
 
@@ -446,10 +461,9 @@ fn export_config_dir(
 
 /// One JSON document on stdout (`-o json`).
 fn print_json(value: &serde_json::Value) -> Result<()> {
+    let text = report::inert_json(value)?;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out))
+    writeln!(out, "{text}")
         .and_then(|()| out.flush())
         .map_err(|e| anyhow::anyhow!("cannot write the report to stdout: {}", e.kind()))
 }

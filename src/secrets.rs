@@ -109,11 +109,20 @@ impl<'a> Vars<'a> {
         self.env.is_set(&format!("{name}_FILE"))
     }
 
-    /// A registry read from `name_FILE` must look like one before anything quotes it: the
-    /// file could be anything, and its content is never shown.
+    /// A registry read from `name_FILE` must parse as one before anything quotes it: the file
+    /// could hold a token (`ghs_...`, `robot:pw@host`), and its content is never shown, so every
+    /// way it can fail gets one message.
     pub fn check_registry_file(&self, name: &str, registry: String) -> Result<String> {
-        let host_like = |b: u8| b.is_ascii_alphanumeric() || b".-:/_[]@".contains(&b);
-        if self.read_from_file(name) && (registry.len() > 512 || !registry.bytes().all(host_like)) {
+        // A namespace after the host is lower-case (docker's repository grammar); a token's
+        // base64 after a '/' is not.
+        let path = registry.trim().split_once('/').map_or("", |(_, path)| path);
+        let namespace_like =
+            |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b);
+        if self.read_from_file(name)
+            && (registry.len() > 512
+                || crate::registry::parse_registry(&registry).is_err()
+                || !path.bytes().all(namespace_like))
+        {
             bail!("{name}_FILE does not hold a registry host (its content is not shown): put only the host, e.g. registry.example.com, in the file");
         }
         Ok(registry)

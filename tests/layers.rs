@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "platform",
         &[
-            "env", "os", "secret", "expiry", "dcred", "proxy", "tls", "wrapper",
+            "env", "os", "secret", "expiry", "dcred", "proxy", "tls", "wrapper", "child",
         ],
     ),
     (

@@ -34,9 +34,12 @@ impl Source for GitlabRegistry {
     }
 
     fn registries(&self, vars: &Vars) -> Result<Vec<String>> {
-        match vars.env().is_true("GITLAB_CI") {
-            true => Ok(vars.plain("CI_REGISTRY")?.into_iter().collect()),
-            false => Ok(Vec::new()),
+        if !vars.env().is_true("GITLAB_CI") {
+            return Ok(Vec::new());
+        }
+        match vars.plain("CI_REGISTRY")? {
+            Some(registry) => Ok(vec![vars.check_registry_file("CI_REGISTRY", registry)?]),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -37,7 +37,7 @@ impl Source for Prefixed {
         for prefix in prefixes(vars)? {
             let var = format!("{prefix}_REGISTRY");
             match vars.plain(&var)? {
-                Some(registry) => registries.push(registry),
+                Some(registry) => registries.push(vars.check_registry_file(&var, registry)?),
                 None => bail!("{var} is not set: logout needs the registry login used"),
             }
         }
@@ -73,6 +73,7 @@ fn prefixes(vars: &Vars) -> Result<Vec<String>> {
             );
         }
         if !prefixes.contains(&prefix) {
+            crate::child::used(&format!("{prefix}_PASSWORD"));
             prefixes.push(prefix);
         }
     }

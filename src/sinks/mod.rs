@@ -265,7 +265,7 @@ fn store_through_helpers(plans: &[FilePlan]) -> Result<Vec<StoredLogin>> {
 
 fn creds_store_warning(path: &Path, store: &str) -> String {
     let helper = format!("docker-credential-{store}");
-    let problem = if which::which(&helper).is_err() {
+    let problem = if crate::child::find_program(&helper).is_none() {
         format!(
             "names {helper}, which is not on PATH, so docker and helm will fail to read any login"
         )
