@@ -65,6 +65,8 @@ impl Source for GithubToken {
         let Some(token) = vars.token(VAR)? else {
             return Ok(None);
         };
+        // Not a child's business (`exec`'s COMMAND, credential-store helpers).
+        crate::child::used(VAR);
         let user = vars
             .plain("GITHUB_ACTOR")?
             .unwrap_or_else(|| "x-access-token".to_string());
@@ -100,6 +102,11 @@ mod tests {
         assert_eq!(found[0].scope, Scope::Registry("ghcr.io".into()));
         assert_eq!(found[0].username, "octocat");
         assert_eq!(password(&found[0]), "ghs_x");
+        let hidden = crate::child::secret_variables(&crate::env::Env::default(), &[]);
+        assert!(
+            hidden.iter().any(|n| n == "CRLOGIN_GITHUB_TOKEN"),
+            "{hidden:?}"
+        );
     }
 
     #[test]
