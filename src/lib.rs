@@ -15,13 +15,16 @@ pub mod files;
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;
 pub mod helper;
+mod help_examples;
 pub mod k8s_secret;
+mod no_credentials;
 mod os;
 #[cfg(test)]
 mod proptests;
 mod proxy;
 mod registry;
 mod report;
+mod restore;
 mod secrets;
 mod sinks;
 mod state;

@@ -75,17 +75,6 @@ impl Wrapper {
         text
     }
 
-    /// How to give crlogin a credential here, for "no credentials found"; `shell` is the list of
-    /// variables a shell user sets.
-    pub fn how_to_give_credentials(self, shell: &str) -> String {
-        match self {
-            Wrapper::Shell | Wrapper::GitLabInclude => format!("set {shell}"),
-            Wrapper::GitHubAction => "give the action a credential input (static-key; sa-credentials; service-account-id with public-key-id and private-key; service-account-id with oidc: true; or username, password and registry), or set NEBIUS_* or DCR_* in the step's env".to_string(),
-            Wrapper::GitLabComponent => format!("set {shell} as CI/CD variables (or name other variables with the inputs static-key-variable, iam-token-variable, sa-credentials-variable), or use input auth: oidc with service-account-id; a protected variable is empty in jobs of unprotected branches"),
-            Wrapper::JenkinsStep => "the credential credentialsId names holds nothing: check it under Manage Jenkins > Credentials, and that kind matches it (file, string or usernamePassword)".to_string(),
-        }
-    }
-
     /// Where this wrapper's settings are documented, for usage errors.
     pub fn docs(self) -> &'static str {
         match self {

@@ -186,6 +186,10 @@ impl Ci for GitHub {
         append(&self.summary_file, "GITHUB_STEP_SUMMARY", &summary)
     }
 
+    fn keeps_state(&self) -> bool {
+        self.state_file.is_some()
+    }
+
     fn saved_state(&self, env: &Env) -> Option<String> {
         env.get(&format!("STATE_{STATE_NAME}")).ok().flatten()
     }

@@ -6,7 +6,7 @@
 mod github;
 mod gitlab;
 mod jenkins;
-mod local;
+pub mod local;
 
 use crate::env::Env;
 use anyhow::Result;
@@ -76,6 +76,11 @@ pub trait Ci {
     /// has such channels.
     fn publish(&self, _outcome: &Outcome) -> Result<()> {
         Ok(())
+    }
+
+    /// Whether [`Ci::publish`] keeps the state for a later `cleanup` (GitHub's post step).
+    fn keeps_state(&self) -> bool {
+        false
     }
 
     /// The state a login earlier in this job saved with [`Ci::publish`], if the CI carries it.

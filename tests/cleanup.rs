@@ -1,0 +1,155 @@
+//! `cleanup` and `logout` leave the tools' directories as they found them: an entry the job's
+//! login replaced comes back (the docker CLI and skopeo read it afterwards), and no
+//! `.crlogin-*` file (a lock, the copy of the replaced entry) stays beside the docker, helm and
+//! podman files.
+// Unix only (Linux servers and clients): on Windows the unit tests cover crlogin.
+#![cfg(unix)]
+
+mod harness;
+
+use harness::{
+    assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, temp_dir,
+    write_auth_file, Auth, Env, Registry,
+};
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The files crlogin left in `dir` (its name prefix), none expected.
+fn leftovers(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".crlogin-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A registry that takes two users, `team/app:v1` pushed into it.
+fn two_user_registry(env: &Env, before: (&str, &str), job: (&str, &str)) -> Registry {
+    let registry = Registry::start(Auth::Htpasswd {
+        users: vec![
+            (before.0.to_string(), before.1.to_string()),
+            (job.0.to_string(), job.1.to_string()),
+        ],
+    });
+    let seed = temp_dir();
+    let auth = seed.path().join("auth.json");
+    write_auth_file(&auth, &registry.host(), before.0, before.1);
+    let image = oci_layout(&seed.path().join("image"));
+    registry
+        .push(env, &image, "team/app:v1", Some(&auth))
+        .assert_success("seeding push");
+    registry
+}
+
+/// docker (`DOCKER_CONFIG=dir`) and skopeo (`--authfile dir/config.json`) both read `team/app:v1`
+/// with the login in `dir`.
+fn clients_read(env: &Env, registry: &Registry, dir: &Path, what: &str) {
+    let reference = format!("{}/team/app:v1", registry.host());
+    run(
+        env.command("docker")
+            .env("DOCKER_CONFIG", dir)
+            .args(["manifest", "inspect", "--insecure", &reference]),
+        None,
+    )
+    .assert_success(&format!("docker {what}"));
+    let pulled = temp_dir();
+    registry
+        .pull(
+            env,
+            "team/app:v1",
+            &format!("oci:{}:v1", pulled.path().display()),
+            Some(&dir.join("config.json")),
+        )
+        .assert_success(&format!("skopeo {what}"));
+}
+
+#[test]
+fn cleanup_puts_back_the_entry_the_login_replaced_and_leaves_nothing_of_its_own() {
+    require_tool("docker");
+    let (before_secret, job_secret) = (canary("restore-before"), canary("restore-job"));
+    let env = Env::new();
+    let registry = two_user_registry(&env, ("machine", &before_secret), ("ci", &job_secret));
+    let host = registry.host();
+    let dir = env.home().join("cfg");
+    fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    write_auth_file(&config, &host, "machine", &before_secret);
+    let original = read_json(&config);
+
+    let login = env
+        .crlogin(["login", "--config-dir", dir.to_str().unwrap()])
+        .env("DCR_USERNAME", "ci")
+        .env("DCR_PASSWORD", &job_secret)
+        .env("DCR_REGISTRY", &host)
+        .run();
+    login.assert_success("login over the machine's own entry");
+    assert_ne!(read_json(&config)["auths"][&host], original["auths"][&host]);
+    clients_read(&env, &registry, &dir, "with the job's login");
+
+    let cleanup = env
+        .crlogin(["cleanup", "--config-dir", dir.to_str().unwrap()])
+        .run();
+    cleanup.assert_success("cleanup");
+    assert!(cleanup.stderr.contains("put back 1 entry"), "{cleanup}");
+    assert_eq!(
+        read_json(&config)["auths"][&host],
+        original["auths"][&host],
+        "the machine's own entry is back as it was"
+    );
+    clients_read(&env, &registry, &dir, "with the entry put back");
+    assert_eq!(leftovers(&dir), Vec::<String>::new(), "no lock, no copy left");
+
+    for secret in [&before_secret, &job_secret] {
+        assert_no_leak(
+            secret,
+            &secret_forms(secret, None),
+            &[&login.stderr, &cleanup.stdout, &cleanup.stderr],
+            env.home(),
+            &[config.clone()],
+        );
+    }
+}
+
+#[test]
+fn logout_and_cleanup_leave_no_lock_file_beside_the_tools_files() {
+    let secret = canary("no-lock");
+    let env = Env::new();
+    let home = env.home().to_path_buf();
+    let dirs: Vec<PathBuf> = [".docker", ".config/helm/registry", ".config/containers"]
+        .iter()
+        .map(|d| home.join(d))
+        .collect();
+    let with_dcr = |args: &[&str]| {
+        env.crlogin(args)
+            .env("DCR_USERNAME", "ci")
+            .env("DCR_PASSWORD", &secret)
+            .env("DCR_REGISTRY", "dcr.example.io")
+            .run()
+    };
+    with_dcr(&["login"]).assert_success("login");
+    for dir in &dirs {
+        assert!(dir.join(if dir.ends_with(".config/containers") { "auth.json" } else { "config.json" }).exists());
+        assert_eq!(leftovers(dir), Vec::<String>::new(), "{} after login", dir.display());
+    }
+    env.crlogin(["logout", "--registry", "dcr.example.io"])
+        .run()
+        .assert_success("logout");
+    for dir in &dirs {
+        assert_eq!(leftovers(dir), Vec::<String>::new(), "{} after logout", dir.display());
+    }
+
+    let cfg = home.join("cfg");
+    with_dcr(&["login", "--config-dir", cfg.to_str().unwrap()]).assert_success("login");
+    env.crlogin(["cleanup", "--config-dir", cfg.to_str().unwrap()])
+        .run()
+        .assert_success("cleanup");
+    assert_eq!(leftovers(&cfg), Vec::<String>::new(), "after cleanup");
+}
