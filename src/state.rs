@@ -285,6 +285,7 @@ mod tests {
             }],
             stored: Vec::new(),
             isolated_dir: Some("/tmp/crlogin-x\ny".into()),
+            replaced: Vec::new(),
         };
         let json = state.to_json();
         assert!(!json.contains('\n'));
@@ -307,6 +308,7 @@ mod tests {
             entries: Vec::new(),
             stored: Vec::new(),
             isolated_dir: Some(tmp.path().to_path_buf()),
+            replaced: Vec::new(),
         };
         let base = tmp.path().parent().unwrap();
         let error = state.undo(&bounds(base, &[])).unwrap_err().to_string();
@@ -324,6 +326,7 @@ mod tests {
             entries: Vec::new(),
             stored: Vec::new(),
             isolated_dir: Some(dir.to_path_buf()),
+            replaced: Vec::new(),
         };
         let error = state(&planted)
             .undo(&bounds(base.path(), &[]))
@@ -357,6 +360,7 @@ mod tests {
             ],
             stored: Vec::new(),
             isolated_dir: None,
+            replaced: Vec::new(),
         };
         let files = [broken.clone(), good.clone()];
         let error = format!("{:#}", state.undo(&bounds(tmp.path(), &files)).unwrap_err());

@@ -347,6 +347,14 @@ pub const NAMES: &[Name] = &[
     row("--retries", Some("CRLOGIN_RETRIES"), None, None, None, None),
     row("--timeout", Some("CRLOGIN_TIMEOUT"), None, None, None, None),
     row(
+        "--lock-timeout",
+        Some("CRLOGIN_LOCK_TIMEOUT"),
+        None,
+        None,
+        None,
+        None,
+    ),
+    row(
         "--no-cache",
         Some("CRLOGIN_NO_CACHE=true"),
         None,
