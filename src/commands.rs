@@ -3,12 +3,12 @@
 
 use crate::auth::{self, Scope};
 use crate::ci::{Ci, Outcome};
-use crate::no_credentials::{self, Wanted};
 use crate::cli::{
     AuthArgs, CleanupArgs, LoginArgs, LogoutArgs, NebiusTargetArgs, RegistryArgs, ReportFormat,
     TokenArgs,
 };
 use crate::env::Env;
+use crate::no_credentials::{self, Wanted};
 use crate::registry::{self, Selection, Target};
 use crate::report;
 use crate::secrets;

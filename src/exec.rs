@@ -261,11 +261,17 @@ mod tests {
         let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
         let (code, line) = not_started("no-such-command", &missing);
         assert_eq!(code, 127);
-        assert!(line.starts_with("\"no-such-command\": command not found"), "{line}");
+        assert!(
+            line.starts_with("\"no-such-command\": command not found"),
+            "{line}"
+        );
         let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         let (code, line) = not_started("./script.sh", &denied);
         assert_eq!(code, 126);
-        assert!(line.starts_with("\"./script.sh\": cannot execute it"), "{line}");
+        assert!(
+            line.starts_with("\"./script.sh\": cannot execute it"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -82,10 +82,17 @@ mod tests {
             for wanted in [Wanted::Any, Wanted::Nebius] {
                 let line = wrapper.phrase(&message_in(wrapper, wanted));
                 assert!(line.starts_with("no "), "{line}");
-                assert!(line.contains("`crlogin doctor`") && line.contains(CREDENTIALS_PAGE), "{line}");
+                assert!(
+                    line.contains("`crlogin doctor`") && line.contains(CREDENTIALS_PAGE),
+                    "{line}"
+                );
                 assert!(!line.contains('\n'), "{line}");
                 // The action adds why a secret input can be empty (about 330 characters).
-                let limit = if wrapper == Wrapper::GitHubAction { 600 } else { 340 };
+                let limit = if wrapper == Wrapper::GitHubAction {
+                    600
+                } else {
+                    340
+                };
                 assert!(line.len() <= limit, "{} characters: {line}", line.len());
             }
         }

@@ -70,7 +70,9 @@ fn write_backup(file: &Path, entries: &Map<String, Value>) -> Result<PathBuf> {
                 file.display()
             )
         })?;
-    let text = zeroize::Zeroizing::new(serde_json::to_vec(&serde_json::json!({ "auths": entries }))?);
+    let text = zeroize::Zeroizing::new(serde_json::to_vec(
+        &serde_json::json!({ "auths": entries }),
+    )?);
     backup
         .write_all(&text)
         .and_then(|()| backup.as_file().sync_all())
@@ -94,7 +96,11 @@ pub fn discard(saved: &[Replaced]) {
 /// this user's is refused: a planted state must not make cleanup write what it likes.
 pub fn put_back(replaced: &Replaced) -> Result<usize> {
     let beside = replaced.backup.parent() == Some(files::parent(&replaced.file));
-    let name = replaced.file.file_name().unwrap_or_default().to_string_lossy();
+    let name = replaced
+        .file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
     let named = replaced
         .backup
         .file_name()

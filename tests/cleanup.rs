@@ -8,8 +8,8 @@
 mod harness;
 
 use harness::{
-    assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, temp_dir,
-    write_auth_file, Auth, Env, Registry,
+    assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, temp_dir, write_auth_file,
+    Auth, Env, Registry,
 };
 use serde_json::Value;
 use std::fs;
@@ -54,9 +54,12 @@ fn two_user_registry(env: &Env, before: (&str, &str), job: (&str, &str)) -> Regi
 fn clients_read(env: &Env, registry: &Registry, dir: &Path, what: &str) {
     let reference = format!("{}/team/app:v1", registry.host());
     run(
-        env.command("docker")
-            .env("DOCKER_CONFIG", dir)
-            .args(["manifest", "inspect", "--insecure", &reference]),
+        env.command("docker").env("DOCKER_CONFIG", dir).args([
+            "manifest",
+            "inspect",
+            "--insecure",
+            &reference,
+        ]),
         None,
     )
     .assert_success(&format!("docker {what}"));
@@ -105,7 +108,11 @@ fn cleanup_puts_back_the_entry_the_login_replaced_and_leaves_nothing_of_its_own(
         "the machine's own entry is back as it was"
     );
     clients_read(&env, &registry, &dir, "with the entry put back");
-    assert_eq!(leftovers(&dir), Vec::<String>::new(), "no lock, no copy left");
+    assert_eq!(
+        leftovers(&dir),
+        Vec::<String>::new(),
+        "no lock, no copy left"
+    );
 
     for secret in [&before_secret, &job_secret] {
         assert_no_leak(
@@ -113,7 +120,7 @@ fn cleanup_puts_back_the_entry_the_login_replaced_and_leaves_nothing_of_its_own(
             &secret_forms(secret, None),
             &[&login.stderr, &cleanup.stdout, &cleanup.stderr],
             env.home(),
-            &[config.clone()],
+            std::slice::from_ref(&config),
         );
     }
 }
@@ -136,14 +143,30 @@ fn logout_and_cleanup_leave_no_lock_file_beside_the_tools_files() {
     };
     with_dcr(&["login"]).assert_success("login");
     for dir in &dirs {
-        assert!(dir.join(if dir.ends_with(".config/containers") { "auth.json" } else { "config.json" }).exists());
-        assert_eq!(leftovers(dir), Vec::<String>::new(), "{} after login", dir.display());
+        assert!(dir
+            .join(if dir.ends_with(".config/containers") {
+                "auth.json"
+            } else {
+                "config.json"
+            })
+            .exists());
+        assert_eq!(
+            leftovers(dir),
+            Vec::<String>::new(),
+            "{} after login",
+            dir.display()
+        );
     }
     env.crlogin(["logout", "--registry", "dcr.example.io"])
         .run()
         .assert_success("logout");
     for dir in &dirs {
-        assert_eq!(leftovers(dir), Vec::<String>::new(), "{} after logout", dir.display());
+        assert_eq!(
+            leftovers(dir),
+            Vec::<String>::new(),
+            "{} after logout",
+            dir.display()
+        );
     }
 
     let cfg = home.join("cfg");

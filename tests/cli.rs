@@ -770,15 +770,23 @@ fn each_commands_help_fits_the_command_and_opens_with_examples() {
     for command in ["logout", "doctor"] {
         let text = help(&[command, "-h"]);
         assert!(!text.contains("Write one config.json"), "{command}: {text}");
-        assert!(!text.contains("tools to write credentials for"), "{command}: {text}");
+        assert!(
+            !text.contains("tools to write credentials for"),
+            "{command}: {text}"
+        );
     }
     assert!(help(&["logout", "-h"]).contains("Remove the entries from the one config.json in DIR"));
     assert!(help(&["doctor", "-h"]).contains("Which tools' files to check"));
     for command in ["login", "logout", "doctor", "exec"] {
         let text = help(&[command, "--help"]);
-        let examples = text.find("Examples").unwrap_or_else(|| panic!("{command}: {text}"));
+        let examples = text
+            .find("Examples")
+            .unwrap_or_else(|| panic!("{command}: {text}"));
         let usage = text.find("Usage:").unwrap();
-        assert!(examples < usage, "{command}: the examples open the help:\n{text}");
+        assert!(
+            examples < usage,
+            "{command}: the examples open the help:\n{text}"
+        );
         let kinds: &[&str] = if command == "logout" {
             &["--region eu-north1", "DCR_REGISTRY="]
         } else {
@@ -806,7 +814,10 @@ fn each_commands_help_fits_the_command_and_opens_with_examples() {
 fn no_credentials_is_a_short_line_and_logout_asks_for_no_secret() {
     let m = Machine::new()
         // Off Nebius: the metadata service's name does not resolve.
-        .var("CRLOGIN_METADATA_URL", "http://metadata.invalid/v1/iam/sa/token")
+        .var(
+            "CRLOGIN_METADATA_URL",
+            "http://metadata.invalid/v1/iam/sa/token",
+        )
         .var("CRLOGIN_METADATA_TOKEN_FILE", "/nonexistent/token");
     for args in [
         &["login"][..],
@@ -821,16 +832,27 @@ fn no_credentials_is_a_short_line_and_logout_asks_for_no_secret() {
             .lines()
             .find(|l| l.contains("found:"))
             .unwrap_or_else(|| panic!("{args:?}: {}", run.stderr));
-        assert!(line.len() < 320, "{args:?}: {} characters: {line}", line.len());
+        assert!(
+            line.len() < 320,
+            "{args:?}: {} characters: {line}",
+            line.len()
+        );
         assert!(
             line.contains("`crlogin doctor`") && line.contains("docs/src/credentials/index.md"),
             "{args:?}: {line}"
         );
-        assert!(!line.contains("NEBIUS_PRIVATE_KEY"), "not the whole list: {line}");
+        assert!(
+            !line.contains("NEBIUS_PRIVATE_KEY"),
+            "not the whole list: {line}"
+        );
     }
     let logout = m.run(&["logout"]);
     assert_ne!(logout.code, 0);
-    assert!(logout.stderr.contains("nothing to log out of"), "{}", logout.stderr);
+    assert!(
+        logout.stderr.contains("nothing to log out of"),
+        "{}",
+        logout.stderr
+    );
     assert!(
         !logout.stderr.contains("PASSWORD,") && !logout.stderr.contains("DCR_PASSWORD"),
         "logout asks for no password: {}",

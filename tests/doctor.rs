@@ -347,8 +347,12 @@ fn creds_store_desktop_without_its_helper_warns_for_docker_and_fails_for_helm() 
         let helper = line(&lines, "cred-helper", "desktop:");
         assert_eq!(helper.status, "warn");
         assert!(
-            helper.text.contains("docker-credential-desktop is not on PATH (credsStore in")
-                && helper.text.contains("docker reads the logins in the file all the same")
+            helper
+                .text
+                .contains("docker-credential-desktop is not on PATH (credsStore in")
+                && helper
+                    .text
+                    .contains("docker reads the logins in the file all the same")
                 && !helper.text.contains("helm"),
             "{helper:?}"
         );

@@ -67,16 +67,20 @@ fn skopeo_pushes_through_exec_and_nothing_is_left_afterwards() {
         &[],
     );
     // --quiet=false (and a CI's log) shows it.
-    let shown = env
-        .crlogin(["exec", "--quiet=false", "--", "true"])
-        .run();
+    let shown = env.crlogin(["exec", "--quiet=false", "--", "true"]).run();
     shown.assert_success("crlogin exec --quiet=false");
-    assert!(shown.stderr.contains("crlogin: logged in to 1 registry"), "{shown}");
+    assert!(
+        shown.stderr.contains("crlogin: logged in to 1 registry"),
+        "{shown}"
+    );
     let on_ci = env
         .crlogin(["exec", "--", "true"])
         .env("GITLAB_CI", "true")
         .run();
-    assert!(on_ci.stderr.contains("crlogin: logged in to 1 registry"), "{on_ci}");
+    assert!(
+        on_ci.stderr.contains("crlogin: logged in to 1 registry"),
+        "{on_ci}"
+    );
     let quiet_ci = env
         .crlogin(["exec", "-q", "--", "true"])
         .env("GITLAB_CI", "true")
@@ -242,6 +246,9 @@ fn a_failing_login_runs_nothing() {
     std::fs::write(&script, "#!/bin/sh\ntouch ran\n").unwrap();
     let out = env.crlogin(["exec", "--", script.to_str().unwrap()]).run();
     assert_eq!(out.status.code(), Some(126), "{out}");
-    assert!(out.stderr.contains("script.sh\": cannot execute it"), "{out}");
+    assert!(
+        out.stderr.contains("script.sh\": cannot execute it"),
+        "{out}"
+    );
     assert!(scratch_dirs(env.home()).is_empty());
 }

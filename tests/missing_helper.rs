@@ -65,9 +65,7 @@ fn a_missing_creds_store_helper_breaks_helm_not_docker_as_login_and_doctor_say()
     push.assert_failure("helm with credsStore naming a missing helper");
     assert!(
         push.stderr.contains("failed to resolve credential")
-            && push
-                .stderr
-                .contains("executable file not found in $PATH"),
+            && push.stderr.contains("executable file not found in $PATH"),
         "{push}"
     );
 
@@ -79,7 +77,9 @@ fn a_missing_creds_store_helper_breaks_helm_not_docker_as_login_and_doctor_say()
         .find(|l| l.contains(&format!("docker-credential-{STORE} is not on PATH")))
         .unwrap_or_else(|| panic!("{doctor}"));
     assert!(
-        line.contains("FAIL") && line.contains("helm fails every registry command") && line.contains(said),
+        line.contains("FAIL")
+            && line.contains("helm fails every registry command")
+            && line.contains(said),
         "{line}"
     );
     let forms = secret_forms(&secret, Some(USER));
@@ -88,6 +88,9 @@ fn a_missing_creds_store_helper_breaks_helm_not_docker_as_login_and_doctor_say()
         &forms,
         &[&login.stdout, &login.stderr, &doctor.stdout, &doctor.stderr],
         env.home(),
-        &[config.clone(), env.home().join(".config/containers/auth.json")],
+        &[
+            config.clone(),
+            env.home().join(".config/containers/auth.json"),
+        ],
     );
 }

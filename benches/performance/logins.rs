@@ -272,7 +272,9 @@ fn contacts_registry(clients: &Clients, side: Side, logins: &[Login]) -> bool {
     let mut wrong = logins.to_vec();
     wrong[0].password.push_str("-wrong");
     let outs = match side {
-        Side::Crlogin | Side::CrloginVerify => clients.login(side, &Job::new(&clients.path), &wrong),
+        Side::Crlogin | Side::CrloginVerify => {
+            clients.login(side, &Job::new(&clients.path), &wrong)
+        }
         _ => clients.login(side, &Job::new(&clients.path), &wrong[..1]),
     };
     outs.iter().any(|o| !o.success())

@@ -300,10 +300,13 @@ fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
     let docker_reads = uses.iter().any(|u| u.docker);
     let missing = |what: String, remove: String| {
         if ours {
-            Check::fail(NAME, format!("{what}: docker and helm get no credentials from it"), remove)
+            Check::fail(
+                NAME,
+                format!("{what}: docker and helm get no credentials from it"),
+                remove,
+            )
         } else {
-            let consequences =
-                missing_helper::consequences(&program, helm_reads, docker_reads);
+            let consequences = missing_helper::consequences(&program, helm_reads, docker_reads);
             let detail = format!("{what}: {consequences}");
             if helm_reads {
                 Check::fail(NAME, detail, remove)

@@ -26,8 +26,14 @@ mod tests {
     #[test]
     fn helm_is_named_only_where_it_reads_the_file() {
         let both = consequences("docker-credential-desktop", true, true);
-        assert!(both.starts_with("helm fails") && both.contains("docker reads"), "{both}");
-        assert!(both.contains("exec: \\\"docker-credential-desktop\\\""), "{both}");
+        assert!(
+            both.starts_with("helm fails") && both.contains("docker reads"),
+            "{both}"
+        );
+        assert!(
+            both.contains("exec: \\\"docker-credential-desktop\\\""),
+            "{both}"
+        );
         let docker = consequences("docker-credential-desktop", false, true);
         assert!(!docker.contains("helm"), "{docker}");
     }

@@ -4,8 +4,8 @@
 
 pub mod auth_file;
 pub mod cred_store;
-pub mod missing_helper;
 pub(crate) mod docker_format;
+pub mod missing_helper;
 
 use crate::ci::Ci;
 use crate::env::Env;
