@@ -137,7 +137,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
     // Only where cleanup will find the state: elsewhere nothing would ever put them back.
     let replaced = if config_dir.is_some() || ci.keeps_state() {
-        crate::restore::save(&sinks::keys_by_file(&files, &hosts))?
+        crate::sinks::restore::save(&sinks::keys_by_file(&files, &hosts))?
     } else {
         Vec::new()
     };
@@ -148,7 +148,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         ci,
         path_var.as_deref().map(Path::as_os_str),
     )
-    .inspect_err(|_| crate::restore::discard(&replaced))?;
+    .inspect_err(|_| crate::sinks::restore::discard(&replaced))?;
     for warning in &written.warnings {
         ci.warning(warning);
     }

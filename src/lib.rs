@@ -24,7 +24,6 @@ mod proptests;
 mod proxy;
 mod registry;
 mod report;
-mod restore;
 mod secrets;
 mod sinks;
 mod state;

@@ -42,7 +42,7 @@ pub struct State {
     pub isolated_dir: Option<PathBuf>,
     /// The entries the login replaced, put back by cleanup.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub replaced: Vec<crate::restore::Replaced>,
+    pub replaced: Vec<crate::sinks::restore::Replaced>,
 }
 
 /// The keys written into one auth file.
@@ -177,7 +177,7 @@ impl State {
                 ));
                 continue;
             }
-            match crate::restore::put_back(replaced) {
+            match crate::sinks::restore::put_back(replaced) {
                 Ok(n) => restored += n,
                 Err(e) => failures.push(format!("{e:#}")),
             }
@@ -262,14 +262,8 @@ fn same_path(a: &Path, b: &Path) -> bool {
 }
 
 /// A read error in words.
-pub(crate) fn describe(e: &ReadError) -> String {
-    match e {
-        ReadError::NotFound => "it does not exist".into(),
-        ReadError::NotRegular(kind) => format!("it is {kind}, not a regular file"),
-        ReadError::TooLarge => "it is larger than any state crlogin writes".into(),
-        ReadError::NotUtf8 => "it is not UTF-8 text".into(),
-        ReadError::Io(kind) => kind.to_string(),
-    }
+fn describe(e: &ReadError) -> String {
+    e.reason("any state crlogin writes")
 }
 
 #[cfg(test)]

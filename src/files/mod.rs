@@ -48,6 +48,20 @@ pub enum ReadError {
     Io(io::ErrorKind),
 }
 
+impl ReadError {
+    /// Why, for a message about a file crlogin wrote itself: `written` names what it holds
+    /// ("any state crlogin writes"), for a file too large to be one.
+    pub fn reason(&self, written: &str) -> String {
+        match self {
+            ReadError::NotFound => "it does not exist".into(),
+            ReadError::NotRegular(kind) => format!("it is {kind}, not a regular file"),
+            ReadError::TooLarge => format!("it is larger than {written}"),
+            ReadError::NotUtf8 => "it is not UTF-8 text".into(),
+            ReadError::Io(kind) => kind.to_string(),
+        }
+    }
+}
+
 /// Reads the regular file at `path` (links followed) as UTF-8 text of at most `limit` bytes,
 /// into memory zeroed when dropped. A FIFO, device or socket is refused before it is opened, and
 /// again after (in case one was swapped in), without ever blocking.

@@ -6,6 +6,7 @@ pub mod auth_file;
 pub mod cred_store;
 pub(crate) mod docker_format;
 pub mod missing_helper;
+pub mod restore;
 
 use crate::ci::Ci;
 use crate::env::Env;

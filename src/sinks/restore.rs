@@ -8,8 +8,8 @@
 //! login from the store, as before.
 
 use crate::files::{self, unix, ReadError};
-use crate::sinks::auth_file::{self, Document};
-use crate::sinks::docker_format;
+use super::auth_file::{self, Document};
+use super::docker_format;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -119,7 +119,7 @@ pub fn put_back(replaced: &Replaced) -> Result<usize> {
         Err(e) => bail!(
             "cannot read {}: {}: the entries login replaced in {} were not restored",
             replaced.backup.display(),
-            crate::state::describe(&e),
+            e.reason("any copy crlogin keeps"),
             replaced.file.display()
         ),
     };
