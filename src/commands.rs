@@ -215,7 +215,7 @@ pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         scopes.push(Scope::Nebius);
     }
     if scopes.is_empty() {
-        bail!("nothing to log out of: name the hosts with --registry HOST or --region REGION, or set the registry variable login read (DCR_REGISTRY, or PREFIX_REGISTRY with --from-env PREFIX); logout needs no password, key or token");
+        bail!("nothing to log out of: name the hosts with --registry or --region, or set the registry variable login read (DCR_REGISTRY, or PREFIX_REGISTRY with --from-env PREFIX); logout needs no password, key or token");
     }
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
