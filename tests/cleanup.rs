@@ -176,3 +176,66 @@ fn logout_and_cleanup_leave_no_lock_file_beside_the_tools_files() {
         .assert_success("cleanup");
     assert_eq!(leftovers(&cfg), Vec::<String>::new(), "after cleanup");
 }
+
+/// On a self-hosted GitHub runner the login goes into the runner's own `~/.docker/config.json`
+/// and the post step cleans up from the step's saved state: the runner's login comes back.
+#[test]
+fn on_github_the_post_step_puts_back_the_runners_own_login() {
+    require_tool("docker");
+    let (before_secret, job_secret) = (canary("gh-restore-before"), canary("gh-restore-job"));
+    let mut env = Env::new();
+    let registry = two_user_registry(&env, ("runner", &before_secret), ("ci", &job_secret));
+    let host = registry.host();
+    let dir = env.home().join(".docker");
+    fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    write_auth_file(&config, &host, "runner", &before_secret);
+    let original = read_json(&config);
+    let files: Vec<PathBuf> = ["gh-state", "gh-output", "gh-summary"]
+        .iter()
+        .map(|f| env.home().join(f))
+        .collect();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("GITHUB_STATE", files[0].to_str().unwrap())
+        .set("GITHUB_OUTPUT", files[1].to_str().unwrap())
+        .set("GITHUB_STEP_SUMMARY", files[2].to_str().unwrap());
+
+    let login = env
+        .crlogin(["login", "--for", "docker"])
+        .env("DCR_USERNAME", "ci")
+        .env("DCR_PASSWORD", &job_secret)
+        .env("DCR_REGISTRY", &host)
+        .run();
+    login.assert_success("login on a runner with its own login");
+    assert_ne!(read_json(&config)["auths"][&host], original["auths"][&host]);
+    clients_read(&env, &registry, &dir, "with the job's login");
+
+    // The runner hands the post step what the step saved: `crlogin_state<<DELIMITER`, the value.
+    let saved = fs::read_to_string(&files[0]).unwrap();
+    let state = saved.lines().nth(1).unwrap().to_string();
+    let cleanup = env
+        .crlogin(["cleanup"])
+        .env("STATE_crlogin_state", &state)
+        .run();
+    cleanup.assert_success("the post step's cleanup");
+    assert!(cleanup.stderr.contains("put back 1 entry"), "{cleanup}");
+    assert_eq!(read_json(&config)["auths"][&host], original["auths"][&host]);
+    clients_read(&env, &registry, &dir, "with the runner's login put back");
+    assert_eq!(leftovers(&dir), Vec::<String>::new(), "no lock, no copy left");
+    // The masks are where GitHub learns the secret; nothing else may carry it.
+    let log: Vec<&str> = login
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    let log = log.join("\n");
+    for secret in [&before_secret, &job_secret] {
+        assert_no_leak(
+            secret,
+            &secret_forms(secret, None),
+            &[&log, &cleanup.stdout, &cleanup.stderr, &state],
+            env.home(),
+            std::slice::from_ref(&config),
+        );
+    }
+}
