@@ -5,7 +5,10 @@ usage: check-snippets.py FILE.md ...
 
   yaml   a GitHub workflow (`jobs:`, or a list of steps, which is wrapped in one job): actionlint
          and the github-workflows schema; a GitLab pipeline (`include:`, `script:`, `stages:`,
-         `spec:`): the gitlab-ci schema; anything else (Kubernetes, a Nebius profile): parsed
+         `spec:`): the gitlab-ci schema; a Buildkite pipeline (`steps:` of label/command/plugins),
+         an Azure pipeline (`steps:` of bash/script/task/template), a CircleCI config
+         (`version: 2.1`), a Bitbucket pipeline (`pipelines:`): their vendored schemas; anything
+         else (Kubernetes, a Nebius profile): parsed
   sh     `bash -n`; a `console` block's `$ ` lines likewise
   groovy parsed by Groovy (a Jenkinsfile is Groovy syntax); the `crlogin(...)` steps of one
          Jenkinsfile all pass `version:` or none does (a call without it needs crlogin on PATH)
@@ -42,6 +45,15 @@ GROOVY_PARSE = (
 )
 
 
+# The other CIs' vendored schemas in check-jsonschema (and the transform Azure's expressions need).
+SCHEMAS = {
+    "buildkite": ["vendor.buildkite"],
+    "azure": ["vendor.azure-pipelines", "--data-transform", "azure-pipelines"],
+    "circleci": ["vendor.circle-ci"],
+    "bitbucket": ["vendor.bitbucket-pipelines"],
+}
+
+
 def blocks(path):
     """(line, tag, text) of each fenced block."""
     out, tag, start, body = [], None, 0, []
@@ -69,6 +81,16 @@ def yaml_kind(doc):
     if isinstance(doc, list):
         steps = all(isinstance(s, dict) and ({"uses", "run"} & s.keys()) for s in doc)
         return "github-steps" if doc and steps else "data"
+    if "pipelines" in doc:
+        return "bitbucket"
+    if str(doc.get("version")) == "2.1" or "orbs" in doc:
+        return "circleci"
+    steps = doc.get("steps")
+    if isinstance(steps, list) and steps and all(isinstance(s, dict) for s in steps):
+        if all({"bash", "script", "task", "template", "checkout", "pwsh"} & s.keys() for s in steps):
+            return "azure"
+        if all({"label", "command", "commands", "plugins", "wait", "block", "group"} & s.keys() for s in steps):
+            return "buildkite"
     if "jobs" in doc and "on" in doc or "jobs" in doc:
         return "github"
     if {"runs", "inputs"} & doc.keys() and "name" in doc:
@@ -82,7 +104,7 @@ def yaml_kind(doc):
 
 def main(files):
     tmp = tempfile.mkdtemp(prefix="snippets-")
-    failures, counts, github, gitlab = [], {}, [], []
+    failures, counts, github, gitlab, others = [], {}, [], [], []
     groovy = []
 
     def fail(where, msg):
@@ -112,6 +134,11 @@ def main(files):
                         with open(f, "w") as fh:
                             yaml.safe_dump(doc, fh, sort_keys=False)
                         github.append((f, where))
+                    elif kind in SCHEMAS:
+                        f = os.path.join(tmp, f"{kind}-{len(others)}.yml")
+                        with open(f, "w") as fh:
+                            fh.write(text)
+                        others.append((f, where, kind))
                     elif kind == "gitlab":
                         f = os.path.join(tmp, f"gl-{len(gitlab)}.yml")
                         with open(f, "w") as fh:
@@ -158,6 +185,10 @@ def main(files):
         code, out = run(["check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", f])
         if code:
             fail(where, f"gitlab-ci schema: {out}")
+    for f, where, kind in others:
+        code, out = run(["check-jsonschema", "--builtin-schema", *SCHEMAS[kind], f])
+        if code:
+            fail(where, f"{kind} schema: {out}")
     java = os.path.realpath(subprocess.run(["sh", "-c", "command -v java"], capture_output=True, text=True).stdout.strip() or "java")
     groovy_env = {**os.environ, "JAVA_HOME": os.environ.get("JAVA_HOME") or os.path.dirname(os.path.dirname(java))}
     for f, where in groovy:

@@ -68,6 +68,10 @@ fn how_to_give(wrapper: Wrapper, wanted: Wanted) -> String {
         (_, Wanted::Nebius) => format!("set {NEBIUS}"),
         (Wrapper::GitHubAction, Wanted::Any) => "give the action a credential input (static-key, sa-credentials, service-account-id with oidc: true, or username, password and registry)".to_string(),
         (Wrapper::GitLabComponent, Wanted::Any) => format!("set {PLAIN}, or {NEBIUS}, as CI/CD variables (a protected one is empty on unprotected branches), or use input auth: oidc"),
+        (Wrapper::BuildkitePlugin, Wanted::Any) => format!("set {PLAIN}, or {NEBIUS}, in the step's env (from your secrets), or use option `auth: oidc` with service-account-id"),
+        (Wrapper::CircleCiOrb, Wanted::Any) => format!("set {PLAIN}, or {NEBIUS}, as project or context variables, or use parameter `auth: oidc` with service-account-id"),
+        (Wrapper::AzureTemplate, Wanted::Any) => format!("set {PLAIN}, or {NEBIUS}, as pipeline variables (a secret one through staticKeyVariable and the like), or use parameter `auth: oidc`"),
+        (Wrapper::BitbucketStep, Wanted::Any) => format!("set {PLAIN}, or {NEBIUS}, as secured variables, or CRLOGIN_AUTH=oidc with NEBIUS_SERVICE_ACCOUNT_ID on a step with `oidc: true`"),
         (Wrapper::JenkinsStep, Wanted::Any) => "the credential credentialsId names holds nothing: check it under Manage Jenkins > Credentials, and that kind matches it (file, string or usernamePassword)".to_string(),
     }
 }
@@ -88,10 +92,10 @@ mod tests {
                 );
                 assert!(!line.contains('\n'), "{line}");
                 // The action adds why a secret input can be empty (about 330 characters).
-                let limit = if wrapper == Wrapper::GitHubAction {
-                    600
-                } else {
-                    340
+                let limit = match wrapper {
+                    Wrapper::GitHubAction => 600,
+                    Wrapper::Shell => 300,
+                    _ => 360,
                 };
                 assert!(line.len() <= limit, "{} characters: {line}", line.len());
             }

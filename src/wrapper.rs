@@ -24,16 +24,28 @@ pub enum Wrapper {
     GitLabInclude,
     /// The Jenkins `crlogin` step: its parameters.
     JenkinsStep,
+    /// The Buildkite plugin (`buildkite/plugin.yml`): its options.
+    BuildkitePlugin,
+    /// The CircleCI orb (`circleci/`): its commands' parameters.
+    CircleCiOrb,
+    /// The Azure Pipelines step template (`azure/crlogin.yml`): its parameters.
+    AzureTemplate,
+    /// The copy-paste Bitbucket Pipelines step (`bitbucket/`), configured by variables.
+    BitbucketStep,
 }
 
 impl Wrapper {
     /// Every wrapper, for tests that walk them all.
-    pub const ALL: [Wrapper; 5] = [
+    pub const ALL: [Wrapper; 9] = [
         Wrapper::Shell,
         Wrapper::GitHubAction,
         Wrapper::GitLabComponent,
         Wrapper::GitLabInclude,
         Wrapper::JenkinsStep,
+        Wrapper::BuildkitePlugin,
+        Wrapper::CircleCiOrb,
+        Wrapper::AzureTemplate,
+        Wrapper::BitbucketStep,
     ];
 
     /// The wrapper `CRLOGIN_WRAPPER` names (an unknown name counts as a shell).
@@ -43,6 +55,10 @@ impl Wrapper {
             Some("gitlab-component") => Wrapper::GitLabComponent,
             Some("gitlab-include") => Wrapper::GitLabInclude,
             Some("jenkins-step") => Wrapper::JenkinsStep,
+            Some("buildkite-plugin") => Wrapper::BuildkitePlugin,
+            Some("circleci-orb") => Wrapper::CircleCiOrb,
+            Some("azure-template") => Wrapper::AzureTemplate,
+            Some("bitbucket-step") => Wrapper::BitbucketStep,
             _ => Wrapper::Shell,
         }
     }
@@ -55,6 +71,10 @@ impl Wrapper {
             Wrapper::GitLabComponent => "gitlab-component",
             Wrapper::GitLabInclude => "gitlab-include",
             Wrapper::JenkinsStep => "jenkins-step",
+            Wrapper::BuildkitePlugin => "buildkite-plugin",
+            Wrapper::CircleCiOrb => "circleci-orb",
+            Wrapper::AzureTemplate => "azure-template",
+            Wrapper::BitbucketStep => "bitbucket-step",
         }
     }
 
@@ -83,6 +103,10 @@ impl Wrapper {
             Wrapper::GitLabComponent => "see the component's spec:inputs",
             Wrapper::GitLabInclude => "see the variables listed at the top of the include",
             Wrapper::JenkinsStep => "see the step's help (jenkins/vars/crlogin.txt)",
+            Wrapper::BuildkitePlugin => "see the configuration in the plugin's plugin.yml",
+            Wrapper::CircleCiOrb => "see the parameters of the orb's login command",
+            Wrapper::AzureTemplate => "see the parameters at the top of the template",
+            Wrapper::BitbucketStep => "see the variables listed at the top of the step",
         }
     }
 }
@@ -129,6 +153,14 @@ pub struct Name {
     pub include: Option<&'static str>,
     /// The Jenkins step's parameter.
     pub jenkins: Option<&'static str>,
+    /// The Buildkite plugin's option.
+    pub buildkite: Option<&'static str>,
+    /// The CircleCI orb's parameter.
+    pub orb: Option<&'static str>,
+    /// The Azure Pipelines template's parameter.
+    pub azure: Option<&'static str>,
+    /// The Bitbucket step's variable.
+    pub bitbucket: Option<&'static str>,
 }
 
 impl Name {
@@ -139,6 +171,10 @@ impl Name {
             Wrapper::GitLabComponent => self.component,
             Wrapper::GitLabInclude => self.include,
             Wrapper::JenkinsStep => self.jenkins,
+            Wrapper::BuildkitePlugin => self.buildkite,
+            Wrapper::CircleCiOrb => self.orb,
+            Wrapper::AzureTemplate => self.azure,
+            Wrapper::BitbucketStep => self.bitbucket,
         };
         own.or(self.variable)
     }
@@ -159,6 +195,30 @@ const fn row(
         component,
         include,
         jenkins,
+        buildkite: None,
+        orb: None,
+        azure: None,
+        bitbucket: None,
+    }
+}
+
+impl Name {
+    /// This row's names in the Buildkite plugin, the CircleCI orb, the Azure template and the
+    /// Bitbucket step.
+    const fn also(
+        self,
+        buildkite: Option<&'static str>,
+        orb: Option<&'static str>,
+        azure: Option<&'static str>,
+        bitbucket: Option<&'static str>,
+    ) -> Name {
+        Name {
+            buildkite,
+            orb,
+            azure,
+            bitbucket,
+            ..self
+        }
     }
 }
 
@@ -247,6 +307,12 @@ pub const NAMES: &[Name] = &[
         Some("input `auth: oidc`"),
         None,
         None,
+    )
+    .also(
+        Some("option `auth: oidc`"),
+        Some("parameter `auth: oidc`"),
+        Some("parameter `auth: oidc`"),
+        None,
     ),
     row(
         "--auth",
@@ -254,6 +320,12 @@ pub const NAMES: &[Name] = &[
         None,
         Some("input `auth`"),
         None,
+        None,
+    )
+    .also(
+        Some("option `auth`"),
+        Some("parameter `auth`"),
+        Some("parameter `auth`"),
         None,
     ),
     row(
@@ -271,6 +343,12 @@ pub const NAMES: &[Name] = &[
         Some("input `from-env`"),
         None,
         None,
+    )
+    .also(
+        Some("option `from-env`"),
+        Some("parameter `from-env`"),
+        Some("parameter `fromEnv`"),
+        None,
     ),
     row(
         "--all-regions",
@@ -279,6 +357,12 @@ pub const NAMES: &[Name] = &[
         Some("an empty input `regions`"),
         None,
         Some("no regions parameter"),
+    )
+    .also(
+        Some("an empty option `regions`"),
+        Some("an empty parameter `regions`"),
+        Some("an empty parameter `regions`"),
+        None,
     ),
     row(
         "--region",
@@ -287,6 +371,12 @@ pub const NAMES: &[Name] = &[
         Some("input `regions`"),
         None,
         Some("parameter regions"),
+    )
+    .also(
+        Some("option `regions`"),
+        Some("parameter `regions`"),
+        Some("parameter `regions`"),
+        None,
     ),
     row(
         "--registry",
@@ -295,6 +385,12 @@ pub const NAMES: &[Name] = &[
         Some("input `registries`"),
         None,
         Some("parameter registries"),
+    )
+    .also(
+        Some("option `registries`"),
+        Some("parameter `registries`"),
+        Some("parameter `registries`"),
+        None,
     ),
     row(
         "--for",
@@ -303,6 +399,12 @@ pub const NAMES: &[Name] = &[
         Some("input `for`"),
         None,
         Some("parameter tools"),
+    )
+    .also(
+        Some("option `tools`"),
+        Some("parameter `tools`"),
+        Some("parameter `tools`"),
+        None,
     ),
     row(
         "--config-dir",
@@ -311,6 +413,12 @@ pub const NAMES: &[Name] = &[
         Some("the component's per-job directory (input `isolated`)"),
         Some("the include's per-job directory (CRLOGIN_ISOLATED)"),
         Some("the step's per-build directory"),
+    )
+    .also(
+        Some("the plugin's per-job directory (option `isolated`)"),
+        Some("the orb's per-job directory (parameter `isolated`)"),
+        Some("the template's per-job directory (parameter `isolated`)"),
+        None,
     ),
     row(
         "--isolated",
@@ -319,6 +427,12 @@ pub const NAMES: &[Name] = &[
         Some("`isolated: true`"),
         None,
         Some("the step's per-build directory (always used)"),
+    )
+    .also(
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        None,
     ),
     row(
         "--export-env",
@@ -343,6 +457,12 @@ pub const NAMES: &[Name] = &[
         Some("`verify: true`"),
         None,
         Some("`verify: true`"),
+    )
+    .also(
+        Some("`verify: true`"),
+        Some("`verify: true`"),
+        Some("`verify: true`"),
+        None,
     ),
     row("--retries", Some("CRLOGIN_RETRIES"), None, None, None, None),
     row("--timeout", Some("CRLOGIN_TIMEOUT"), None, None, None, None),
@@ -379,6 +499,12 @@ pub const NAMES: &[Name] = &[
         Some("`isolated: true`"),
         None,
         None,
+    )
+    .also(
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        Some("`isolated: true`"),
+        None,
     ),
     row(
         "crlogin --help",
@@ -387,6 +513,12 @@ pub const NAMES: &[Name] = &[
         Some("the component's inputs"),
         Some("the include's variables"),
         Some("the step's help"),
+    )
+    .also(
+        Some("the plugin's options"),
+        Some("the orb's parameters"),
+        Some("the template's parameters"),
+        Some("the step's variables"),
     ),
 ];
 

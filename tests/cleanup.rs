@@ -221,7 +221,11 @@ fn on_github_the_post_step_puts_back_the_runners_own_login() {
     assert!(cleanup.stderr.contains("put back 1 entry"), "{cleanup}");
     assert_eq!(read_json(&config)["auths"][&host], original["auths"][&host]);
     clients_read(&env, &registry, &dir, "with the runner's login put back");
-    assert_eq!(leftovers(&dir), Vec::<String>::new(), "no lock, no copy left");
+    assert_eq!(
+        leftovers(&dir),
+        Vec::<String>::new(),
+        "no lock, no copy left"
+    );
     // The masks are where GitHub learns the secret; nothing else may carry it.
     let log: Vec<&str> = login
         .stderr

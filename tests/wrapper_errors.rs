@@ -30,6 +30,14 @@ const WRAPPERS: &[Wrapper] = &[
         &[("JENKINS_URL", "https://jenkins.example")],
         &["--config-dir", "CFG"],
     ),
+    ("buildkite-plugin", &[("BUILDKITE", "true")], &[]),
+    ("circleci-orb", &[("CIRCLECI", "true")], &["--isolated"]),
+    ("azure-template", &[("TF_BUILD", "True")], &["--isolated"]),
+    (
+        "bitbucket-step",
+        &[("BITBUCKET_BUILD_NUMBER", "42")],
+        &["--config-dir", "CFG"],
+    ),
 ];
 
 /// One way to fail: its variables, the command, and a piece of the shell's message.

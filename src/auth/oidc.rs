@@ -93,7 +93,7 @@ impl super::Source for OidcSource {
     }
 
     fn needs(&self) -> &'static str {
-        "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN)"
+        "NEBIUS_SERVICE_ACCOUNT_ID and a CI OIDC token (GitHub: `permissions: id-token: write`; GitLab: `id_tokens:` NEBIUS_ID_TOKEN; Azure: SYSTEM_ACCESSTOKEN and AZURESUBSCRIPTION_SERVICE_CONNECTION_ID; Bitbucket: `oidc: true`; Buildkite and CircleCI: nothing more)"
     }
 
     fn configured(&self, vars: &super::Vars) -> bool {
@@ -166,7 +166,8 @@ impl super::Obtain for Federated {
     }
 }
 
-/// Whether `env` offers a CI OIDC token at all (GitHub's token endpoint or the JWT variable):
+/// Whether `env` offers a CI OIDC token at all (GitHub's token endpoint, the JWT variable, or
+/// the CI's own [`Ci::id_token`]):
 /// whether federation is worth trying.
 pub fn oidc_available(env: &Env) -> bool {
     let var = env
@@ -174,7 +175,9 @@ pub fn oidc_available(env: &Env) -> bool {
         .ok()
         .flatten()
         .unwrap_or_else(|| DEFAULT_TOKEN_VAR.to_string());
-    env.is_set(&var) || (env.is_set(GITHUB_URL_VAR) && env.is_set(GITHUB_TOKEN_VAR))
+    env.is_set(&var)
+        || (env.is_set(GITHUB_URL_VAR) && env.is_set(GITHUB_TOKEN_VAR))
+        || crate::ci::detect(env).offers_id_token(env)
 }
 
 /// Fetches the CI's OIDC JWT, exchanges it for an access token of `service_account_id`, and
@@ -288,6 +291,22 @@ pub async fn fetch_oidc_token(
     }
     if federation.token_var_explicit {
         bail!("{var} (named by {TOKEN_VAR_VAR}) is not set: define it in the job, e.g. GitLab's `id_tokens: {var}: aud: {}`; {DOCS}", federation.audience);
+    }
+    let request = crate::ci::IdTokenRequest {
+        audience: federation.audience.clone(),
+        audience_chosen: env.is_set(AUDIENCE_VAR),
+        timeout,
+    };
+    if let Some(token) = ci.id_token(env, &request) {
+        let jwt = Secret::new(std::mem::take(&mut *token.await?));
+        ci.mask(jwt.expose());
+        if !looks_like_jwt(jwt.expose()) {
+            bail!(
+                "{} handed out an OIDC token that is not a JWT: retry the job",
+                ci.name()
+            );
+        }
+        return Ok(jwt);
     }
     match (env.get(GITHUB_URL_VAR)?, env.get(GITHUB_TOKEN_VAR)?) {
         (Some(url), Some(request_token)) => {

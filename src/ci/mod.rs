@@ -3,14 +3,23 @@
 //! Every stage gets a `&dyn Ci`; the secrets stage registers each secret with [`Ci::mask`] the
 //! moment it is read, so masking cannot be forgotten further down.
 
+mod azure;
+mod bitbucket;
+mod buildkite;
+mod circleci;
 mod github;
 mod gitlab;
 mod jenkins;
 pub mod local;
+mod tool;
 
 use crate::env::Env;
 use anyhow::Result;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// The behaviour that differs between CI systems.
 pub trait Ci {
@@ -91,10 +100,37 @@ pub trait Ci {
     /// Makes a secret visible to later steps as `name` (`--export-env`); masked first.
     fn export_secret(&self, name: &str, _value: &str) -> Result<()> {
         anyhow::bail!(
-            "--export-env exports {name} to later steps only on GitHub Actions: elsewhere run `crlogin token` where the token is needed"
+            "--export-env exports {name} to later steps only on GitHub Actions and Azure Pipelines: elsewhere run `crlogin token` where the token is needed"
         )
     }
+
+    /// Whether this job can have an OIDC ID token from the CI itself through [`Ci::id_token`]
+    /// (without asking for it yet): whether keyless federation is worth trying.
+    fn offers_id_token(&self, _env: &Env) -> bool {
+        false
+    }
+
+    /// This CI's own OIDC ID token for the job, obtained as the CI documents it: `None` where
+    /// crlogin knows no such mechanism for this CI (then a variable or GitHub's endpoint), else
+    /// the JWT or an error saying which job setting is missing. The caller masks the token.
+    fn id_token<'a>(&'a self, _env: &'a Env, _request: &'a IdTokenRequest) -> Option<IdToken<'a>> {
+        None
+    }
 }
+
+/// What [`Ci::id_token`] is asked for.
+pub struct IdTokenRequest {
+    /// The `aud` to ask for where the CI lets a job choose one.
+    pub audience: String,
+    /// Whether the user chose `audience` (else it is crlogin's default, and a CI whose ready
+    /// token has its own fixed `aud` hands out that one).
+    pub audience_chosen: bool,
+    /// How long obtaining the token may take.
+    pub timeout: Duration,
+}
+
+/// The future of [`Ci::id_token`]: the JWT, in memory that is wiped when dropped.
+pub type IdToken<'a> = Pin<Box<dyn Future<Output = Result<Zeroizing<String>>> + 'a>>;
 
 /// What a login did, for the CI's outputs and summary. Holds no secret.
 pub struct Outcome {
@@ -115,6 +151,14 @@ pub fn detect(env: &Env) -> Box<dyn Ci> {
         Box::new(github::GitHub::new(env))
     } else if env.is_true("GITLAB_CI") {
         Box::new(gitlab::GitLab)
+    } else if env.is_true("BUILDKITE") {
+        Box::new(buildkite::Buildkite::default())
+    } else if env.is_true("TF_BUILD") {
+        Box::new(azure::Azure::new(env))
+    } else if env.is_true("CIRCLECI") {
+        Box::new(circleci::CircleCi::new(env))
+    } else if env.is_set("BITBUCKET_BUILD_NUMBER") {
+        Box::new(bitbucket::Bitbucket)
     } else if env.is_set("JENKINS_URL") || (env.is_set("JENKINS_HOME") && env.is_set("BUILD_ID")) {
         Box::new(jenkins::Jenkins)
     } else {
@@ -220,6 +264,14 @@ mod tests {
             name(&[("JENKINS_HOME", "/j"), ("BUILD_ID", "7")]),
             "Jenkins"
         );
+        assert_eq!(name(&[("BUILDKITE", "true")]), "Buildkite");
+        assert_eq!(name(&[("TF_BUILD", "True")]), "Azure Pipelines");
+        assert_eq!(name(&[("CIRCLECI", "true")]), "CircleCI");
+        assert_eq!(
+            name(&[("BITBUCKET_BUILD_NUMBER", "12")]),
+            "Bitbucket Pipelines"
+        );
+        assert_eq!(name(&[("BUILDKITE", "false")]), "local shell");
         assert_eq!(name(&[("JENKINS_HOME", "/j")]), "local shell");
         assert_eq!(name(&[("GITLAB_CI", "false")]), "local shell");
         assert_eq!(name(&[]), "local shell");

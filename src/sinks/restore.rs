@@ -7,9 +7,9 @@
 //! Entries kept by a credential store (`credsStore`) are not copied: cleanup erases this job's
 //! login from the store, as before.
 
-use crate::files::{self, unix, ReadError};
 use super::auth_file::{self, Document};
 use super::docker_format;
+use crate::files::{self, unix, ReadError};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

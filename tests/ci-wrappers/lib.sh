@@ -93,3 +93,26 @@ stop_release() {
   if [ -n "$release_pid" ]; then kill "$release_pid" 2>/dev/null || true; fi
   release_pid=""
 }
+
+# same_install FILE...: each FILE carries buildkite/lib/install.sh (the download-and-verify
+# function every wrapper of issue 22 shares) unchanged between its crlogin-install markers, or is
+# that file.
+same_install() {
+  local f
+  for f in "$@"; do
+    python3 - "$repo/buildkite/lib/install.sh" "$f" <<'PY' || fail "$f: its crlogin-install block is not buildkite/lib/install.sh"
+import sys
+canon, text = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+if text == canon:
+    sys.exit(0)
+lines = text.splitlines(keepends=True)
+begin = next(i for i, l in enumerate(lines) if "# --- crlogin-install: begin" in l)
+end = next(i for i, l in enumerate(lines) if "# --- crlogin-install: end ---" in l)
+indent = len(lines[begin]) - len(lines[begin].lstrip())
+block = "".join(l[indent:] if l.strip() else l.lstrip(" ") for l in lines[begin + 1:end])
+sys.exit(0 if block == canon else 1)
+PY
+  done
+  echo "ok: the crlogin-install block of $* is buildkite/lib/install.sh"
+}
+

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks the GitLab (templates/, gitlab/) and Jenkins (jenkins/) wrappers and install.sh end to end on this machine, against a
+# Checks the GitLab (templates/, gitlab/), Jenkins (jenkins/), Buildkite (buildkite/), Azure Pipelines
+# (azure/), CircleCI (circleci/) and Bitbucket (bitbucket/) wrappers and install.sh end to end on this machine, against a
 # loopback registry with the debug crlogin binary. The tools must be installed already:
 #   apt-get install -y --no-install-recommends docker-registry apache2-utils skopeo curl jq git rsync groovy
 #   pip install check-jsonschema==0.39.0 pyyaml   (scripts/install-deps.sh does all of this)
@@ -8,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export GCL=${GCL:-gitlab-ci-local}
 missing=()
-for tool in cargo docker-registry htpasswd skopeo curl jq git rsync groovy java check-jsonschema "$GCL"; do
+for tool in cargo docker-registry htpasswd skopeo docker curl jq git rsync groovy java check-jsonschema "$GCL"; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -22,6 +23,11 @@ echo "gitlab checks: $((SECONDS - start)) s"
 start=$SECONDS
 bash tests/ci-wrappers/jenkins/check.sh
 echo "jenkins checks: $((SECONDS - start)) s"
+for ci in buildkite azure circleci bitbucket; do
+  start=$SECONDS
+  bash "tests/ci-wrappers/$ci/check.sh"
+  echo "$ci checks: $((SECONDS - start)) s"
+done
 start=$SECONDS
 bash tests/ci-wrappers/install/check.sh
 echo "install.sh checks: $((SECONDS - start)) s"

@@ -97,7 +97,8 @@ pub fn temp_dir() -> TempDir {
 
 /// Records what the process `pid`, started from `cmd`, printed. Also records the values of the
 /// variables `cmd` sets whose names end in `_REGISTRY` or `_REGISTRIES` (hosts named by the test),
-/// and whether it sets `GITHUB_ACTIONS=true` (where `::add-mask::` lines are meant to be printed).
+/// and whether it sets `GITHUB_ACTIONS=true` or `TF_BUILD=True` (where `::add-mask::` or
+/// `##vso[task.setsecret]` lines are meant to be printed).
 pub fn output(cmd: &Command, pid: u32, stdout: &[u8], stderr: &[u8]) {
     if dir().is_none() {
         return;
@@ -113,9 +114,11 @@ pub fn output(cmd: &Command, pid: u32, stdout: &[u8], stderr: &[u8]) {
         })
         .filter_map(|(_, value)| value.map(text))
         .collect();
-    let github = cmd
-        .get_envs()
-        .any(|(name, value)| name == "GITHUB_ACTIONS" && value == Some(OsStr::new("true")));
+    // Azure Pipelines' `##vso[task.setsecret]` lines are masks like GitHub's `::add-mask::`.
+    let github = cmd.get_envs().any(|(name, value)| {
+        (name == "GITHUB_ACTIONS" && value == Some(OsStr::new("true")))
+            || (name == "TF_BUILD" && value == Some(OsStr::new("True")))
+    });
     let (Some(out), Some(err)) = (save("stdout", stdout), save("stderr", stderr)) else {
         return;
     };

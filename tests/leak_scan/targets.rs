@@ -136,8 +136,8 @@ pub fn classify(argv: &[String]) -> Run {
     }
 }
 
-/// What of a recorded output to scan. For crlogin: on GitHub Actions (`github`) without the
-/// `::add-mask::` lines (the runner consumes them: they carry secrets on purpose; anywhere else
+/// What of a recorded output to scan. For crlogin: on GitHub Actions or Azure Pipelines
+/// (`github`) without the `::add-mask::` and `##vso[task.setsecret]` lines (the runner consumes them: they carry secrets on purpose; anywhere else
 /// they would be printed), and on stdout without the credential
 /// its protocol hands over (`token`'s line that is exactly a registered secret, the helper's
 /// `Secret`, the kubelet response's and the Secret manifest's intended credentials).
@@ -155,7 +155,9 @@ pub fn output_text(
     let text = String::from_utf8_lossy(bytes);
     let kept: Vec<&str> = text
         .split_inclusive('\n')
-        .filter(|l| !(github && l.starts_with("::add-mask::")))
+        .filter(|l| {
+            !(github && (l.starts_with("::add-mask::") || l.starts_with("##vso[task.setsecret]")))
+        })
         .filter(|l| {
             !(stdout && *run == Run::Token && secrets.iter().any(|s| s == l.trim_end_matches('\n')))
         })
