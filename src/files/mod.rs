@@ -164,6 +164,12 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
             _ => true, // cannot tell: keep the lock as before
         };
         if !still_named {
+            if started.elapsed() > lock_wait() {
+                bail!(
+                    "{} keeps being removed while crlogin locks it: stop whatever removes it",
+                    lock.display()
+                );
+            }
             continue;
         }
         // Who holds it, for the message of whoever waits next.
