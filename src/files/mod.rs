@@ -153,6 +153,12 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
         .map_err(|e| anyhow::anyhow!("cannot look at {}: {}", dir.display(), e.kind()))?;
     let started = Instant::now();
     loop {
+        if started.elapsed() > lock_wait() {
+            bail!(
+                "{} keeps being removed while crlogin locks it: stop whatever removes it",
+                lock.display()
+            );
+        }
         let Some(mut file) = open_and_lock(&lock, &dir_meta, started)? else {
             continue; // removed between our create and open: make it anew
         };
@@ -164,12 +170,6 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
             _ => true, // cannot tell: keep the lock as before
         };
         if !still_named {
-            if started.elapsed() > lock_wait() {
-                bail!(
-                    "{} keeps being removed while crlogin locks it: stop whatever removes it",
-                    lock.display()
-                );
-            }
             continue;
         }
         // Who holds it, for the message of whoever waits next.
