@@ -152,8 +152,10 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
     let dir_meta = fs::metadata(dir)
         .map_err(|e| anyhow::anyhow!("cannot look at {}: {}", dir.display(), e.kind()))?;
     let started = Instant::now();
+    let mut retry = false;
     loop {
-        if started.elapsed() > lock_wait() {
+        // Each retry follows a file removed under us; within the lock timeout, as any wait.
+        if std::mem::replace(&mut retry, true) && started.elapsed() > lock_wait() {
             bail!(
                 "{} keeps being removed while crlogin locks it: stop whatever removes it",
                 lock.display()
