@@ -8,8 +8,8 @@
 mod harness;
 
 use harness::{
-    assert_no_leak, canary, oci_layout, require_tool, run, secret_forms, temp_dir, write_auth_file,
-    Auth, Env, Registry,
+    assert_no_leak, canary, clients_read, oci_layout, require_tool, secret_forms, temp_dir,
+    write_auth_file, Auth, Env, Registry,
 };
 use serde_json::Value;
 use std::fs;
@@ -49,29 +49,22 @@ fn two_user_registry(env: &Env, before: (&str, &str), job: (&str, &str)) -> Regi
     registry
 }
 
-/// docker (`DOCKER_CONFIG=dir`) and skopeo (`--authfile dir/config.json`) both read `team/app:v1`
-/// with the login in `dir`.
-fn clients_read(env: &Env, registry: &Registry, dir: &Path, what: &str) {
-    let reference = format!("{}/team/app:v1", registry.host());
-    run(
-        env.command("docker").env("DOCKER_CONFIG", dir).args([
-            "manifest",
-            "inspect",
-            "--insecure",
-            &reference,
-        ]),
-        None,
-    )
-    .assert_success(&format!("docker {what}"));
-    let pulled = temp_dir();
-    registry
-        .pull(
-            env,
-            "team/app:v1",
-            &format!("oci:{}:v1", pulled.path().display()),
-            Some(&dir.join("config.json")),
-        )
-        .assert_success(&format!("skopeo {what}"));
+/// A machine whose own login for the registry's host (`owner`, `before_secret`) sits in
+/// `dir/config.json`, and a registry taking it and the job's `ci`/`job_secret`: the file, and
+/// the entry as it was.
+fn machine_with_its_own_login(
+    env: &Env,
+    dir: &Path,
+    owner: &str,
+    before_secret: &str,
+    job_secret: &str,
+) -> (Registry, PathBuf, Value) {
+    let registry = two_user_registry(env, (owner, before_secret), ("ci", job_secret));
+    fs::create_dir_all(dir).unwrap();
+    let config = dir.join("config.json");
+    write_auth_file(&config, &registry.host(), owner, before_secret);
+    let original = read_json(&config)["auths"][registry.host()].clone();
+    (registry, config, original)
 }
 
 #[test]
@@ -79,13 +72,10 @@ fn cleanup_puts_back_the_entry_the_login_replaced_and_leaves_nothing_of_its_own(
     require_tool("docker");
     let (before_secret, job_secret) = (canary("restore-before"), canary("restore-job"));
     let env = Env::new();
-    let registry = two_user_registry(&env, ("machine", &before_secret), ("ci", &job_secret));
-    let host = registry.host();
     let dir = env.home().join("cfg");
-    fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.json");
-    write_auth_file(&config, &host, "machine", &before_secret);
-    let original = read_json(&config);
+    let (registry, config, original) =
+        machine_with_its_own_login(&env, &dir, "machine", &before_secret, &job_secret);
+    let host = registry.host();
 
     let login = env
         .crlogin(["login", "--config-dir", dir.to_str().unwrap()])
@@ -94,7 +84,7 @@ fn cleanup_puts_back_the_entry_the_login_replaced_and_leaves_nothing_of_its_own(
         .env("DCR_REGISTRY", &host)
         .run();
     login.assert_success("login over the machine's own entry");
-    assert_ne!(read_json(&config)["auths"][&host], original["auths"][&host]);
+    assert_ne!(read_json(&config)["auths"][&host], original);
     clients_read(&env, &registry, &dir, "with the job's login");
 
     let cleanup = env
@@ -104,7 +94,7 @@ fn cleanup_puts_back_the_entry_the_login_replaced_and_leaves_nothing_of_its_own(
     assert!(cleanup.stderr.contains("put back 1 entry"), "{cleanup}");
     assert_eq!(
         read_json(&config)["auths"][&host],
-        original["auths"][&host],
+        original,
         "the machine's own entry is back as it was"
     );
     clients_read(&env, &registry, &dir, "with the entry put back");
@@ -184,13 +174,10 @@ fn on_github_the_post_step_puts_back_the_runners_own_login() {
     require_tool("docker");
     let (before_secret, job_secret) = (canary("gh-restore-before"), canary("gh-restore-job"));
     let mut env = Env::new();
-    let registry = two_user_registry(&env, ("runner", &before_secret), ("ci", &job_secret));
-    let host = registry.host();
     let dir = env.home().join(".docker");
-    fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.json");
-    write_auth_file(&config, &host, "runner", &before_secret);
-    let original = read_json(&config);
+    let (registry, config, original) =
+        machine_with_its_own_login(&env, &dir, "runner", &before_secret, &job_secret);
+    let host = registry.host();
     let files: Vec<PathBuf> = ["gh-state", "gh-output", "gh-summary"]
         .iter()
         .map(|f| env.home().join(f))
@@ -207,7 +194,7 @@ fn on_github_the_post_step_puts_back_the_runners_own_login() {
         .env("DCR_REGISTRY", &host)
         .run();
     login.assert_success("login on a runner with its own login");
-    assert_ne!(read_json(&config)["auths"][&host], original["auths"][&host]);
+    assert_ne!(read_json(&config)["auths"][&host], original);
     clients_read(&env, &registry, &dir, "with the job's login");
 
     // The runner hands the post step what the step saved: `crlogin_state<<DELIMITER`, the value.
@@ -219,7 +206,7 @@ fn on_github_the_post_step_puts_back_the_runners_own_login() {
         .run();
     cleanup.assert_success("the post step's cleanup");
     assert!(cleanup.stderr.contains("put back 1 entry"), "{cleanup}");
-    assert_eq!(read_json(&config)["auths"][&host], original["auths"][&host]);
+    assert_eq!(read_json(&config)["auths"][&host], original);
     clients_read(&env, &registry, &dir, "with the runner's login put back");
     assert_eq!(
         leftovers(&dir),
