@@ -63,7 +63,8 @@ function loginEnv() {
   set('NEBIUS_PRIVATE_KEY', input('private-key'));
   set('NEBIUS_OIDC_AUDIENCE', input('audience').trim());
   if (boolInput('oidc', false)) env.CRLOGIN_AUTH = 'oidc';
-  if (boolInput('verify', false)) env.CRLOGIN_VERIFY = 'true';
+  // On by default: a registry that refuses the credential fails this step, with nothing written.
+  env.CRLOGIN_VERIFY = boolInput('verify', true) ? 'true' : 'false';
   if (boolInput('isolated', false)) env.CRLOGIN_ISOLATED = 'true';
   if (boolInput('export-env', false)) env.CRLOGIN_EXPORT_ENV = 'true';
 
@@ -153,7 +154,7 @@ function downloadHint(version) {
 
 // GETs `url` into memory: up to ATTEMPTS tries on network errors, 5xx and 429 only, at most
 // `limit` bytes. One error naming the URL, the status or network cause, and the fix.
-async function fetchBytes(url, limit, version) {
+async function fetchBytes(url, limit, version, hint = downloadHint) {
   let cause = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     if (attempt > 1) await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 2)));
@@ -177,7 +178,7 @@ async function fetchBytes(url, limit, version) {
     await res.body?.cancel();
     if (!(res.status >= 500 || res.status === 429)) break;
   }
-  throw new Error(`download of ${url} failed: ${cause}; ${downloadHint(version)}`);
+  throw new Error(`download of ${url} failed: ${cause}; ${hint(version)}`);
 }
 
 // The body, or null when the stream broke off; an error when it grows past `limit`.
@@ -201,6 +202,53 @@ async function readLimited(res, limit, url) {
 function networkCause(e) {
   const c = e.cause || e;
   return [c.code, c.message].filter(Boolean).join(' ') || String(e);
+}
+
+// Each runner's asset in a release directory (scripts/release-manifest.sh names the same).
+const PLATFORM_ASSETS = {
+  'Linux-X64': 'crlogin-x86_64-unknown-linux-musl',
+  'Linux-ARM64': 'crlogin-aarch64-unknown-linux-musl',
+  'macOS-X64': 'crlogin-x86_64-apple-darwin',
+  'macOS-ARM64': 'crlogin-aarch64-apple-darwin',
+  'Windows-X64': 'crlogin-x86_64-pc-windows-msvc.exe',
+};
+
+// What to do when a download from input release-url fails.
+function mirrorHint(version) {
+  return (
+    `check input release-url: it must be the directory with crlogin ${version}'s release files ` +
+    '(SHA256SUMS and crlogin-TARGET, as on the GitHub release); behind a proxy set HTTPS_PROXY and ' +
+    'NODE_USE_ENV_PROXY=1 for this step; or install crlogin before this step'
+  );
+}
+
+// Input release-url: a plain directory of release assets (a mirror), as install.sh --base-url
+// takes it. Its SHA256SUMS gives the asset's SHA-256; no manifest is needed.
+async function mirrorAsset(base, version) {
+  let dir;
+  try {
+    dir = new URL(base.replace(/\/?$/, '/'));
+  } catch {
+    throw new Error(`input release-url is not a URL: give the directory with the release files, e.g. https://mirror.example/crlogin/v${version}/`);
+  }
+  checkedUrl(dir, 'from input release-url');
+  const key = platformKey();
+  const name = PLATFORM_ASSETS[key] || (key === 'Windows-ARM64' ? PLATFORM_ASSETS['Windows-X64'] : undefined);
+  if (!name) {
+    throw new Error(
+      `crlogin has no binary for ${key}; it has ${Object.keys(PLATFORM_ASSETS).join(', ')}: ` +
+        'use a runner of one of those, or install crlogin before this step',
+    );
+  }
+  const sumsUrl = new URL('SHA256SUMS', dir);
+  log(`reading ${sumsUrl} (input release-url)`);
+  const sums = (await fetchBytes(sumsUrl, MAX_MANIFEST_BYTES, version, mirrorHint)).toString('utf8');
+  const line = sums
+    .split(/\r?\n/)
+    .map((l) => /^([0-9a-fA-F]{64}) [ *](\S+)$/.exec(l.trim()))
+    .find((m) => m && m[2] === name);
+  if (!line) throw new Error(`${sumsUrl} has no SHA-256 for ${name}: ${mirrorHint(version)}`);
+  return { name, url: new URL(name, dir), sha256: line[1].toLowerCase(), hint: mirrorHint };
 }
 
 // The release manifest: CRLOGIN_ACTION_MANIFEST (a file, or an https URL), else the
@@ -283,12 +331,12 @@ function cachedBinary(dir) {
 // then saves it in the tool cache (or, without one, a fresh directory under RUNNER_TEMP).
 async function download(asset, version) {
   log(`downloading ${asset.url}`);
-  const body = await fetchBytes(asset.url, MAX_BINARY_BYTES, version);
+  const body = await fetchBytes(asset.url, MAX_BINARY_BYTES, version, asset.hint);
   const actual = sha256Of(body);
   if (actual !== asset.sha256) {
     throw new Error(
       `SHA-256 mismatch for ${asset.url}: expected ${asset.sha256}, got ${actual}. ` +
-        'The download was discarded and nothing was run.',
+        `The download was discarded and nothing was run.${asset.hint ? ` ${asset.hint(version)}` : ''}`,
     );
   }
   const cache = toolCacheDir(version);
@@ -354,7 +402,8 @@ async function resolveBinary() {
     log(`using ${cached} (tool cache)`);
     return cached;
   }
-  const asset = releaseAsset(await readManifest(version), version);
+  const mirror = input('release-url').trim();
+  const asset = mirror ? await mirrorAsset(mirror, version) : releaseAsset(await readManifest(version), version);
   const bin = await download(asset, version);
   log(`using ${bin} (release asset ${asset.name}, SHA-256 verified)`);
   return bin;

@@ -102,7 +102,8 @@ pub struct AuthArgs {
     #[arg(long, value_name = "SA", env = "NEBIUS_IMPERSONATE_SERVICE_ACCOUNT_ID")]
     pub impersonate: Option<String>,
 
-    /// Retries of the Nebius token exchange after network errors, timeouts, HTTP 429 and 5xx.
+    /// Retries of the Nebius token exchange, and of each `login --verify` registry check, after
+    /// network errors, timeouts, HTTP 429 and 5xx.
     #[arg(
         long,
         value_name = "N",
@@ -112,7 +113,8 @@ pub struct AuthArgs {
     )]
     pub retries: u32,
 
-    /// Seconds the Nebius token exchange may take in all, retries included.
+    /// Seconds the Nebius token exchange may take in all, retries included; the same bound
+    /// applies to `login --verify`'s registry checks.
     #[arg(
         long,
         value_name = "SECONDS",
@@ -217,6 +219,11 @@ pub struct LogoutArgs {
     #[command(flatten)]
     pub lock: LockArgs,
 
+    /// Log out of this registry only (`host[:port][/path]` or a URL), as `docker logout
+    /// REGISTRY` does.
+    #[arg(value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
     /// Also print what was removed on stdout: `json` for scripts (the human report stays on
     /// stderr).
     #[arg(
@@ -256,6 +263,10 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub lock: LockArgs,
 
+    /// docker's `-u USER --password-stdin REGISTRY`.
+    #[command(flatten)]
+    pub docker: crate::docker_login::DockerLoginArgs,
+
     /// Like --config-dir, in a fresh private directory made for this job (the default on
     /// Jenkins; CRLOGIN_ISOLATED=false turns that off).
     #[arg(long, env = "CRLOGIN_ISOLATED", value_parser = clap::builder::BoolishValueParser::new())]
@@ -266,11 +277,12 @@ pub struct LoginArgs {
     #[arg(long, env = "CRLOGIN_EXPORT_ENV", value_parser = clap::builder::BoolishValueParser::new())]
     pub export_env: bool,
 
-    /// After writing, check that each registry accepts the credential.
+    /// Before writing anything, check that each registry accepts the credential (unreachable,
+    /// 5xx and 429 answers are retried within --retries and --timeout); a refusal writes nothing.
     #[arg(long, env = "CRLOGIN_VERIFY", value_parser = clap::builder::BoolishValueParser::new())]
     pub verify: bool,
 
-    /// Seconds each registry check may take.
+    /// Seconds each attempt at a registry check may take.
     #[arg(
         long,
         value_name = "SECONDS",

@@ -77,6 +77,19 @@ pub fn resolve_logins(
     ci: &dyn Ci,
 ) -> Result<Resolved> {
     let inputs = auth::gather(env, ci, &select.from_env, &auth_args.choice())?;
+    resolve_inputs(inputs, select, auth_args, dry_run, env, ci)
+}
+
+/// Turns the credentials found (in the environment, or docker's `-u`/`--password-stdin`) into
+/// credentials for their hosts.
+fn resolve_inputs(
+    inputs: secrets::Inputs,
+    select: &RegistryArgs,
+    auth_args: &AuthArgs,
+    dry_run: bool,
+    env: &Env,
+    ci: &dyn Ci,
+) -> Result<Resolved> {
     if inputs.is_empty() {
         bail!("{}", no_credentials::message(Wanted::Any));
     }
@@ -98,13 +111,15 @@ pub fn resolve_logins(
 
 /// `crlogin login`.
 pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let resolved = resolve_logins(
-        &args.target.select.registries,
-        &args.auth,
-        args.dry_run,
-        env,
-        ci,
-    )?;
+    let select = &args.target.select.registries;
+    let inputs = match crate::docker_login::plain_login(&args.docker, std::io::stdin(), ci)? {
+        Some(given) => secrets::Inputs {
+            plain: vec![given],
+            nebius: None,
+        },
+        None => auth::gather(env, ci, &select.from_env, &args.auth.choice())?,
+    };
+    let resolved = resolve_inputs(inputs, select, &args.auth, args.dry_run, env, ci)?;
     let rows = resolved.rows();
 
     let isolated = isolation(args, env, ci)?;
@@ -125,6 +140,11 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         return Ok(());
     }
 
+    // Checked before anything is written: a refused credential leaves no file, entry or state.
+    let verified = match args.verify {
+        true => verify_logins(&resolved.logins(), verify_limits(args), ci)?,
+        false => Vec::new(),
+    };
     let isolated_dir = match isolated {
         true => Some(fresh_private_dir(env, ci)?),
         false => None,
@@ -151,6 +171,10 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     .inspect_err(|_| crate::sinks::restore::discard(&replaced))?;
     for warning in &written.warnings {
         ci.warning(warning);
+    }
+    // Only now: writing masked the encoded credentials, which must precede any other line.
+    for host in &verified {
+        ci.note(&format!("crlogin: verified {host}"));
     }
     let state = State {
         entries: sinks::keys_by_file(&files, &hosts)
@@ -196,26 +220,28 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     if args.output == ReportFormat::Json {
         print_json(&report::login_json(&rows, &files, &exported, false))?;
     }
-
-    if args.verify {
-        verify_logins(&logins, Duration::from_secs(args.verify_timeout), ci)?;
-    }
     Ok(())
 }
 
 /// `crlogin logout`: the same selection as `login`, read without any secret; named hosts need
 /// no credential variables at all.
 pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
-    let (args, output) = (&args.target, args.output);
-    let registries = secrets::registries_only(env, ci, &args.select.registries.from_env)?;
-    let nebius = auth::nebius_configured(env, ci);
+    let (named, args, output) = (&args.registry, &args.target, args.output);
+    // `crlogin logout REGISTRY`, as docker's: that registry alone, whatever the environment holds.
+    let (registries, nebius) = match named {
+        Some(registry) => (vec![registry.clone()], false),
+        None => (
+            secrets::registries_only(env, ci, &args.select.registries.from_env)?,
+            auth::nebius_configured(env, ci),
+        ),
+    };
     let selection = selection(&args.select.registries.nebius, env)?;
     let mut scopes: Vec<Scope> = registries.into_iter().map(Scope::Registry).collect();
     if nebius || selection.names_hosts() {
         scopes.push(Scope::Nebius);
     }
     if scopes.is_empty() {
-        bail!("nothing to log out of: name the hosts with --registry or --region, or set the registry variable login read (DCR_REGISTRY, or PREFIX_REGISTRY with --from-env PREFIX); logout needs no password, key or token");
+        bail!("nothing to log out of: name the registry (`crlogin logout REGISTRY`), the hosts with --registry or --region, or set the registry variable login read (DCR_REGISTRY, or PREFIX_REGISTRY with --from-env PREFIX); logout needs no password, key or token");
     }
     let targets: Vec<Target> = registry::select(&scopes, &selection)?;
     let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
@@ -443,7 +469,19 @@ fn print_json(value: &serde_json::Value) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write the report to stdout: {}", e.kind()))
 }
 
-fn verify_logins(logins: &[Login], timeout: Duration, ci: &dyn Ci) -> Result<()> {
+/// `--verify`'s bounds: `--verify-timeout` per attempt, `--retries` and `--timeout` in all.
+fn verify_limits(args: &LoginArgs) -> verify::Limits {
+    verify::Limits {
+        attempt: Duration::from_secs(args.verify_timeout),
+        total: Duration::from_secs(args.auth.timeout),
+        retries: args.auth.retries,
+    }
+}
+
+/// Asks every registry whether it accepts its credential and returns the hosts; any refusal is
+/// the error, after the CI's summary says which registries failed and why (nothing has been
+/// written then).
+fn verify_logins(logins: &[Login], limits: verify::Limits, ci: &dyn Ci) -> Result<Vec<String>> {
     let checks = logins
         .iter()
         .map(|l| verify::Check {
@@ -452,25 +490,34 @@ fn verify_logins(logins: &[Login], timeout: Duration, ci: &dyn Ci) -> Result<()>
             secret: zeroize::Zeroizing::new(l.secret.expose().to_string()),
         })
         .collect();
-    let results = verify::verify_all(checks, timeout)?;
-    let failures: Vec<String> = results
+    let results = verify::verify_all(checks, limits)?;
+    let failures: Vec<(String, String)> = results
         .iter()
-        .filter_map(|(host, outcome)| outcome.as_ref().err().map(|e| format!("{host}: {e:#}")))
+        .filter_map(|(host, outcome)| {
+            outcome
+                .as_ref()
+                .err()
+                .map(|e| (host.clone(), format!("{e:#}")))
+        })
         .collect();
-    for (host, _) in results.iter().filter(|(_, outcome)| outcome.is_ok()) {
-        ci.note(&format!("crlogin: verified {host}"));
+    if failures.is_empty() {
+        return Ok(results.into_iter().map(|(host, _)| host).collect());
     }
+    ci.publish_failure(&failures)?;
     // One failure is the error line itself, so its cause and fix are where a reader looks first.
     match failures.as_slice() {
-        [] => Ok(()),
-        [only] => {
-            bail!("--verify could not confirm the login: {only}; the credentials were written")
+        [(host, why)] => {
+            bail!("--verify: {host} did not accept the login: {why}; nothing was written")
         }
         many => {
-            for failure in many {
-                ci.note(&format!("crlogin: {failure}"));
+            for (host, why) in many {
+                ci.note(&format!("crlogin: {host}: {why}"));
             }
-            bail!("--verify could not confirm {} of {} logins (see above); the credentials were written", many.len(), results.len())
+            bail!(
+                "--verify: {} of {} registries did not accept the login (see above); nothing was written",
+                many.len(),
+                results.len()
+            )
         }
     }
 }

@@ -82,8 +82,8 @@ pub fn logout() -> String {
      crlogin logout --region eu-north1\n  \
      # a username/password login, by the registry variable login read\n  \
      DCR_REGISTRY=dcr.example.io/team crlogin logout\n  \
-     # any registry, by its host\n  \
-     crlogin logout --registry dcr.example.io"
+     # any registry, by its host, as `docker logout` takes it\n  \
+     crlogin logout dcr.example.io"
         .to_string()
 }
 

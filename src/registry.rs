@@ -2,7 +2,7 @@
 //! choosing which hosts each credential is written for.
 
 use crate::auth::Scope;
-use crate::ci::{one_line, quoted};
+use crate::ci::quoted;
 use anyhow::{bail, Result};
 use std::net::Ipv6Addr;
 
@@ -120,18 +120,19 @@ fn nebius_hosts(selection: &Selection) -> Result<Vec<String>> {
     Ok(unique)
 }
 
-/// The auth key (host and optional port) of a registry value such as `dcr.example.io/team`. A
-/// URL, a bad host name or a bad port is an error that says how to write it.
+/// The auth key (host and optional port) of a registry value such as `dcr.example.io/team` or,
+/// as docker takes it, `https://dcr.example.io/team`. Another scheme, a bad host name or a bad
+/// port is an error that says how to write it.
 pub fn parse_registry(value: &str) -> Result<String> {
     let value = value.trim();
     let shown = quoted(value);
-    if let Some((scheme, rest)) = value.split_once("://") {
-        bail!(
-            "registry {shown} has a scheme ({}://): give the host only, e.g. {}",
-            one_line(&scheme.chars().take(16).collect::<String>()),
-            quoted(rest)
-        );
-    }
+    let stripped;
+    let value = if value.contains("://") {
+        stripped = crate::registry_url::without_scheme(value)?;
+        stripped.as_str()
+    } else {
+        value
+    };
     let host = value.split('/').next().unwrap_or_default();
     if host.is_empty() {
         bail!("registry {shown} has no host: give one like cr.eu-north1.nebius.cloud or host:5000/namespace");
@@ -208,8 +209,16 @@ mod tests {
             parse_registry("CR.EU-NORTH1.nebius.cloud").unwrap(),
             "cr.eu-north1.nebius.cloud"
         );
+        assert_eq!(
+            parse_registry(" https://X.io:5000/ns ").unwrap(),
+            "x.io:5000"
+        );
+        assert_eq!(
+            parse_registry("https://index.docker.io/v1/").unwrap(),
+            "docker.io"
+        );
         for bad in [
-            "https://x.io",
+            "ftp://x.io",
             "",
             "/ns",
             "x.io:0",

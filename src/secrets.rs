@@ -385,7 +385,7 @@ pub(crate) fn read_text(reader: impl Read, limit: u64) -> Result<Zeroizing<Strin
 }
 
 /// A username must fit in `user:password` basic auth and on one log line.
-fn check_username(var: &str, username: String) -> Result<String> {
+pub(crate) fn check_username(var: &str, username: String) -> Result<String> {
     if username.contains(':') || username.chars().any(char::is_control) {
         bail!("{var} contains ':' or a control character, which no registry username can: check its value");
     }

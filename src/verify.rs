@@ -1,13 +1,17 @@
 //! `--verify`: asks each registry whether it accepts the credential, the way docker login does
 //! (registry API v2): `GET /v2/`, then Basic auth, or the Bearer challenge's token realm with
-//! Basic auth and `/v2/` again with that token. All registries are checked at once.
+//! Basic auth and `/v2/` again with that token. All registries are checked at once, before
+//! anything is written. A registry that cannot be reached, times out, or answers 5xx or 429 is
+//! asked again after a bounded exponential backoff (its `Retry-After` honoured up to the bound),
+//! within the whole check's deadline.
 
+use crate::auth::exchange_http::{retry_after, retry_wait};
 use crate::ci::quoted;
 use crate::connect_error::Cause;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use reqwest::{header::WWW_AUTHENTICATE, Client, Response, StatusCode, Url};
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Host;
 use zeroize::Zeroizing;
 
@@ -21,26 +25,45 @@ pub struct Check {
     pub secret: Zeroizing<String>,
 }
 
+/// How long the checks may take and how often a registry is asked again.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// One attempt at one registry (the HTTPS try, the loopback HTTP fallback, a token realm):
+    /// `--verify-timeout`.
+    pub attempt: Duration,
+    /// Every attempt at every registry, waits included: `--timeout`.
+    pub total: Duration,
+    /// How many times an unreachable, slow, 5xx or 429 registry is asked again: `--retries`.
+    pub retries: u32,
+}
+
+/// Why one attempt failed: for good (the registry refused the credential, or is not a
+/// registry), or in a way worth another attempt (with the server's `Retry-After`, if any).
+enum Failure {
+    Final(anyhow::Error),
+    Retry(anyhow::Error, Option<Duration>),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Final(error)
+    }
+}
+
 /// Checks every registry concurrently; returns each host with its outcome, in input order.
-pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, Result<()>)>> {
+pub fn verify_all(checks: Vec<Check>, limits: Limits) -> Result<Vec<(String, Result<()>)>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let client = client(timeout)?;
+    let client = client(limits.attempt)?;
+    let deadline = Instant::now() + limits.total;
     runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for (index, check) in checks.into_iter().enumerate() {
             let client = client.clone();
             tasks.spawn(async move {
-                // The client's timeout bounds each request; this bounds the whole check (the
-                // HTTPS try, the loopback HTTP fallback, a token realm), as --verify-timeout says.
-                let outcome =
-                    match tokio::time::timeout(timeout, verify_one(&client, &check, timeout)).await
-                    {
-                        Ok(outcome) => outcome,
-                        Err(_) => Err(no_answer(timeout)),
-                    };
+                let outcome = verify_with_retries(&client, &check, limits, deadline).await;
                 (index, check.host, outcome)
             });
         }
@@ -56,6 +79,53 @@ pub fn verify_all(checks: Vec<Check>, timeout: Duration) -> Result<Vec<(String, 
     })
 }
 
+/// Asks one registry until it answers for good, the retries are spent or the deadline is near.
+async fn verify_with_retries(
+    client: &Client,
+    check: &Check,
+    limits: Limits,
+    deadline: Instant,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let bound = limits
+            .attempt
+            .min(deadline.saturating_duration_since(Instant::now()));
+        let outcome = match tokio::time::timeout(bound, verify_one(client, check, bound)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::Retry(no_answer(bound), None)),
+        };
+        let (error, server_wait) = match outcome {
+            Ok(()) => return Ok(()),
+            Err(Failure::Final(error)) => return Err(error),
+            Err(Failure::Retry(error, wait)) => (error, wait),
+        };
+        let gave_up = |why: &str| {
+            if attempt == 1 && why.is_empty() {
+                return error;
+            }
+            anyhow!(
+                "{error:#} (gave up after {attempt} {} in {:.1} s{why}: allow more with --retries and --timeout)",
+                if attempt == 1 { "attempt" } else { "attempts" },
+                started.elapsed().as_secs_f64()
+            )
+        };
+        if attempt > limits.retries {
+            return Err(gave_up(""));
+        }
+        let wait = retry_wait(attempt).max(server_wait.unwrap_or_default());
+        if Instant::now() + wait >= deadline {
+            return Err(gave_up(&format!(
+                ", before the {} s --timeout",
+                limits.total.as_secs()
+            )));
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// The HTTP client registry checks use: each request bounded by `timeout`.
 pub(crate) fn client(timeout: Duration) -> Result<Client> {
     crate::tls::http_client()?
@@ -64,18 +134,28 @@ pub(crate) fn client(timeout: Duration) -> Result<Client> {
         .context("cannot build the HTTP client")
 }
 
-async fn verify_one(client: &Client, check: &Check, timeout: Duration) -> Result<()> {
-    let (url, first) = ping(client, &check.host)
-        .await
-        .map_err(|e| unreachable(&format!("https://{}/v2/", check.host), e, timeout))?;
+async fn verify_one(
+    client: &Client,
+    check: &Check,
+    timeout: Duration,
+) -> std::result::Result<(), Failure> {
+    let (url, first) = ping(client, api_host(&check.host)).await.map_err(|e| {
+        let transient = !matches!(crate::connect_error::cause(&e).0, Cause::Tls | Cause::Dns);
+        let error = unreachable(&format!("https://{}/v2/", check.host), e, timeout);
+        match transient {
+            true => Failure::Retry(error, None),
+            false => Failure::Final(error),
+        }
+    })?;
     if first.status().is_success() {
         return Ok(()); // The registry allows anonymous access; there is nothing more to ask.
     }
+    busy(&url, &first)?;
     if first.status() != StatusCode::UNAUTHORIZED {
-        bail!(
+        return Err(Failure::Final(anyhow!(
             "{url} answered HTTP {}, not 401 or 200: is this a container registry?",
             first.status()
-        );
+        )));
     }
     let challenge = first
         .headers()
@@ -97,17 +177,38 @@ async fn verify_one(client: &Client, check: &Check, timeout: Duration) -> Result
             .send()
             .await
     }
-    .with_context(|| format!("cannot reach {url}"))?;
+    .map_err(|e| Failure::Retry(anyhow!(e).context(format!("cannot reach {url}")), None))?;
+    busy(&url, &answer)?;
     match answer.status() {
         s if s.is_success() => Ok(()),
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            bail!(
-                "the registry rejected the credential (HTTP {}): check the username and secret",
-                answer.status()
-            )
-        }
-        s => bail!("{url} answered HTTP {s} to the credential"),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::Final(anyhow!(
+            "the registry rejected the credential (HTTP {}): check the username and secret",
+            answer.status()
+        ))),
+        s => Err(Failure::Final(anyhow!(
+            "{url} answered HTTP {s} to the credential"
+        ))),
     }
+}
+
+/// Where a registry's API answers: Docker Hub's at registry-1.docker.io, as docker asks it.
+fn api_host(host: &str) -> &str {
+    match host {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io",
+        other => other,
+    }
+}
+
+/// A 5xx or 429 answer: worth asking again, after the server's `Retry-After` if it gave one.
+fn busy(url: &str, response: &Response) -> std::result::Result<(), Failure> {
+    let status = response.status();
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(Failure::Retry(
+            anyhow!("{url} answered HTTP {status}"),
+            retry_after(response.headers()),
+        ));
+    }
+    Ok(())
 }
 
 /// `GET /v2/` over HTTPS; on this machine's loopback, over plain HTTP when HTTPS fails (as docker
@@ -126,7 +227,12 @@ pub(crate) async fn ping(
     if crate::registry::is_loopback(host) {
         let http = format!("http://{host}/v2/");
         if let Ok(resp) = client.get(&http).send().await {
-            if resp.status().is_success() || resp.status() == StatusCode::UNAUTHORIZED {
+            let status = resp.status();
+            if status.is_success()
+                || status == StatusCode::UNAUTHORIZED
+                || status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+            {
                 return Ok((http, resp));
             }
         }
@@ -150,7 +256,7 @@ fn unreachable(url: &str, error: reqwest::Error, timeout: Duration) -> anyhow::E
 fn no_answer(timeout: Duration) -> anyhow::Error {
     anyhow!(
         "no answer within {} s: check that the registry is up and reachable from here, or allow more with --verify-timeout",
-        timeout.as_secs_f64()
+        (timeout.as_secs_f64() * 10.0).round() / 10.0
     )
 }
 
@@ -160,7 +266,7 @@ async fn bearer_token(
     challenge: &str,
     check: &Check,
     registry_url: &str,
-) -> Result<Zeroizing<String>> {
+) -> std::result::Result<Zeroizing<String>, Failure> {
     let params = challenge_params(challenge);
     let realm = params
         .iter()
@@ -174,10 +280,10 @@ async fn bearer_token(
         )
     })?;
     if let Some(why) = realm_refusal(registry_url, &realm) {
-        bail!(
+        return Err(Failure::Final(anyhow!(
             "the registry names the token realm {}, {why}: crlogin does not send the credential there (a registry could use this to steal it, the CVE-2020-15157 class); if the registry is yours, fix its token auth realm",
             quoted(realm.as_str())
-        );
+        )));
     }
     let mut query: Vec<(&str, &str)> = vec![("account", check.username.as_str())];
     if let Some((_, service)) = params.iter().find(|(k, _)| k == "service") {
@@ -189,16 +295,25 @@ async fn bearer_token(
         .basic_auth(&check.username, Some(check.secret.as_str()))
         .send()
         .await
-        .with_context(|| format!("cannot reach the token service {}", quoted(realm.as_str())))?;
+        .map_err(|e| {
+            Failure::Retry(
+                anyhow!(e).context(format!(
+                    "cannot reach the token service {}",
+                    quoted(realm.as_str())
+                )),
+                None,
+            )
+        })?;
+    busy(&quoted(realm.as_str()), &resp)?;
     if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
-        bail!("the registry's token service rejected the credential (HTTP {}): check the username and secret", resp.status());
+        return Err(Failure::Final(anyhow!("the registry's token service rejected the credential (HTTP {}): check the username and secret", resp.status())));
     }
     if !resp.status().is_success() {
-        bail!(
+        return Err(Failure::Final(anyhow!(
             "the token service {} answered HTTP {}",
             quoted(realm.as_str()),
             resp.status()
-        );
+        )));
     }
     let body: serde_json::Value = resp
         .json()
@@ -389,17 +504,117 @@ mod tests {
         (host, handle)
     }
 
+    const LIMITS: Limits = Limits {
+        attempt: Duration::from_secs(5),
+        total: Duration::from_secs(20),
+        retries: 2,
+    };
+
     fn check(host: &str, password: &str) -> Result<()> {
         let check = Check {
             host: host.to_string(),
             username: "alice".into(),
             secret: Zeroizing::new(password.into()),
         };
-        verify_all(vec![check], Duration::from_secs(5))
-            .unwrap()
-            .pop()
-            .unwrap()
-            .1
+        verify_all(vec![check], LIMITS).unwrap().pop().unwrap().1
+    }
+
+    /// A loopback registry answering its plain-HTTP requests with `answers` in order (a status
+    /// and any extra header lines); crlogin's HTTPS tries are refused so it falls back. Returns
+    /// the host and a handle that yields the number of requests answered.
+    fn scripted_registry<S: Into<String>>(
+        answers: Vec<S>,
+    ) -> (String, std::thread::JoinHandle<usize>) {
+        let answers: Vec<String> = answers.into_iter().map(Into::into).collect();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let handle = std::thread::spawn(move || {
+            let mut answered = 0;
+            while answered < answers.len() {
+                let mut stream = listener.accept().unwrap().0;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                if reader.fill_buf().unwrap().first() == Some(&0x16) {
+                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                write!(
+                    stream,
+                    "HTTP/1.1 {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    answers[answered]
+                )
+                .unwrap();
+                answered += 1;
+            }
+            answered
+        });
+        (host, handle)
+    }
+
+    fn check_within(host: &str, limits: Limits) -> Result<()> {
+        let check = Check {
+            host: host.to_string(),
+            username: "alice".into(),
+            secret: Zeroizing::new("pw-ok".into()),
+        };
+        verify_all(vec![check], limits).unwrap().pop().unwrap().1
+    }
+
+    #[test]
+    fn a_busy_registry_is_asked_again_after_its_retry_after() {
+        let (host, server) =
+            scripted_registry(vec!["503 Service Unavailable\r\nRetry-After: 1", "200 OK"]);
+        let started = Instant::now();
+        check_within(&host, LIMITS).unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "Retry-After not honoured"
+        );
+        assert_eq!(server.join().unwrap(), 2);
+    }
+
+    #[test]
+    fn retries_are_bounded_by_their_count_and_by_the_deadline() {
+        let (host, server) = scripted_registry(vec![
+            "429 Too Many Requests",
+            "502 Bad Gateway",
+            "503 Service Unavailable",
+        ]);
+        let err = format!("{:#}", check_within(&host, LIMITS).unwrap_err());
+        assert!(
+            err.contains("answered HTTP 503") && err.contains("gave up after 3 attempts"),
+            "{err}"
+        );
+        assert_eq!(server.join().unwrap(), 3);
+
+        // A Retry-After past the deadline ends the check at once rather than wait past it.
+        let (host, server) = scripted_registry(vec!["503 Service Unavailable\r\nRetry-After: 10"]);
+        let short = Limits {
+            total: Duration::from_secs(3),
+            ..LIMITS
+        };
+        let started = Instant::now();
+        let err = format!("{:#}", check_within(&host, short).unwrap_err());
+        assert!(err.contains("before the 3 s --timeout"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{err}");
+        assert_eq!(server.join().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_refused_credential_is_not_asked_again() {
+        let (host, server) = scripted_registry(vec![
+            "401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"",
+            "401 Unauthorized",
+        ]);
+        let err = format!("{:#}", check_within(&host, LIMITS).unwrap_err());
+        assert!(
+            err.contains("rejected the credential (HTTP 401") && !err.contains("gave up"),
+            "{err}"
+        );
+        assert_eq!(server.join().unwrap(), 2);
     }
 
     #[test]
@@ -427,29 +642,11 @@ mod tests {
         assert!(server.join().unwrap()[1].starts_with("GET /token?"));
     }
 
-    /// A loopback registry whose `/v2/` names `realm`; it answers `requests` requests (the
-    /// HTTPS try, then plain HTTP) and returns what it saw.
-    fn registry_naming(realm: &str, requests: usize) -> (String, std::thread::JoinHandle<usize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let host = listener.local_addr().unwrap().to_string();
-        let challenge = format!("WWW-Authenticate: Bearer realm=\"{realm}\",service=\"x\"\r\n");
-        let handle = std::thread::spawn(move || {
-            for _ in 0..requests {
-                let mut stream = listener.accept().unwrap().0;
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                if reader.fill_buf().unwrap().first() == Some(&0x16) {
-                    let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-                    continue;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap() > 2 {
-                    line.clear();
-                }
-                write!(stream, "HTTP/1.1 401 Unauthorized\r\n{challenge}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-            }
-            requests
-        });
-        (host, handle)
+    /// A loopback registry whose `/v2/` answers once, with a Bearer challenge naming `realm`.
+    fn registry_naming(realm: &str) -> (String, std::thread::JoinHandle<usize>) {
+        scripted_registry(vec![format!(
+            "401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"{realm}\",service=\"x\""
+        )])
     }
 
     #[test]
@@ -459,7 +656,7 @@ mod tests {
             "http://metadata.google.internal/token",
             "http://[fe80::1]/token",
         ] {
-            let (host, server) = registry_naming(realm, 2);
+            let (host, server) = registry_naming(realm);
             let err = format!("{:#}", check(&host, "pw-ok").unwrap_err());
             assert!(
                 err.contains("a link-local or cloud metadata address")

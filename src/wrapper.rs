@@ -464,6 +464,17 @@ pub const NAMES: &[Name] = &[
         Some("`verify: true`"),
         None,
     ),
+    // docker's `login -u USER --password-stdin`, which no wrapper runs.
+    row("--username", Some("-u"), None, None, None, None),
+    row(
+        "--password-stdin",
+        Some("a password on stdin"),
+        None,
+        None,
+        None,
+        None,
+    ),
+    row("--password", Some("-p"), None, None, None, None),
     row("--retries", Some("CRLOGIN_RETRIES"), None, None, None, None),
     row("--timeout", Some("CRLOGIN_TIMEOUT"), None, None, None, None),
     row(

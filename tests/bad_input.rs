@@ -474,8 +474,8 @@ fn plain_login_rows() -> Vec<Case> {
             .error("is not a valid host name"),
         case("DCR_REGISTRY not UTF-8", login).dcr().var("DCR_REGISTRY", non_utf8())
             .error("DCR_REGISTRY is not valid UTF-8"),
-        case("DCR_REGISTRY a URL", login).dcr().var("DCR_REGISTRY", "https://dcr.example.io")
-            .error("has a scheme (https://): give the host only"),
+        case("DCR_REGISTRY a URL of another scheme", login).dcr().var("DCR_REGISTRY", "ftp://dcr.example.io")
+            .error("has the scheme \"ftp\": give https://host[:port][/path]"),
     ];
     for (name, value) in INJECTIONS {
         rows.push(

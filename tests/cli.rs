@@ -294,9 +294,9 @@ fn bad_input_is_one_clear_line_and_writes_nothing() {
         (Machine::new(), vec![], "no credentials found: set DCR_USERNAME, DCR_PASSWORD and DCR_REGISTRY, or a Nebius credential"),
         (dcr(" \n"), vec![], "DCR_PASSWORD is empty or blank"),
         (
-            dcr(&canary("bad-1")).var("DCR_REGISTRY", "https://dcr.example.io"),
+            dcr(&canary("bad-1")).var("DCR_REGISTRY", "oci://dcr.example.io"),
             vec![],
-            "has a scheme (https://): give the host only",
+            "has the scheme \"oci\": give https://host[:port][/path]",
         ),
         (dcr(&canary("bad-2")).var("DCR_REGISTRY", "bad_host!"), vec![], "is not a valid host name"),
         (

@@ -105,11 +105,21 @@ fn a_wrong_password_is_refused_by_every_client_and_by_verify() {
         "{login}"
     );
     assert!(
-        login
-            .stderr
-            .contains("--verify could not confirm the login: "),
+        login.stderr.contains(&format!(
+            "--verify: {} did not accept the login: ",
+            registry.host()
+        )) && login.stderr.contains("nothing was written"),
         "{login}"
     );
+    // Checked before writing: no file, no state, no "logged in" line.
+    assert!(!login.stderr.contains("logged in"), "{login}");
+    for dir in [".docker", ".config"] {
+        assert!(!env.home().join(dir).exists(), "{dir} was written: {login}");
+    }
+    // Without --verify the wrong password is written, and every client refuses it.
+    env.crlogin(["login"])
+        .run()
+        .assert_success("login without --verify");
 
     let image = oci_layout(&env.home().join("image"));
     let push = registry.push(&env, &image, "team/app:v1", None);

@@ -154,7 +154,7 @@ fn cases() -> Vec<Case> {
             "nothing to log out of",
             &[],
             "logout",
-            "name the hosts with --registry or --region",
+            "the hosts with --registry or --region",
         ),
     ]
 }

@@ -176,7 +176,55 @@ function authEntry(file, host) {
   return (readJson(file).auths || {})[host];
 }
 
+// A free loopback port (the registry binds it right after; a race is retried by the caller).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = require('node:net').createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// A CNCF distribution registry on loopback accepting only `user`/`password` (htpasswd), ready
+// when its log says "listening on"; stopped when the test ends. Resolves to its host.
+async function startRegistry(t, user, password) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crlogin-action-registry-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { execFileSync } = require('node:child_process');
+  const htpasswd = execFileSync('htpasswd', ['-iBn', user], { input: password, stdio: ['pipe', 'pipe', 'ignore'] });
+  fs.writeFileSync(path.join(dir, 'htpasswd'), htpasswd);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const config = path.join(dir, 'config.yml');
+    fs.writeFileSync(
+      config,
+      `version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: ${JSON.stringify(path.join(dir, 'data'))}}}\n` +
+        `http: {addr: "127.0.0.1:${port}"}\nauth: {htpasswd: {realm: test, path: ${JSON.stringify(path.join(dir, 'htpasswd'))}}}\n`,
+    );
+    const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const ready = await new Promise((resolve) => {
+      child.stderr.on('data', (d) => {
+        log += d;
+        if (log.includes('msg="listening on ')) resolve(true);
+      });
+      child.on('exit', () => resolve(false));
+      child.on('error', () => resolve(false));
+    });
+    if (ready) {
+      t.after(() => child.kill('SIGKILL'));
+      return `127.0.0.1:${port}`;
+    }
+    if (!log.includes('address already in use')) throw new Error(`the registry did not start: ${log}`);
+  }
+  throw new Error('the registry found no free port in 5 tries');
+}
+
 module.exports = {
+  startRegistry,
   MAIN,
   POST,
   ROOT,

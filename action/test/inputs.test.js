@@ -91,16 +91,29 @@ test('empty and false inputs leave the step env alone', async () => {
   const job = h.newJob();
   try {
     const calls = fakeCrlogin(job);
-    const inputs = { regions: '', 'static-key': '', verify: 'false', isolated: 'false', oidc: 'false', 'export-env': 'false' };
-    const extra = { NEBIUS_REGIONS: 'us-central1', NEBIUS_STATIC_KEY_FILE: '/run/secrets/key', CRLOGIN_VERIFY: 'true' };
+    const inputs = { regions: '', 'static-key': '', isolated: 'false', oidc: 'false', 'export-env': 'false' };
+    const extra = { NEBIUS_REGIONS: 'us-central1', NEBIUS_STATIC_KEY_FILE: '/run/secrets/key' };
     const r = await h.runNode(h.MAIN, h.stepEnv(job, inputs, extra));
     assert.equal(r.status, 0, r.stderr);
     const { env } = calls()[0];
     assert.equal(env.NEBIUS_REGIONS, 'us-central1');
     assert.equal(env.NEBIUS_STATIC_KEY_FILE, '/run/secrets/key');
-    assert.equal(env.CRLOGIN_VERIFY, 'true');
     for (const name of ['NEBIUS_STATIC_KEY', 'CRLOGIN_ISOLATED', 'CRLOGIN_AUTH', 'CRLOGIN_EXPORT_ENV', 'CRLOGIN_FROM_ENV']) {
       assert.equal(env[name], undefined, name);
+    }
+  } finally {
+    job.cleanup();
+  }
+});
+
+test('verify is on by default (the runner passes the default "true", or nothing); verify: false turns it off', async () => {
+  const job = h.newJob();
+  try {
+    const calls = fakeCrlogin(job);
+    for (const [inputs, want] of [[{}, 'true'], [{ verify: 'true' }, 'true'], [{ verify: 'false' }, 'false']]) {
+      const r = await h.runNode(h.MAIN, h.stepEnv(job, inputs));
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(calls().pop().env.CRLOGIN_VERIFY, want, JSON.stringify(inputs));
     }
   } finally {
     job.cleanup();

@@ -1,5 +1,7 @@
 'use strict';
-// End to end with the real binary (cargo build first): main.js logs in, post.js cleans up.
+// End to end with the real binary (cargo build first): main.js logs in, post.js cleans up. The
+// username/password logins go to a real registry on loopback (docker-registry, htpasswd), which
+// the action asks before writing (verify is on by default).
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -71,8 +73,11 @@ function assertRemoved(files, host) {
 }
 
 test('username/password registry: login, then post removes it', async (t) => {
-  const [user, secret, host] = [h.canary('user'), h.canary('dcr-password'), '127.0.0.1:5000'];
+  const [user, secret] = [h.canary('user'), h.canary('dcr-password')];
+  const host = await h.startRegistry(t, user, secret);
   const ctx = await login(t, { username: user, password: secret, registry: host }, { host, user, secret });
+  await t.test('the registry was asked before writing (verify is on by default)', () =>
+    assert.match(ctx.main.stderr, new RegExp(`verified ${host.replace(/\./g, '\\.')}`)));
   const files = h.homeAuthFiles(ctx.job);
   await t.test('docker, helm and podman files have the auth entry', () => assertWritten(files, host, user, secret));
 
@@ -83,7 +88,8 @@ test('username/password registry: login, then post removes it', async (t) => {
 
 test('Nebius static key for one region: login, then post removes it', async (t) => {
   const [user, secret, host] = ['iam', h.canary('static-key'), 'cr.eu-north1.nebius.cloud'];
-  const ctx = await login(t, { 'static-key': secret, regions: 'eu-north1', for: 'docker' }, { host, user, secret });
+  // No Nebius registry here to ask: verify: false.
+  const ctx = await login(t, { 'static-key': secret, regions: 'eu-north1', for: 'docker', verify: 'false' }, { host, user, secret });
   const files = h.homeAuthFiles(ctx.job);
   await t.test('only the docker file is written (for: docker)', () => {
     assertWritten({ docker: files.docker }, host, user, secret);
@@ -96,7 +102,8 @@ test('Nebius static key for one region: login, then post removes it', async (t) 
 });
 
 test('isolated: credentials in a private dir exported via GITHUB_ENV; post removes the dir', async (t) => {
-  const [user, secret, host] = [h.canary('user'), h.canary('isolated-password'), '127.0.0.1:5000'];
+  const [user, secret] = [h.canary('user'), h.canary('isolated-password')];
+  const host = await h.startRegistry(t, user, secret);
   const ctx = await login(t, { username: user, password: secret, registry: host, isolated: 'true' }, { host, user, secret });
   const exported = h.parseFileCommands(ctx.files.GITHUB_ENV);
   const dir = exported.DOCKER_CONFIG;
@@ -114,7 +121,8 @@ test('isolated: credentials in a private dir exported via GITHUB_ENV; post remov
 });
 
 test('logout: false leaves the credentials in place', async (t) => {
-  const [user, secret, host] = [h.canary('user'), h.canary('kept-password'), '127.0.0.1:5000'];
+  const [user, secret] = [h.canary('user'), h.canary('kept-password')];
+  const host = await h.startRegistry(t, user, secret);
   const inputs = { username: user, password: secret, registry: host, logout: 'false' };
   const ctx = await login(t, inputs, { host, user, secret });
   const r = await post(t, ctx, inputs);
@@ -151,4 +159,48 @@ test('an empty password input is named as the input, with its causes; the post s
   assert.equal(post.status, 0, post.stderr + post.stdout);
   assert.match(post.stderr, /nothing to clean up: the login step saved no state/);
   assert.ok(!post.stderr.includes('logout'), post.stderr);
+});
+
+test('a wrong password fails the step by default, with nothing written and a summary saying why', async (t) => {
+  const [user, right, wrong] = [h.canary('user'), h.canary('right-password'), h.canary('wrong-password')];
+  const host = await h.startRegistry(t, user, right);
+  for (const isolated of ['false', 'true']) {
+    const job = h.newJob();
+    t.after(job.cleanup);
+    h.linkCrlogin(job, h.builtBinary());
+    const r = await h.runNode(h.MAIN, h.stepEnv(job, { username: user, password: wrong, registry: `https://${host}/team`, isolated }));
+    const files = Object.fromEntries(['GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY', 'GITHUB_ENV'].map((f) => [f, job.read(f)]));
+    assert.equal(r.status, 1, r.stderr + r.stdout);
+    // In the action's words (input verify), one line naming the registry, the reason and the fix.
+    assert.match(r.stderr, new RegExp(`^::error title=crlogin::\`verify: true\`: ${host.replace(/\./g, '\\.')} did not accept the login: the registry rejected the credential \\(HTTP 401 Unauthorized\\): check the username and secret; nothing was written$`, 'm'));
+    assert.ok(!/logged in/.test(r.stderr), r.stderr);
+    assert.ok(!fs.existsSync(path.join(job.home, '.docker')) && !fs.existsSync(path.join(job.home, '.config')), 'a file was written');
+    assert.deepEqual(fs.readdirSync(job.runnerTemp), [], `isolated: ${isolated}: a directory was made`);
+    assert.equal(files.GITHUB_OUTPUT, '');
+    assert.equal(files.GITHUB_ENV, '');
+    assert.deepEqual(Object.keys(h.parseFileCommands(files.GITHUB_STATE)), ['crlogin_bin']);
+    assert.match(files.GITHUB_STEP_SUMMARY, /login failed, nothing was written/);
+    assert.ok(files.GITHUB_STEP_SUMMARY.includes(`| ${host} | `), files.GITHUB_STEP_SUMMARY);
+    h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr, ...files }, [wrong, h.b64(`${user}:${wrong}`)]);
+    const post = await h.runNode(h.POST, h.postEnv(job));
+    assert.equal(post.status, 0, post.stderr + post.stdout);
+    assert.match(post.stderr, /nothing to clean up: the login step saved no state/);
+  }
+});
+
+test('verify: false writes a wrong password without asking the registry', async (t) => {
+  const [user, right, wrong] = [h.canary('user'), h.canary('right-password'), h.canary('unchecked-password')];
+  const host = await h.startRegistry(t, user, right);
+  const ctx = await login(t, { username: user, password: wrong, registry: host, verify: 'false' }, { host, user, secret: wrong });
+  await t.test('nothing was verified, and the files have the entry', () => {
+    assert.ok(!/verified/.test(ctx.main.stderr), ctx.main.stderr);
+    assertWritten(h.homeAuthFiles(ctx.job), host, user, wrong);
+  });
+});
+
+test('a registry input written as a URL is logged into under its host, as docker login does', async (t) => {
+  const [user, secret] = [h.canary('user'), h.canary('url-password')];
+  const host = await h.startRegistry(t, user, secret);
+  const ctx = await login(t, { username: user, password: secret, registry: `http://${host}/team/` }, { host, user, secret });
+  await t.test('the entries are keyed by the host', () => assertWritten(h.homeAuthFiles(ctx.job), host, user, secret));
 });

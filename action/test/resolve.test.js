@@ -46,10 +46,10 @@ function makeRelease(server, binary = h.builtBinary(), version = SOURCE_VERSION)
   return path.join(server.dir, 'crlogin-release.json');
 }
 
-// A login to a username/password registry (no registry needed: nothing is verified).
+// A login to a username/password registry (no registry needed: verify: false).
 function dcrInputs() {
   const [user, secret] = [h.canary('user'), h.canary('download-password')];
-  return { inputs: { username: user, password: secret, registry: '127.0.0.1:5000' }, user, secret };
+  return { inputs: { username: user, password: secret, registry: '127.0.0.1:5000', verify: 'false' }, user, secret };
 }
 
 function withToolCache(job) {
@@ -118,6 +118,41 @@ test('download: the manifest of the action\'s own release (GITHUB_ACTION_REPOSIT
   );
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.deepEqual(server.requests, ['/download/crlogin-release.json', `/download/${ASSET}`]);
+});
+
+test('download: input release-url, a plain directory of release assets, needs no manifest', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  fs.rmSync(makeRelease(server)); // no crlogin-release.json: SHA256SUMS and the asset suffice
+  const { inputs, user, secret } = dcrInputs();
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, { ...inputs, 'release-url': server.base.replace(/\/$/, '') }));
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.deepEqual(server.requests, ['/download/SHA256SUMS', `/download/${ASSET}`]);
+  assert.match(r.stderr, /SHA-256 verified/);
+  assert.equal(h.authEntry(h.homeAuthFiles(job).docker, '127.0.0.1:5000')?.auth, h.b64(`${user}:${secret}`));
+  h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr }, [secret, h.b64(`${user}:${secret}`)]);
+});
+
+test('download: a failed download from release-url, or an asset not in its SHA256SUMS, names the input', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  makeRelease(server);
+  fs.rmSync(path.join(server.dir, ASSET));
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, { 'release-url': server.base }));
+  assert.equal(r.status, 1, r.stderr + r.stdout);
+  assert.match(r.stdout, new RegExp(`^::error title=crlogin action::download of ${server.base}${ASSET} failed: HTTP 404 Not Found; check input release-url: it must be the directory with crlogin `, 'm'));
+  assert.equal(job.read('GITHUB_STATE'), '');
+
+  fs.writeFileSync(path.join(server.dir, 'SHA256SUMS'), `${'0'.repeat(64)}  crlogin-other\n`);
+  const r2 = await h.runNode(h.MAIN, h.stepEnv(job, { 'release-url': server.base }));
+  assert.equal(r2.status, 1, r2.stderr + r2.stdout);
+  assert.match(r2.stdout, new RegExp(`SHA256SUMS has no SHA-256 for ${ASSET}: check input release-url`));
+
+  const r3 = await h.runNode(h.MAIN, h.stepEnv(job, { 'release-url': 'http://mirror.example/crlogin/' }));
+  assert.equal(r3.status, 1, r3.stderr + r3.stdout);
+  assert.match(r3.stdout, /refusing to download from input release-url http:\/\/mirror\.example\/crlogin\/: only https/);
 });
 
 test('download: network errors, 5xx and 429 are retried; the step then succeeds', async (t) => {

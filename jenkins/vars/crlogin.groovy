@@ -77,7 +77,7 @@ def call(Map args = [:], Closure body) {
     if (unknown) {
         error "crlogin: unknown parameter ${unknown.join(', ')}: use ${PARAMETERS.join(', ')}"
     }
-    boolean verify = booleanParameter(args, 'verify')
+    boolean verify = booleanParameter(args, 'verify', true)
     String id = args.credentialsId
     if (!id) {
         error "crlogin: credentialsId is required, e.g. crlogin(credentialsId: 'nebius-sa') { ... }"
@@ -118,9 +118,8 @@ def call(Map args = [:], Closure body) {
         settings << "CRLOGIN_VERSION=${version}".toString()
         addList(settings, 'CRLOGIN_RELEASE_URL', args.releaseUrl)
     }
-    if (verify) {
-        settings << 'CRLOGIN_VERIFY=true'
-    }
+    // Each registry is asked before anything is written; verify: false turns that off.
+    settings << "CRLOGIN_VERIFY=${verify}".toString()
 
     String bin = args.binary ?: 'crlogin'
     withEnv(settings) {
@@ -152,10 +151,13 @@ String agentScript(String unix, String windows, boolean stdout) {
 }
 
 // A boolean parameter: true or false, as a boolean or the string 'true' or 'false' (Groovy would
-// take any non-empty string, 'false' too, for true); absent is false; anything else is an error.
-boolean booleanParameter(Map args, String name) {
+// take any non-empty string, 'false' too, for true); absent is `absent`; anything else is an error.
+boolean booleanParameter(Map args, String name, boolean absent = false) {
     def value = args[name]
-    if (value == null || value == false || value == 'false') {
+    if (value == null) {
+        return absent
+    }
+    if (value == false || value == 'false') {
         return false
     }
     if (value == true || value == 'true') {

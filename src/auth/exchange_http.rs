@@ -330,7 +330,7 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is ignored), capped at [`MAX_DELAY`] * 2.
-fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     let secs: u64 = headers
         .get(header::RETRY_AFTER)?
         .to_str()

@@ -190,6 +190,17 @@ impl Ci for GitHub {
         self.state_file.is_some()
     }
 
+    fn publish_failure(&self, failures: &[(String, String)]) -> Result<()> {
+        let mut summary = String::from(
+            "### crlogin: login failed, nothing was written\n\n| registry | why |\n|---|---|\n",
+        );
+        for (host, why) in failures {
+            summary.push_str(&format!("| {} | {} |\n", cell(host), cell(why)));
+        }
+        summary.push('\n');
+        append(&self.summary_file, "GITHUB_STEP_SUMMARY", &summary)
+    }
+
     fn saved_state(&self, env: &Env) -> Option<String> {
         env.get(&format!("STATE_{STATE_NAME}")).ok().flatten()
     }

@@ -92,6 +92,12 @@ pub trait Ci {
         false
     }
 
+    /// Tells the job's summary, where the CI has one, that the login failed and why: each
+    /// registry that refused, with the reason (never a secret). Nothing else is published.
+    fn publish_failure(&self, _failures: &[(String, String)]) -> Result<()> {
+        Ok(())
+    }
+
     /// The state a login earlier in this job saved with [`Ci::publish`], if the CI carries it.
     fn saved_state(&self, _env: &Env) -> Option<String> {
         None

@@ -225,6 +225,14 @@ mod tests {
         assert_eq!(hosts.len(), NEBIUS_REGIONS.len() + 1);
         assert!(hosts.contains(&"cr.us-central1.nebius.cloud".to_string()));
         assert_eq!(hosts.last().unwrap(), "127.0.0.1:5000");
-        assert!(served_hosts(&["https://x.io".into()]).is_err());
+        // A URL names its host, as docker takes it; another scheme is refused.
+        assert_eq!(
+            served_hosts(&["https://x.io/v2/".into()])
+                .unwrap()
+                .last()
+                .unwrap(),
+            "x.io"
+        );
+        assert!(served_hosts(&["ftp://x.io".into()]).is_err());
     }
 }

@@ -166,7 +166,7 @@ mod tests {
         assert!(err.contains("may be written by other users"), "{err}");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(load(&path).unwrap(), ["evil.example"]);
-        for bad in [r#"{"hosts":["https://x.io"]}"#, r#"{"hosts":"x.io"}"#, "[]"] {
+        for bad in [r#"{"hosts":["ftp://x.io"]}"#, r#"{"hosts":"x.io"}"#, "[]"] {
             fs::write(&path, bad).unwrap();
             assert!(load(&path).is_err(), "{bad}");
         }

@@ -44,7 +44,7 @@ gcl() {
   (cd "$work/project" && env -i PATH="$path" HOME="$work/home" LANG=C.UTF-8 \
     "$gcl" --file "$file" --variables-file "../${file%%.gitlab-ci.yml}.vars.yml" --no-color \
       --ignore-predefined-vars CI_REGISTRY,GITLAB_CI \
-      --variable GITLAB_CI=true --variable "REGISTRY=127.0.0.1:$port" --variable "IMAGE=oci:$work/image:v1" "$@")
+      --variable GITLAB_CI=true --variable "REGISTRY=127.0.0.1:$port" --variable "REGISTRY_LOCALHOST=localhost:$port" --variable "IMAGE=oci:$work/image:v1" "$@")
 }
 host_path=$work/bin:$PATH
 time_start=$SECONDS
@@ -52,6 +52,7 @@ time_start=$SECONDS
 gcl component.gitlab-ci.yml "$PATH" push push-podman > "$work/out-component.txt" 2>&1 || { cat "$work/out-component.txt"; fail "component pipeline"; }
 grep -qE "PASS +push( |$)" "$work/out-component.txt" || fail "component job did not pass"
 grep -q "PASS.*push-podman" "$work/out-component.txt" || fail "the second include's job did not pass"
+grep -q "verified 127.0.0.1:$port" "$work/out-component.txt" || fail "component: the registry was not verified by default"
 grep -q "crlogin dir removed (podman)" "$work/out-component.txt" || fail "the second include's cleanup"
 grep -q "GET /crlogin-x86_64-unknown-linux-musl 200" "$work/requests.log" || fail "component: the job did not download crlogin"
 grep -q "crlogin dir removed" "$work/out-component.txt" || { cat "$work/out-component.txt"; fail "component cleanup"; }
@@ -66,6 +67,18 @@ grep -q "PASS.*shared-home" "$work/out-plain.txt" || fail "shared-home job did n
 for f in "$work/home/.docker/config.json" "$work/home/.config/containers/auth.json" "$work/home/.config/helm/registry/config.json"; do
   jq -e '(.auths // {}) | length == 0' "$f" >/dev/null || fail "shared-home: $f still has credentials after cleanup"
 done
+grep -q "verified 127.0.0.1:$port" "$work/out-plain.txt" || fail "plain: the registry (a URL) was not verified by default"
+
+# A wrong password fails the job before its script, with nothing written; CRLOGIN_VERIFY=false writes it.
+if gcl plain.gitlab-ci.yml "$host_path" wrong-password > "$work/out-wrong.txt" 2>&1; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+grep -q "did not accept the login: the registry rejected the credential (HTTP 401" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "wrong password: no clear error"; }
+grep -q "nothing was written" "$work/out-wrong.txt" || fail "wrong password: the error does not say nothing was written"
+! grep -q "the script ran after a refused login" "$work/out-wrong.txt" || fail "wrong password: the script ran"
+! grep -q "logged in to" "$work/out-wrong.txt" || fail "wrong password: a 'logged in' line"
+grep -q "no crlogin dir after a refused login" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "wrong password: a crlogin dir was made"; }
+gcl plain.gitlab-ci.yml "$host_path" unverified > "$work/out-unverified.txt" 2>&1 || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false"; }
+grep -q "written without verification" "$work/out-unverified.txt" || fail "CRLOGIN_VERIFY=false: not written"
+! grep -q "crlogin: verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false still verified"; }
 echo "plain pipeline: PASS ($((SECONDS - time_start)) s)"
 
 # Download path (the plain include): crlogin is not on PATH; the loopback release stands in for GitHub's.

@@ -171,18 +171,21 @@ def body = { Map expect -> return { ->
     j.sh('body', 'skopeo inspect --tls-verify=false --format "{{.Digest}}" "docker://$REGISTRY/jenkins/hello:v1"')
 } }
 
+// The registry as docker takes it (a URL); checked before writing by default (no verify:).
 def shs = run('usernamePassword: DCR_* login, skopeo push with the written files, cleanup',
-    [credentialsId: 'dcr', kind: 'usernamePassword', registry: "${registry}/jenkins", verify: true],
+    [credentialsId: 'dcr', kind: 'usernamePassword', registry: "http://${registry}/jenkins"],
     body(DOCKER_CONFIG: { it.CRLOGIN_CONFIG_DIR }, HELM_REGISTRY_CONFIG: { it.CRLOGIN_CONFIG_DIR + '/config.json' },
          REGISTRY_AUTH_FILE: { it.CRLOGIN_CONFIG_DIR + '/config.json' }))
 assert shs[0].env.subMap(['DCR_USERNAME', 'DCR_PASSWORD', 'DCR_REGISTRY', 'CRLOGIN_VERIFY', 'CRLOGIN_WRAPPER']) ==
-    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true',
+    [DCR_USERNAME: cfg.U_DCR, DCR_PASSWORD: cfg.P_DCR, DCR_REGISTRY: "http://${registry}/jenkins".toString(), CRLOGIN_VERIFY: 'true',
      CRLOGIN_WRAPPER: 'jenkins-step']
 
-// verify: 'false' is false (Groovy truth would make the non-empty string true).
-shs = run("verify: 'false' verifies nothing", [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, verify: 'false'],
-    { -> })
-assert !shs[0].env.containsKey('CRLOGIN_VERIFY')
+assert j.transcript.text.contains("verified ${registry}"): 'the registry was not verified by default'
+// verify: 'false' is false (Groovy truth would make the non-empty string true): a wrong password
+// is then written without asking the registry, and the block runs.
+shs = run("verify: 'false' verifies nothing", [credentialsId: 'dcr-wrong', kind: 'usernamePassword', registry: registry, verify: 'false'],
+    { -> j.sh('body', 'grep -q auths "$DOCKER_CONFIG/config.json"') })
+assert shs[0].env.CRLOGIN_VERIFY == 'false'
 shs = run("verify: 'true' verifies", [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, verify: 'true'], { -> })
 assert shs[0].env.CRLOGIN_VERIFY == 'true'
 
@@ -195,9 +198,14 @@ assert shs[0].env.subMap(['NEBIUS_STATIC_KEY', 'CRLOGIN_REGISTRIES', 'CRLOGIN_FO
 run('a failing block still cleans up', [credentialsId: 'dcr', kind: 'usernamePassword', registry: registry],
     { -> j.sh('body', 'test -s "$DOCKER_CONFIG/config.json"; exit 3') }, true)
 
-shs = run('a rejected password (verify) fails before the block, and cleans up',
-    [credentialsId: 'dcr-wrong', kind: 'usernamePassword', registry: registry, verify: true], { -> assert false }, true)
+int seen = j.transcript.text.length()
+shs = run('a rejected password fails before the block by default, with nothing written, and cleans up',
+    [credentialsId: 'dcr-wrong', kind: 'usernamePassword', registry: registry], { -> assert false }, true)
 assert shs.size() == 2
+String refused = j.transcript.text.substring(seen)
+assert refused.contains('did not accept the login: the registry rejected the credential (HTTP 401'): refused
+assert refused.contains('nothing was written') && !refused.contains('logged in to'): refused
+assert !new File(shs[0].env.CRLOGIN_CONFIG_DIR).exists(): 'a refused login left its directory'
 
 shs = run('a missing binary is a clear error', [credentialsId: 'cr-key', kind: 'string', binary: '/nonexistent/crlogin'],
     { -> assert false }, true)
