@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # The integration suites that handle secrets; leak_audit's plant_leaks is the self-check.
 # Not crash: it kills crlogin with strace, and a process strace traces cannot be traced again.
 suites=(e2e exec examples wrapper_errors cli nebius_iam nebius_oidc ci_native nebius_metadata sdk_parity credential_helper cred_store
-  kubelet_provider k8s_secret doctor faults docker_habits
+  kubelet_provider kubelet_federation k8s_secret doctor faults docker_habits
   bad_input local_files hostile cleanup missing_helper leak_audit)
 
 command -v strace >/dev/null || {

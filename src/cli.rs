@@ -69,8 +69,9 @@ pub enum Command {
     /// (`credHelpers` entries and a `docker-credential-crlogin` link); `--remove` undoes it.
     ConfigureHelper(ConfigureHelperArgs),
     /// Answer a kubelet CredentialProviderRequest on stdin for a Nebius image; also run as
-    /// `crlogin-credential-provider`.
-    KubeletCredentialProvider(ProviderArgs),
+    /// `crlogin-credential-provider`. A pod whose service account is annotated
+    /// `nebius.com/service-account-id` pulls as that Nebius service account (its token exchanged).
+    KubeletCredentialProvider(KubeletArgs),
     /// Print a `kubernetes.io/dockerconfigjson` Secret for every registry `login` would write,
     /// for `crlogin k8s-secret --name pull | kubectl apply -f -`.
     K8sSecret(K8sSecretArgs),
@@ -399,6 +400,35 @@ pub struct ProviderArgs {
     /// The Nebius credential.
     #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// Flags of `kubelet-credential-provider`.
+#[derive(Debug, Args)]
+pub struct KubeletArgs {
+    /// The hosts served and the node's credential.
+    #[command(flatten)]
+    pub serve: ProviderArgs,
+
+    /// What a pull gets when the pod's service account names no Nebius service account (or the
+    /// kubelet sends no service-account token): the node's credential, or a refusal (strict,
+    /// for multi-tenant nodes).
+    #[arg(
+        long,
+        value_name = "WHAT",
+        value_enum,
+        default_value_t = Unannotated::Node,
+        env = "CRLOGIN_KUBELET_UNANNOTATED"
+    )]
+    pub unannotated: Unannotated,
+}
+
+/// What the kubelet provider answers for a pod without a Nebius service account of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unannotated {
+    /// The node's credential (environment, profile or the VM's metadata token).
+    Node,
+    /// Refuse: only pods whose service account is annotated pull.
+    Refuse,
 }
 
 /// Which Nebius registries: regions and extra hosts, as `login` selects them.

@@ -396,7 +396,7 @@ pub fn nebius_credential(
 }
 
 /// The exchange settings from the flags.
-fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
+pub fn auth_options(args: &AuthArgs, dry_run: bool) -> auth::Options {
     auth::Options {
         retries: args.retries,
         timeout: Duration::from_secs(args.timeout),

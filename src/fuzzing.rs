@@ -150,6 +150,17 @@ pub fn kubelet_request(data: &[u8]) {
                 "error shows the token: {e:#}"
             );
         }
+        // The pod's token and annotation, and the mode chosen from them: no error shows it.
+        use crate::helper::kubelet_federation::{mode, pod_request};
+        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 31);
+        let chosen = pod_request(&text)
+            .and_then(|pod| mode(pod, crate::cli::Unannotated::Refuse, now).map(|_| ()));
+        if let Err(e) = chosen {
+            assert!(
+                !format!("{e:#}").contains(CANARY),
+                "error shows the token: {e:#}"
+            );
+        }
     }
 }
 

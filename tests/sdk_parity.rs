@@ -583,3 +583,55 @@ fn a_token_variable_is_not_impersonated_through_the_profile() {
     );
     assert_eq!(world.crlogin(&env, None), Outcome::Token(sha256(&token)));
 }
+
+/// The kubelet provider's per-pod exchange (a pod's service-account token, its ServiceAccount
+/// annotated with the Nebius service account) sends, field for field, the request the SDK
+/// sends for a federated-subject file holding the same JWT for the same account, and gets the
+/// same token.
+#[test]
+fn the_kubelet_pod_exchange_is_the_sdks_federated_exchange() {
+    let mut world = World::new();
+    let file = world.federated_token_file();
+    let jwt = std::fs::read_to_string(&file).unwrap();
+    world.profile(&key_profile(&format!(
+        "    service-account-id: {SA}\n    federated-subject-credentials-file-path: {file}\n"
+    )));
+    let (sdk, _) = world.sdk(&[], None);
+    std::fs::remove_dir_all(world.env.home().join(".nebius")).unwrap();
+    let host = "cr.eu-north1.nebius.cloud";
+    let request = serde_json::json!({
+        "kind": "CredentialProviderRequest",
+        "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+        "image": format!("{host}/e00registry/app:v1"),
+        "serviceAccountToken": jwt,
+        "serviceAccountAnnotations": {"nebius.com/service-account-id": SA},
+    });
+    let out = world
+        .env
+        .crlogin(["kubelet-credential-provider"])
+        .env("NEBIUS_TOKEN_EXCHANGE_GRPC", world.iam.url())
+        .stdin(&request.to_string())
+        .run();
+    out.assert_success("kubelet-credential-provider");
+    let response: Value = serde_json::from_str(&out.stdout).unwrap();
+    let password = response["auth"][host]["password"].as_str().unwrap();
+    assert_eq!(Outcome::Token(sha256(password)), sdk);
+    assert_eq!(sdk, Outcome::Token(world.token_of(SA)));
+    assert!(
+        !out.stderr.contains(&jwt) && !out.stdout.contains(&jwt),
+        "{out}"
+    );
+    let requests = world.iam.requests();
+    assert_eq!(requests.len(), 2, "one exchange each");
+    assert_eq!(
+        requests[1], requests[0],
+        "crlogin's request differs from the SDK's"
+    );
+    assert_eq!(
+        (
+            requests[1].subject_token.as_str(),
+            requests[1].actor_token.as_str()
+        ),
+        (SA, jwt.as_str())
+    );
+}

@@ -9,12 +9,16 @@
 //!
 //! Knobs: `CRLOGIN_BENCH_ROUNDS` (login rounds, default 10), `CRLOGIN_BENCH_RUNS` (runs of each
 //! fast command, default 300; hyperfine makes 1000 runs of `--version`), `CRLOGIN_BENCH_RESULTS`
-//! (the file for the table, default `target/bench/results.md`).
+//! (the file for the table, default `target/bench/results.md`); `CRLOGIN_BENCH_ONLY=kubelet`
+//! measures only the kubelet provider's per-pod federation rows.
 
 #[path = "../../tests/harness/mod.rs"]
 mod harness;
+#[path = "../../tests/iam_grpc/mod.rs"]
+mod iam_grpc;
 #[path = "../../tests/iam_server/mod.rs"]
 mod iam_server;
+mod kubelet;
 mod logins;
 mod metadata;
 #[path = "../../tests/metadata_server/mod.rs"]
@@ -81,6 +85,28 @@ fn cold_start(env: &Env, bin: &Path) -> timing::Hyperfine {
     timing::hyperfine(env, bin, &["--version"], 50, HYPERFINE_RUNS)
 }
 
+/// The rows of the kubelet provider's per-pod federation.
+fn kubelet_rows(kubelet: &kubelet::Results) -> Vec<Row> {
+    vec![
+        Row::info(
+            "`kubelet-credential-provider`, per-pod federation, cold: the pod's token exchanged at the loopback gRPC IAM stand-in",
+            kubelet.cold.summary(),
+            kubelet.cold.len(),
+        ),
+        Row::goal(
+            "`kubelet-credential-provider`, per-pod federation, cache hit",
+            format!(
+                "{} ({} exchanges)",
+                kubelet.hit.summary(),
+                kubelet.hit_exchanges
+            ),
+            kubelet.hit.len(),
+            "≤ 3 ms",
+            kubelet.hit.median() <= HELPER_GOAL && kubelet.hit_exchanges == 0,
+        ),
+    ]
+}
+
 /// A size for people: "5.21 MB (5,210,112 bytes)".
 fn size(bytes: u64) -> String {
     let grouped = bytes
@@ -107,11 +133,21 @@ fn main() {
         );
     }
 
+    if std::env::var("CRLOGIN_BENCH_ONLY").as_deref() == Ok("kubelet") {
+        let kubelet = kubelet::run(&config.bin, config.runs.min(100));
+        println!(
+            "\n{}",
+            report::render(&kubelet_rows(&kubelet), &machine, &[])
+        );
+        return;
+    }
     let logins = logins::run(&config.bin, config.rounds);
     eprintln!("token exchanges and credential-helper get");
     let nebius = nebius::run(&config.bin, config.runs);
     eprintln!("the metadata source: probe cost, credential-helper get");
     let metadata = metadata::run(&config.bin, config.runs.min(100));
+    eprintln!("the kubelet provider with per-pod federation: cold call, cache hit");
+    let kubelet = kubelet::run(&config.bin, config.runs.min(100));
     eprintln!("cold start (hyperfine, {HYPERFINE_RUNS} runs)");
     let env = Env::new();
     let cold = cold_start(&env, &config.bin);
@@ -242,6 +278,7 @@ fn main() {
         "≤ 3 ms",
         metadata.helper_cached.median() <= HELPER_GOAL,
     ));
+    rows.extend(kubelet_rows(&kubelet));
     if let Some(path) = &config.static_bin {
         let bytes = std::fs::metadata(path).unwrap().len();
         rows.push(Row::goal(

@@ -7,7 +7,8 @@
 //! token are masked the moment crlogin has them.
 //!
 //! The `aud` Nebius requires of the JWT is not documented: it is `NEBIUS_OIDC_AUDIENCE`, by
-//! default [`DEFAULT_AUDIENCE`] (a guess: the audience of Nebius's own service-account JWTs).
+//! default [`DEFAULT_AUDIENCE`], the audience Nebius's own Kubernetes integration (External
+//! Secrets Operator's Nebius provider) requests for this exchange.
 
 use super::exchange_grpc::{
     self, ExchangeError, ExchangeTokenRequest, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN,
@@ -27,8 +28,10 @@ pub const SERVICE_ACCOUNT_ID_VAR: &str = "NEBIUS_SERVICE_ACCOUNT_ID";
 /// The `aud` crlogin asks GitHub to put in the JWT.
 pub const AUDIENCE_VAR: &str = "NEBIUS_OIDC_AUDIENCE";
 
-/// The default `aud` (unconfirmed: Nebius does not document which one it requires).
-pub const DEFAULT_AUDIENCE: &str = "token-service.iam.new.nebiuscloud.net";
+/// The default `aud` (Nebius does not document which one it requires; External Secrets
+/// Operator's Nebius provider, written by Nebius engineers, names this one "the audience
+/// required for Nebius IAM token exchange").
+pub const DEFAULT_AUDIENCE: &str = "sts.nebius.com";
 
 /// The variable naming the variable that holds the JWT.
 pub const TOKEN_VAR_VAR: &str = "NEBIUS_OIDC_TOKEN_VAR";
@@ -424,15 +427,15 @@ pub(crate) fn looks_like_jwt(value: &str) -> bool {
 /// The JWT's public claims, read without verifying it (Nebius does that): for a clear local
 /// expiry error, and to say which federated credentials a refusal calls for.
 #[derive(Debug, Default, serde::Deserialize)]
-struct Claims {
-    iss: Option<String>,
-    sub: Option<String>,
-    aud: Option<serde_json::Value>,
-    exp: Option<u64>,
+pub(crate) struct Claims {
+    pub(crate) iss: Option<String>,
+    pub(crate) sub: Option<String>,
+    pub(crate) aud: Option<serde_json::Value>,
+    pub(crate) exp: Option<u64>,
 }
 
 impl Claims {
-    fn peek(jwt: &Secret) -> Self {
+    pub(crate) fn peek(jwt: &Secret) -> Self {
         jwt.expose()
             .split('.')
             .nth(1)
@@ -457,6 +460,15 @@ impl Claims {
         Ok(())
     }
 
+    /// The `aud` claim on one line (`?` when absent), for messages.
+    pub(crate) fn audience(&self) -> String {
+        match &self.aud {
+            Some(serde_json::Value::String(s)) => crate::ci::one_line(s),
+            Some(other) => crate::ci::one_line(&other.to_string()),
+            None => "?".to_string(),
+        }
+    }
+
     /// The error for a refused exchange (`status`: code and server message): what the service
     /// account's federated credentials must say to accept this token.
     fn refusal(&self, status: &str, service_account_id: &str) -> String {
@@ -465,11 +477,7 @@ impl Claims {
                 .map(crate::ci::one_line)
                 .unwrap_or_else(|| "?".to_string())
         };
-        let aud = match &self.aud {
-            Some(serde_json::Value::String(s)) => crate::ci::one_line(s),
-            Some(other) => crate::ci::one_line(&other.to_string()),
-            None => "?".to_string(),
-        };
+        let aud = self.audience();
         format!(
             "Nebius IAM refused the CI's OIDC token ({status}): {service_account_id} needs federated credentials with --oidc-provider-issuer-url {} --federated-subject-id {} (the token's aud is {aud}: set {AUDIENCE_VAR} if Nebius wants another); {DOCS}",
             text(&self.iss),
@@ -654,7 +662,7 @@ mod tests {
         let err = federated_token(&env, &Recorder::default(), SA, T).unwrap_err();
         let text = err.to_string();
         assert!(
-            text.contains("id_tokens: NEBIUS_ID_TOKEN: aud: token-service"),
+            text.contains("id_tokens: NEBIUS_ID_TOKEN: aud: sts.nebius.com"),
             "{text}"
         );
     }

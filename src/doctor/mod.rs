@@ -8,6 +8,7 @@
 
 mod credentials;
 mod files;
+mod kubelet;
 mod network;
 mod output;
 mod selection;
@@ -155,6 +156,11 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     );
     checks.extend(found_checks);
     checks.push(credentials::metadata(env, ci, &found));
+    let nebius = found
+        .scopes
+        .iter()
+        .any(|(s, _)| *s == crate::auth::Scope::Nebius);
+    checks.extend(kubelet::check(env, nebius));
 
     match sinks::files(
         &args.target.select.tools,

@@ -4,16 +4,20 @@
 //! the image's registry host (`cacheKeyType: Registry`) that the kubelet keeps in memory for
 //! `cacheDuration`.
 //!
+//! A request carrying the pod's service-account token may be answered with the pod's own
+//! Nebius service account's token instead: see [`kubelet_federation`].
+//!
 //! `cacheDuration` ends just before the password does: ten minutes before the token expires
 //! (half its remaining life when less than twenty minutes remain), so the kubelet asks again,
 //! and crlogin's cache then hands over a fresh token. A password whose expiry crlogin does not
 //! know is kept for [`STATIC_KEY_CACHE`] (a static key: rotating its file takes effect within
 //! that time) or [`GIVEN_TOKEN_CACHE`] (a `NEBIUS_IAM_TOKEN` as given).
 
+use super::kubelet_federation::{self, Mode};
 use super::served_hosts;
 use crate::ci::{quoted, Ci};
-use crate::cli::ProviderArgs;
-use crate::commands::{nebius_credential, PasswordKind};
+use crate::cli::KubeletArgs;
+use crate::commands::{auth_options, nebius_credential, PasswordKind};
 use crate::env::Env;
 use crate::registry;
 use anyhow::{bail, Context, Result};
@@ -38,21 +42,39 @@ pub const GIVEN_TOKEN_CACHE: Duration = Duration::from_secs(5 * 60);
 /// How long before a token expires the kubelet's copy should lapse.
 const MARGIN: Duration = Duration::from_secs(10 * 60);
 
-/// Reads the request on stdin and prints the response on stdout.
-pub fn run(args: &ProviderArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
+/// Reads the request on stdin and prints the response on stdout: the pod's own service
+/// account's token where the request carries one ([`kubelet_federation`]), else the node's.
+pub fn run(args: &KubeletArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     let input = super::read_stdin()?;
     let (api_version, image) = parse_request(&input)?;
+    let pod = kubelet_federation::pod_request(&input)?;
     drop(input);
     let host = image_host(&image)?;
-    if !served_hosts(&args.registries)?.contains(&host) {
+    if !served_hosts(&args.serve.registries)?.contains(&host) {
         bail!(
             "image {} is not in a Nebius registry (its host is {host}): make matchImages in the kubelet's CredentialProviderConfig match only cr.*.nebius.cloud, or add the host to CRLOGIN_REGISTRIES",
             quoted(&image)
         );
     }
-    let (credential, kind) = nebius_credential(&args.auth, env, ci)
-        .with_context(|| format!("cannot get a Nebius registry password for {host}"))?;
-    let keep = cache_duration(credential.expires_at, kind, SystemTime::now());
+    let now = SystemTime::now();
+    let (credential, keep) = match kubelet_federation::mode(pod, args.unannotated, now)? {
+        Mode::Node(_) => {
+            let (credential, kind) = nebius_credential(&args.serve.auth, env, ci)
+                .with_context(|| format!("cannot get a Nebius registry password for {host}"))?;
+            let keep = cache_duration(credential.expires_at, kind, now);
+            (credential, keep)
+        }
+        Mode::Pod(pod) => {
+            let pod_expires_at = pod.expires_at;
+            let options = auth_options(&args.serve.auth, false);
+            let credential = kubelet_federation::credential(pod, env, ci, &options)?;
+            let expires_at = credential
+                .expires_at
+                .map_or(pod_expires_at, |iam| iam.min(pod_expires_at));
+            let keep = cache_duration(Some(expires_at), PasswordKind::Exchanged, now);
+            (credential, keep)
+        }
+    };
     let response = json!({
         "apiVersion": api_version,
         "kind": "CredentialProviderResponse",

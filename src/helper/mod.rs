@@ -7,6 +7,7 @@
 pub mod configure;
 pub mod docker_credential;
 pub mod kubelet;
+pub mod kubelet_federation;
 pub mod link;
 pub mod served;
 

@@ -229,6 +229,10 @@ struct State {
     /// Issue each account always the same token (see [`IamServer::same_token_per_account`]).
     same_token: AtomicBool,
     started: u64,
+    /// More `(service account, federated subject)` pairs trusted besides `expect`'s.
+    also_trusted: Mutex<Vec<(String, String)>>,
+    /// Every request received, as decoded.
+    requests: Mutex<Vec<ExchangeTokenRequest>>,
     impersonation: Mutex<Impersonation>,
     idempotency_keys: Mutex<Vec<String>>,
     calls: AtomicUsize,
@@ -251,6 +255,10 @@ impl State {
             .unwrap_or_default()
             .to_string();
         self.idempotency_keys.lock().unwrap().push(key);
+        self.requests
+            .lock()
+            .unwrap()
+            .push(request.get_ref().clone());
         if request.metadata().contains_key("authorization") {
             self.saw_authorization.store(true, Ordering::SeqCst);
         }
@@ -279,8 +287,7 @@ impl State {
         } else if r.subject_token_type == JWT_TYPE {
             self.check_key_jwt(r)
         } else {
-            self.check(r)
-                .map(|()| self.expect.service_account_id.clone())
+            self.check(r).map(|()| r.subject_token.clone())
         };
         let account = match checked {
             Ok(account) => account,
@@ -388,17 +395,23 @@ impl State {
             }
         }
         no_extras(r)?;
-        if r.subject_token != self.expect.service_account_id {
-            return Err(Status::permission_denied(format!(
-                "no federated credentials of {} trust this token",
-                r.subject_token
-            )));
-        }
-        self.check_jwt(&r.actor_token)
+        let subject = if r.subject_token == self.expect.service_account_id {
+            self.expect.subject.clone()
+        } else {
+            let also = self.also_trusted.lock().unwrap();
+            let Some((_, subject)) = also.iter().find(|(sa, _)| *sa == r.subject_token) else {
+                return Err(Status::permission_denied(format!(
+                    "no federated credentials of {} trust this token",
+                    r.subject_token
+                )));
+            };
+            subject.clone()
+        };
+        self.check_jwt(&r.actor_token, &subject)
             .map_err(|why| Status::unauthenticated(format!("invalid actor token: {why}")))
     }
 
-    fn check_jwt(&self, jwt: &str) -> Result<(), String> {
+    fn check_jwt(&self, jwt: &str, subject: &str) -> Result<(), String> {
         let header = jsonwebtoken::decode_header(jwt).map_err(|e| format!("{:?}", e.kind()))?;
         if header.alg != Algorithm::RS256 {
             return Err(format!("alg {:?} is not RS256", header.alg));
@@ -415,7 +428,7 @@ impl State {
         validation.leeway = 0;
         validation.set_issuer(&[&self.expect.issuer]);
         validation.set_audience(&[&self.expect.audience]);
-        validation.sub = Some(self.expect.subject.clone());
+        validation.sub = Some(subject.to_string());
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<Value>(jwt, &key, &validation)
             .map(|_| ())
@@ -484,6 +497,8 @@ impl IamServer {
             issued_to: Mutex::new(Vec::new()),
             same_token: AtomicBool::new(false),
             started: now() as u64 * 1000 + u64::from(addr.port()),
+            also_trusted: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
             impersonation: Mutex::new(Impersonation::default()),
             idempotency_keys: Mutex::new(Vec::new()),
             calls: AtomicUsize::new(0),
@@ -558,6 +573,21 @@ impl IamServer {
         self.state.same_token.store(true, Ordering::SeqCst);
     }
 
+    /// Also trusts tokens of the same issuer and audience with `subject` for `service_account_id`
+    /// (a second federated credential).
+    pub fn also_trust(&self, service_account_id: &str, subject: &str) {
+        self.state
+            .also_trusted
+            .lock()
+            .unwrap()
+            .push((service_account_id.into(), subject.into()));
+    }
+
+    /// Every request received so far, in order, as decoded (field by field).
+    pub fn requests(&self) -> Vec<ExchangeTokenRequest> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
     /// `(token, account)` of each token issued so far, in order.
     pub fn issued_to(&self) -> Vec<(String, String)> {
         self.state.issued_to.lock().unwrap().clone()
@@ -616,6 +646,8 @@ async fn serve(
                 Err(_) => continue,
             },
         };
+        // As real gRPC servers do: without it an answer can wait for a delayed ACK (40 ms).
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
