@@ -39,8 +39,12 @@ if (-not $BaseUrl) {
     if ($Version) { $BaseUrl = "$repository/releases/download/v$Version/" }
     else { $BaseUrl = "$repository/releases/latest/download/" }
 }
-if ($BaseUrl -notmatch '^(https://|http://(127\.0\.0\.1|localhost|\[::1\])[:/])') {
-    Fail "-BaseUrl must be an https URL (or http on loopback), not $BaseUrl"
+# The URL's host, parsed, not matched as text (http://127.0.0.1:1@evil/ is host evil): https, or
+# http to this machine; no user:password@.
+$uri = $null
+if (-not [Uri]::TryCreate($BaseUrl, [UriKind]::Absolute, [ref]$uri) -or $uri.UserInfo -or
+    -not ($uri.Scheme -eq 'https' -or ($uri.Scheme -eq 'http' -and $uri.IsLoopback))) {
+    Fail "-BaseUrl must be an https URL (or http on loopback) with a plain host and no user:password@, not $BaseUrl"
 }
 $BaseUrl = $BaseUrl.TrimEnd('/')
 if (-not $Dir) { $Dir = Join-Path $env:LOCALAPPDATA 'Programs\crlogin' }

@@ -33,10 +33,19 @@ if [ -z "$base_url" ]; then
   if [ -n "$version" ]; then base_url="$repository/releases/download/v$version/"
   else base_url="$repository/releases/latest/download/"; fi
 fi
-case $base_url in
-  https://*|http://127.0.0.1[:/]*|http://localhost[:/]*|http://\[::1\][:/]*) ;;
-  *) die "--base-url must be an https URL (or http on loopback), not $base_url" ;;
-esac
+# The URL's host, parsed, not matched as text: http://127.0.0.1:1@evil/ is host evil. So: https,
+# or http to this machine; a host of host characters and a numeric port; no user:password@.
+url_ok() {
+  case $1 in https://*) scheme=https ;; http://*) scheme=http ;; *) return 1 ;; esac
+  host=${1#*://}; host=${host%%[/?#]*}
+  case $host in ""|*[!A-Za-z0-9.:\[\]-]*) return 1 ;; esac
+  case $host in
+    127.0.0.1|localhost|\[::1\]) ;;
+    127.0.0.1:*|localhost:*|\[::1\]:*) case ${host##*:} in ""|*[!0-9]*) return 1 ;; esac ;;
+    *) [ "$scheme" = https ] || return 1 ;;
+  esac
+}
+url_ok "$base_url" || die "--base-url must be an https URL (or http on loopback) with a plain host and no user:password@, not $base_url"
 base_url=${base_url%/}
 if [ -z "$dir" ]; then
   if [ "$(id -u)" = 0 ]; then dir=/usr/local/bin; else dir="$HOME/.local/bin"; fi
@@ -50,7 +59,8 @@ case $(uname -s)-$(uname -m) in
   *) die "no crlogin release binary for $(uname -s) $(uname -m); there are: Linux x86_64, Linux aarch64, macOS x86_64, macOS arm64 (on Windows use install.ps1; or build it: cargo install crlogin --locked)" ;;
 esac
 
-if command -v curl >/dev/null 2>&1; then fetch() { curl -fsSL --retry 3 --proto '=https,http' -o "$2" "$1"; }
+# Redirects stay on https (GitHub's go to its https download host).
+if command -v curl >/dev/null 2>&1; then fetch() { curl -fsSL --retry 3 --proto "=$scheme" --proto-redir =https -o "$2" "$1"; }
 elif command -v wget >/dev/null 2>&1; then fetch() { wget -q -O "$2" "$1"; }
 else die "neither curl nor wget is installed: install one of them"; fi
 if command -v sha256sum >/dev/null 2>&1; then sha256() { sha256sum "$1" | cut -d' ' -f1; }

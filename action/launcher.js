@@ -95,9 +95,12 @@ function sourceVersion() {
   return m[1];
 }
 
+// The first executable `name` in an absolute PATH entry. An empty or relative entry (`::`, a
+// trailing `:`, `.`) would find a file in the checkout, so it is skipped, as Go's exec.LookPath
+// (exec.ErrDot) and crlogin's own helper search skip it.
 function findOnPath(name) {
   for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
+    if (!path.isAbsolute(dir)) continue;
     const file = path.join(dir, name);
     try {
       fs.accessSync(file, fs.constants.X_OK);
@@ -307,28 +310,44 @@ function releaseAsset(manifest, version) {
 const sha256Of = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
 // Where this runner keeps tools across jobs (actions/tool-cache's layout: TOOL/VERSION/ARCH and
-// a VERSION/ARCH.complete marker written last); null when the runner has none.
+// a VERSION/ARCH.complete marker written last); null when the runner has none. On a
+// self-hosted runner the cache outlives jobs and repositories, so any earlier job may have
+// written there: what it holds is trusted only when it has the release manifest's SHA-256.
 function toolCacheDir(version) {
   const root = process.env.RUNNER_TOOL_CACHE;
   return root ? path.join(root, 'crlogin', version, os.arch()) : null;
 }
 
-// A cached binary that still has the SHA-256 it was verified with, or null.
-function cachedBinary(dir) {
+// The cached binary's bytes when they have the release's SHA-256 (`sha256`, from the
+// manifest), else null. The bytes are read once and hashed; the caller runs a private copy of
+// exactly these bytes, so swapping the cached file after this check changes nothing.
+function cachedRelease(dir, sha256) {
   if (!dir || !fs.existsSync(`${dir}.complete`)) return null;
+  const bin = path.join(dir, EXE);
+  let body;
   try {
-    const bin = path.join(dir, EXE);
-    const expected = fs.readFileSync(path.join(dir, `${EXE}.sha256`), 'utf8').trim();
-    if (sha256Of(fs.readFileSync(bin)) === expected) return bin;
-    log(`ignoring the cached ${bin}: its SHA-256 changed`);
+    body = fs.readFileSync(bin);
   } catch {
-    // incomplete: download again
+    return null; // incomplete: download again
   }
+  if (sha256Of(body) === sha256) return body;
+  log(`ignoring the cached ${bin}: its SHA-256 is not the release manifest's`);
   return null;
 }
 
+// Writes checked bytes into a fresh directory only this user may open (under RUNNER_TEMP, which
+// the runner empties after the job) and returns the program's path: the file that runs is the
+// file that was checked.
+function privateCopy(body, version) {
+  const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), `crlogin-bin-${version}-`));
+  fs.chmodSync(dir, 0o700);
+  const bin = path.join(dir, EXE);
+  fs.writeFileSync(bin, body, { mode: 0o700, flag: 'wx' });
+  return bin;
+}
+
 // Downloads the asset into memory and checks its SHA-256 before anything is written to disk;
-// then saves it in the tool cache (or, without one, a fresh directory under RUNNER_TEMP).
+// then saves it in the tool cache for later jobs (which check it again). Returns the bytes.
 async function download(asset, version) {
   log(`downloading ${asset.url}`);
   const body = await fetchBytes(asset.url, MAX_BINARY_BYTES, version, asset.hint);
@@ -340,18 +359,20 @@ async function download(asset, version) {
     );
   }
   const cache = toolCacheDir(version);
-  const dir = cache || fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), `crlogin-bin-${version}-`));
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const bin = path.join(dir, EXE);
-  // Written under a temporary name and renamed: a concurrent job never runs half a file.
-  const tmp = `${bin}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, body, { mode: 0o755 });
-  fs.renameSync(tmp, bin);
   if (cache) {
-    fs.writeFileSync(path.join(dir, `${EXE}.sha256`), `${actual}\n`);
-    fs.writeFileSync(`${dir}.complete`, '');
+    try {
+      fs.mkdirSync(cache, { recursive: true, mode: 0o755 });
+      const bin = path.join(cache, EXE);
+      // Written under a temporary name and renamed: a concurrent job never reads half a file.
+      const tmp = `${bin}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, body, { mode: 0o755 });
+      fs.renameSync(tmp, bin);
+      fs.writeFileSync(`${cache}.complete`, '');
+    } catch (e) {
+      log(`cannot save crlogin in the tool cache ${cache} (${e.code || e.message}); it is downloaded again next time`);
+    }
   }
-  return bin;
+  return body;
 }
 
 function build() {
@@ -373,7 +394,8 @@ function build() {
 }
 
 // 1. crlogin on PATH at the requested version; 2. with build-from-source, a build of the
-// action's own source; 3. the runner's tool cache; 4. the release asset, checksum-verified.
+// action's own source; 3. the runner's tool cache, when it holds the release manifest's binary;
+// 4. the release asset, checksum-verified. 3 and 4 run a private copy of the checked bytes.
 async function resolveBinary() {
   const source = sourceVersion();
   const version = input('version').trim().replace(/^v/, '') || source;
@@ -397,14 +419,15 @@ async function resolveBinary() {
     return bin;
   }
 
-  const cached = cachedBinary(toolCacheDir(version));
-  if (cached) {
-    log(`using ${cached} (tool cache)`);
-    return cached;
-  }
   const mirror = input('release-url').trim();
   const asset = mirror ? await mirrorAsset(mirror, version) : releaseAsset(await readManifest(version), version);
-  const bin = await download(asset, version);
+  const cached = cachedRelease(toolCacheDir(version), asset.sha256);
+  if (cached) {
+    const bin = privateCopy(cached, version);
+    log(`using ${bin} (tool cache, SHA-256 of release asset ${asset.name} verified)`);
+    return bin;
+  }
+  const bin = privateCopy(await download(asset, version), version);
   log(`using ${bin} (release asset ${asset.name}, SHA-256 verified)`);
   return bin;
 }

@@ -2,7 +2,8 @@
 // The GitHub Action's time to first login, run the way the runner runs it (action/main.js with
 // INPUT_* and the file-command files): from a cold tool cache (reading the release manifest and
 // downloading the binary from a loopback "release", tests/release/make-release.sh's layout,
-// verifying its SHA-256) and from a warm one (no request). Each login is a username/password
+// verifying its SHA-256) and from a warm one (the release manifest only: the cached binary is
+// checked against it and run from a private copy). Each login is a username/password
 // login writing docker's, helm's and podman's files, to a real registry on loopback
 // (docker-registry, htpasswd) which the action asks first (verify, on by default); the warm run
 // is also timed with verify: false, for the cost of that default. Prints a markdown table;
@@ -69,7 +70,8 @@ async function main() {
     const beforeWarm = requests;
     warm.push(await login('warm'));
     unverified.push(await login('warm, verify: false', 'false'));
-    if (requests !== beforeWarm) throw new Error('a warm run made a request');
+    // The release manifest only, once per warm run: the cached binary is checked against it.
+    if (requests !== beforeWarm + 2) throw new Error(`the two warm runs made ${requests - beforeWarm} requests, not 2 (the manifest each)`);
   }
   server.close();
   cleanups.forEach((f) => f());
@@ -79,7 +81,7 @@ async function main() {
   console.log('| benchmark | result | runs | goal |');
   console.log('|---|---|---|---|');
   console.log(`| action, cold tool cache: manifest + ${(size / 1e6).toFixed(2)} MB download over loopback, SHA-256, cache, login (${coldRequests} requests) | ${fmt(cold)} | ${RUNS} | ≤ 1 s ${median(cold) <= 1000 ? '✔' : '✘'} |`);
-  console.log(`| action, warm tool cache: cached binary re-hashed, login asking the registry first (the default) | ${fmt(warm)} | ${RUNS} | ≤ 300 ms ${median(warm) <= 300 ? '✔' : '✘'} |`);
+  console.log(`| action, warm tool cache: manifest, cached binary re-hashed against it, private copy, login asking the registry first (the default) | ${fmt(warm)} | ${RUNS} | ≤ 300 ms ${median(warm) <= 300 ? '✔' : '✘'} |`);
   console.log(`| action, warm tool cache, \`verify: false\` | ${fmt(unverified)} | ${RUNS} | |`);
   console.log(`| cost of the default verification (warm − \`verify: false\`) | ${(median(warm) - median(unverified)).toFixed(0)} ms | ${RUNS} | |`);
 }

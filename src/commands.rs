@@ -433,6 +433,7 @@ pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
         "the directory for --isolated",
         "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
     )?;
+    crate::files::check_private_base(&base)?;
     make_isolated_dir(&base)
 }
 
@@ -461,10 +462,9 @@ fn export_config_dir(
 
 /// One JSON document on stdout (`-o json`).
 fn print_json(value: &serde_json::Value) -> Result<()> {
+    let text = report::inert_json(value)?;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out))
+    writeln!(out, "{text}")
         .and_then(|()| out.flush())
         .map_err(|e| anyhow::anyhow!("cannot write the report to stdout: {}", e.kind()))
 }

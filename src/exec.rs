@@ -1,13 +1,16 @@
 //! `crlogin exec -- COMMAND [ARGS...]`: a registry login that lives exactly as long as one
 //! command. The credentials go into a fresh private directory; COMMAND runs with the tools'
 //! variables pointing there and without the secret variables crlogin read; the directory is
-//! removed when COMMAND ends, however it ends (signals crlogin receives are passed on to COMMAND
-//! first). crlogin exits with COMMAND's status.
+//! removed when COMMAND ends, however it ends: a terminating signal crlogin receives is passed
+//! on to COMMAND first (but INT and QUIT, which the terminal already sent COMMAND's process
+//! group, are ignored while COMMAND runs, as `system()` ignores them), and a panic removes it
+//! before the process aborts. crlogin exits with COMMAND's status.
 
 use crate::ci::{quoted, Ci};
 use crate::cli::ExecArgs;
 use crate::commands;
 use crate::env::Env;
+use crate::os::pinned_dir::PinnedDir;
 use crate::report;
 use crate::sinks;
 use anyhow::{Context, Result};
@@ -30,8 +33,9 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     let resolved = commands::resolve_logins(&args.select.registries, &args.auth, false, env, ci)?;
     // Caught from before the directory exists, so no signal can end crlogin with it left behind.
     let mut signals = forward::Signals::catch()?;
-    let dir = Scratch(commands::fresh_private_dir(env, ci)?);
-    let files = sinks::files(&args.select.tools, env, Some(&dir.0))?;
+    let dir = Scratch::new(commands::fresh_private_dir(env, ci)?)?;
+    remove_on_panic(dir.dir.path());
+    let files = sinks::files(&args.select.tools, env, Some(dir.dir.path()))?;
     // A fresh directory names no credential helper: everything goes into its own file.
     let written = sinks::write_logins_via(&files, &resolved.logins(), ci, None)?;
     for warning in &written.warnings {
@@ -46,6 +50,14 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     if let Some(code) = signals.stopped_before_start() {
         return dir.remove(code);
     }
+    if !dir.dir.is_in_place() {
+        let error = anyhow::anyhow!(
+            "{} was replaced while crlogin wrote the credentials into it, so COMMAND was not run: make sure no other process can write its parent directory",
+            dir.dir.path().display()
+        );
+        dir.remove(1)?;
+        return Err(error);
+    }
 
     let (program, rest) = args
         .command
@@ -53,9 +65,7 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
         .context("exec needs a command: crlogin exec -- COMMAND [ARGS...]")?;
     let mut command = Command::new(program);
     command.args(rest);
-    for name in secret_variables(env, &args.select.registries.from_env) {
-        command.env_remove(name);
-    }
+    crate::child::prepare(&mut command, env, &args.select.registries.from_env);
     for (tool, path) in &files {
         let (name, value) = tool.env_var(path);
         command.env(name, value);
@@ -100,20 +110,43 @@ fn not_started(program: &str, error: &std::io::Error) -> (u8, String) {
     }
 }
 
-/// The directory `exec` logged in to. Removed by [`Scratch::remove`], or on drop when an error
-/// cuts `exec` short.
-struct Scratch(PathBuf);
+/// The directory `exec` logged in to, held by a handle from the moment it exists. Removed by
+/// [`Scratch::remove`], or on drop when an error cuts `exec` short; through the handle, so the
+/// credentials go even if the directory was moved away meanwhile.
+struct Scratch {
+    dir: PinnedDir,
+    removed: bool,
+}
 
 impl Scratch {
+    /// Takes hold of the directory just made at `path`; an error when it is not the one made.
+    fn new(path: PathBuf) -> Result<Self> {
+        match PinnedDir::open(&path) {
+            Ok(dir) => Ok(Self {
+                dir,
+                removed: false,
+            }),
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "cannot hold on to {}, the private directory crlogin just made",
+                    path.display()
+                )
+            }),
+        }
+    }
+
     /// Removes the directory and passes `code` on; a directory that cannot be removed is an
     /// error (a credential would stay behind), with exit status 1 when COMMAND succeeded.
-    fn remove(self, code: u8) -> Result<u8> {
-        let result = remove_dir(&self.0);
-        std::mem::forget(self);
+    fn remove(mut self, code: u8) -> Result<u8> {
+        let result = remove_dir(&self.dir);
+        self.removed = true;
         match result {
             Ok(()) => Ok(code),
             Err(e) => {
-                eprintln!("crlogin: error: {}", crate::ci::one_line(&format!("{e:#}")));
+                crate::ci::to_stderr(&format!(
+                    "crlogin: error: {}\n",
+                    crate::ci::one_line(&format!("{e:#}"))
+                ));
                 Ok(code.max(1))
             }
         }
@@ -122,69 +155,70 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = remove_dir(&self.0);
+        if !self.removed {
+            let _ = remove_dir(&self.dir);
+        }
     }
 }
 
-fn remove_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| {
-            format!(
-                "cannot remove {}, which holds the credentials: remove it by hand",
-                dir.display()
-            )
-        }),
-    }
+/// Removes `dir` should crlogin panic from now on: a release build aborts on panic, and no
+/// `Drop` runs then. The hook runs before the abort; the default one (the message) after it.
+fn remove_on_panic(dir: &Path) {
+    let dir = dir.to_path_buf();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = std::fs::remove_dir_all(&dir);
+        previous(info);
+    }));
 }
 
-/// Every variable crlogin may have read a secret (or the path of one) from: they are not
-/// COMMAND's business. A superset of what this run read, so nothing depends on which source won.
-fn secret_variables(env: &Env, from_env: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = from_env
-        .iter()
-        .map(|p| p.trim().trim_end_matches('_').to_string())
-        .chain(["DCR".to_string()])
-        .map(|prefix| format!("{prefix}_PASSWORD"))
-        .collect();
-    names.extend(
-        [
-            "CI_REGISTRY_PASSWORD",
-            "NEBIUS_IAM_TOKEN",
-            "NEBIUS_STATIC_KEY",
-            "NEBIUS_SA_CREDENTIALS",
-            "NEBIUS_PRIVATE_KEY",
-            crate::auth::oidc::DEFAULT_TOKEN_VAR,
-        ]
-        .map(String::from),
-    );
-    if let Ok(Some(name)) = env.get(crate::auth::oidc::TOKEN_VAR_VAR) {
-        names.push(name);
-    }
-    let files: Vec<String> = names.iter().map(|n| format!("{n}_FILE")).collect();
-    names.extend(files);
-    names
+fn remove_dir(dir: &PinnedDir) -> Result<()> {
+    dir.remove().with_context(|| {
+        format!(
+            "cannot remove {}, which holds the credentials: remove it by hand",
+            dir.path().display()
+        )
+    })
 }
 
 #[cfg(unix)]
 mod forward {
-    //! Passing SIGINT, SIGTERM and SIGHUP on to COMMAND while waiting for it. One thread does
-    //! both (SIGCHLD says when to reap), so a signal is never sent to a process id that has been
-    //! reaped and could belong to someone else by now.
+    //! Catching every signal that would end crlogin (so the directory is always removed) and
+    //! passing the terminating ones on to COMMAND while waiting for it. INT and QUIT are not
+    //! passed on: a terminal sends them to the whole process group, COMMAND included, so
+    //! forwarding would deliver Ctrl-C twice (tools force-quit on a second one); like
+    //! `system()`, crlogin ignores them while COMMAND runs. One thread does all of it (SIGCHLD
+    //! says when to reap), so a signal is never sent to a process id that has been reaped and
+    //! could belong to someone else by now.
     use anyhow::{Context, Result};
     use rustix::process::{kill_process, Pid, Signal};
-    use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{
+        SIGALRM, SIGCHLD, SIGHUP, SIGINT, SIGPROF, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGVTALRM,
+        SIGXCPU, SIGXFSZ,
+    };
     use std::os::unix::process::ExitStatusExt;
     use std::process::Child;
+
+    /// The signals whose default action ends crlogin and that a process can catch and another
+    /// process sends (SIGPIPE is ignored by the Rust runtime; KILL and STOP cannot be caught;
+    /// SEGV, BUS, ILL and FPE are faults of crlogin itself, which a handler cannot survive).
+    const ENDING: [i32; 11] = [
+        SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
+        SIGXFSZ,
+    ];
+
+    /// The ones the terminal already delivered to COMMAND's process group.
+    const FROM_TERMINAL: [i32; 2] = [SIGINT, SIGQUIT];
 
     /// The signals `exec` catches, queued from the moment they are caught.
     pub struct Signals(signal_hook::iterator::Signals);
 
     impl Signals {
-        /// Starts catching SIGINT, SIGTERM, SIGHUP (to forward) and SIGCHLD.
+        /// Starts catching [`ENDING`] and SIGCHLD.
         pub fn catch() -> Result<Self> {
-            signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGCHLD])
+            let mut signals = ENDING.to_vec();
+            signals.push(SIGCHLD);
+            signal_hook::iterator::Signals::new(signals)
                 .map(Self)
                 .context("cannot catch signals for exec")
         }
@@ -198,8 +232,8 @@ mod forward {
                 .map(|s| 128 + s as u8)
         }
 
-        /// Waits for `child`, forwarding every caught signal to it; its exit status (128 + N
-        /// when signal N ended it).
+        /// Waits for `child`, forwarding every caught signal but INT and QUIT to it; its exit
+        /// status (128 + N when signal N ended it).
         pub fn wait(mut self, mut child: Child) -> Result<u8> {
             let pid = Pid::from_child(&child);
             loop {
@@ -211,7 +245,7 @@ mod forward {
                     });
                 }
                 for signal in self.0.wait() {
-                    if signal == SIGCHLD {
+                    if signal == SIGCHLD || FROM_TERMINAL.contains(&signal) {
                         continue;
                     }
                     if let Some(signal) = Signal::from_named_raw(signal) {
@@ -275,20 +309,15 @@ mod tests {
     }
 
     #[test]
-    fn every_secret_variable_and_its_file_form_is_listed() {
-        let env = Env::from_pairs(&[("NEBIUS_OIDC_TOKEN_VAR", "MY_JWT")]);
-        let names = secret_variables(&env, &["HARBOR_".to_string()]);
-        for name in [
-            "HARBOR_PASSWORD",
-            "HARBOR_PASSWORD_FILE",
-            "DCR_PASSWORD",
-            "CI_REGISTRY_PASSWORD",
-            "NEBIUS_PRIVATE_KEY_FILE",
-            "NEBIUS_ID_TOKEN",
-            "MY_JWT",
-        ] {
-            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
-        }
-        assert!(!names.iter().any(|n| n.contains("USERNAME")));
+    fn a_panic_removes_the_credential_directory_before_anything_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("crlogin-x");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+        remove_on_panic(&dir);
+        // A release build aborts right after the hook; a test build unwinds, which is caught here.
+        let panicked = std::panic::catch_unwind(|| panic!("a write to a closed stderr"));
+        assert!(panicked.is_err());
+        assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }

@@ -142,7 +142,7 @@ fn render(documents: &[Value], format: ManifestFormat) -> Result<String> {
                 [one] => one.clone(),
                 many => json!({ "apiVersion": "v1", "kind": "List", "items": many }),
             };
-            serde_json::to_string_pretty(&value)? + "\n"
+            report::inert_json(&value)? + "\n"
         }
     })
 }
@@ -190,16 +190,33 @@ fn with_pull_secret(
             bail!("stdin holds ServiceAccount {name} of namespace {}, not {want}: add -n {want} to kubectl get", quoted(got));
         }
     }
+    if let Some(got) = given_namespace {
+        check_piped_name(got, 63, "namespace")?;
+    }
+    // Only a checked `name` of each entry is printed: stdout may reach the CI's log, and
+    // anything else piped in (`##[stop-commands]`, `::set-output`) would be a command there.
+    let not_a_list = "the ServiceAccount on stdin has an imagePullSecrets that is not a list of {name: ...}: check what was piped in";
     let mut entries: Vec<Value> = match &current["imagePullSecrets"] {
         Value::Null => Vec::new(),
-        Value::Array(entries) if entries.iter().all(|e| e["name"].is_string()) => entries.clone(),
-        _ => bail!("the ServiceAccount on stdin has an imagePullSecrets that is not a list of {{name: ...}}: check what was piped in"),
+        Value::Array(entries) => entries
+            .iter()
+            .map(|e| {
+                let name = e["name"].as_str().context(not_a_list)?;
+                check_piped_name(name, 253, "imagePullSecrets entry")?;
+                Ok(json!({ "name": name }))
+            })
+            .collect::<Result<_>>()?,
+        _ => bail!("{not_a_list}"),
     };
     if !entries.iter().any(|e| e["name"] == secret) {
         entries.push(json!({ "name": secret }));
     }
     let mut metadata = metadata(name, namespace.or(given_namespace));
     if let Some(version) = meta["resourceVersion"].as_str() {
+        // Opaque to clients, but the API server's are short runs of letters and digits.
+        if version.len() > 64 || !version.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            bail!("the ServiceAccount on stdin has a resourceVersion that the API server does not make (its value is not shown): pipe in kubectl get serviceaccount {name} -o json");
+        }
         metadata["resourceVersion"] = json!(version);
     }
     Ok(json!({
@@ -208,6 +225,14 @@ fn with_pull_secret(
         "metadata": metadata,
         "imagePullSecrets": entries,
     }))
+}
+
+/// A name in the ServiceAccount piped in (`what`): checked as [`check_name`] checks a flag, and
+/// never shown when it fails (it came from outside and would be printed in the CI's log).
+fn check_piped_name(name: &str, max: usize, what: &str) -> Result<()> {
+    check_name(name, max, "x", "x").map_err(|_| {
+        anyhow::anyhow!("the ServiceAccount on stdin has a {what} that is not a valid Kubernetes name (it is not shown): check what was piped in")
+    })
 }
 
 /// A Kubernetes object name: lower-case letters, digits, '-' and '.', starting and ending

@@ -3,6 +3,7 @@
 //! (`--cfg fuzzing`) and in tests. Only what those two need is public.
 
 mod auth;
+pub mod child;
 pub mod ci;
 pub mod cli;
 pub mod commands;

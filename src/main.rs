@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    no_core_dumps();
+    crlogin::child::no_core_dumps();
     drop_empty_settings();
     let env = env::Env::from_process();
     // CI commands (masks, errors) go to stderr, so stdout stays data (a token, a helper's
@@ -97,7 +97,7 @@ fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCo
     if message.lines().all(|line| ci.clean(line) == line) {
         error.exit()
     }
-    eprint!("{}", ci::clean_lines(ci, &message));
+    ci::to_stderr(&ci::clean_lines(ci, &message));
     ExitCode::from(2)
 }
 
@@ -105,27 +105,6 @@ fn usage_error(error: clap::Error, args: &[OsString], ci: &dyn ci::Ci) -> ExitCo
 fn is_setting(name: &std::ffi::OsStr) -> bool {
     name.to_str()
         .is_some_and(|n| n.starts_with("CRLOGIN_") || n == "NEBIUS_REGIONS")
-}
-
-/// Makes sure no core file can be written if crlogin dies: one would hold the private key, the
-/// JWT and the token. RLIMIT_CORE 0 stops the kernel writing one; not dumpable also stops a
-/// `core_pattern` pipe (systemd-coredump, apport), which ignores that limit, and other
-/// processes of the same user attaching to read crlogin's memory.
-fn no_core_dumps() {
-    #[cfg(unix)]
-    {
-        let none = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: setrlimit with a valid pointer to an initialised rlimit.
-        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl(PR_SET_DUMPABLE, 0) takes no pointers.
-    unsafe {
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-    }
 }
 
 /// CI systems often define a variable as empty to mean "not set" (GitLab does for unset

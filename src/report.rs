@@ -6,6 +6,16 @@ use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+/// `value` as pretty JSON that no CI log reader takes for a command, for stdout (which a job
+/// may leave uncaptured): GitHub's runner runs a `##[command]` anywhere in a line, so every
+/// `##[` (only ever inside a string: `#` is no JSON syntax) is written `\u0023#[`, which parses
+/// back to the same text. A `::command` must start its line, and a pretty JSON line starts
+/// with blanks and `{`, `}`, `[`, `]` or `"`, never `::`.
+pub fn inert_json(value: &Value) -> serde_json::Result<String> {
+    let text = zeroize::Zeroizing::new(serde_json::to_string_pretty(value)?);
+    Ok(text.replace("##[", "\\u0023#["))
+}
+
 /// One row of the report.
 pub struct Row<'a> {
     /// The registry host.

@@ -114,6 +114,7 @@ fn prefixes(reader: &Vars, from_env: &[String]) -> Result<Vec<String>> {
             );
         }
         if !prefixes.contains(&prefix) {
+            crate::child::used(&format!("{prefix}_PASSWORD"));
             prefixes.push(prefix);
         }
     }
@@ -131,12 +132,14 @@ pub fn registries_only(env: &Env, ci: &dyn Ci, from_env: &[String]) -> Result<Ve
     for prefix in prefixes(&reader, from_env)? {
         let var = format!("{prefix}_REGISTRY");
         match reader.plain(&var)? {
-            Some(registry) => registries.push(registry),
+            Some(registry) => registries.push(reader.check_registry_file(&var, registry)?),
             None => bail!("{var} is not set: logout needs the registry login used"),
         }
     }
     if env.is_true("GITLAB_CI") {
-        registries.extend(reader.plain("CI_REGISTRY")?);
+        if let Some(registry) = reader.plain("CI_REGISTRY")? {
+            registries.push(reader.check_registry_file("CI_REGISTRY", registry)?);
+        }
     }
     Ok(registries)
 }
@@ -213,11 +216,20 @@ impl<'a> Vars<'a> {
         self.env.is_set(&format!("{name}_FILE"))
     }
 
-    /// A registry read from `name_FILE` must look like one before anything quotes it: the
-    /// file could be anything, and its content is never shown.
+    /// A registry read from `name_FILE` must parse as one before anything quotes it: the file
+    /// could hold a token (`ghs_...`, `robot:pw@host`), and its content is never shown, so every
+    /// way it can fail gets one message.
     fn check_registry_file(&self, name: &str, registry: String) -> Result<String> {
-        let host_like = |b: u8| b.is_ascii_alphanumeric() || b".-:/_[]@".contains(&b);
-        if self.read_from_file(name) && (registry.len() > 512 || !registry.bytes().all(host_like)) {
+        // A namespace after the host is lower-case (docker's repository grammar); a token's
+        // base64 after a '/' is not.
+        let path = registry.trim().split_once('/').map_or("", |(_, path)| path);
+        let namespace_like =
+            |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b);
+        if self.read_from_file(name)
+            && (registry.len() > 512
+                || crate::registry::parse_registry(&registry).is_err()
+                || !path.bytes().all(namespace_like))
+        {
             bail!("{name}_FILE does not hold a registry host (its content is not shown): put only the host, e.g. registry.example.com, in the file");
         }
         Ok(registry)

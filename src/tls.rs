@@ -1,4 +1,5 @@
-//! The certificate authorities every TLS connection trusts, and the HTTP client built on them.
+//! The certificate authorities every TLS connection trusts, the HTTP client built on them, and
+//! the bound on what crlogin reads of an answer.
 //!
 //! crlogin ships as one static binary that must work on a runner image with a full CA store, in a
 //! distroless or scratch container with none, and behind a corporate proxy with its own CA. So it
@@ -37,6 +38,25 @@ pub fn http_client() -> anyhow::Result<reqwest::ClientBuilder> {
         .tls_certs_only(roots)
         .no_proxy()
         .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url))))
+}
+
+/// The most crlogin reads of any HTTP answer it parses (a token, a JSON document): none it
+/// expects comes near, and a bigger one is never held in memory whole.
+pub const MAX_ANSWER: usize = 64 * 1024;
+
+/// `response`'s body when it is at most [`MAX_ANSWER`] bytes; `None` (having read no more than
+/// that and one chunk) when the server sends more.
+pub async fn answer_within_limit(
+    mut response: reqwest::Response,
+) -> reqwest::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let mut body = zeroize::Zeroizing::new(Vec::new());
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// The gRPC (tonic) TLS settings trusting [`root_certificates`]. Certificates that are not

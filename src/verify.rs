@@ -315,9 +315,16 @@ async fn bearer_token(
             resp.status()
         )));
     }
-    let body: serde_json::Value = resp
-        .json()
+    let body = crate::tls::answer_within_limit(resp)
         .await
+        .context("the token service broke off its answer")?
+        .with_context(|| {
+            format!(
+                "the token service {} answered more than 64 KiB, which no token is: check the registry's token service",
+                quoted(realm.as_str())
+            )
+        })?;
+    let body: serde_json::Value = serde_json::from_slice(&body)
         .context("the token service answered something that is not JSON")?;
     let token = body
         .get("token")

@@ -367,6 +367,25 @@ fn path_like_rows() -> Vec<Case> {
             .var("DCR_REGISTRY", "").var("DCR_REGISTRY_FILE", "{HOME}/inputs/registry")
             .secret_file("inputs/registry", format!("{}=x y\n", static_key()))
             .error("DCR_REGISTRY_FILE does not hold a registry host (its content is not shown)"),
+        // A one-line token in a registry file (issue 19, Medium 2): whatever way it fails to
+        // parse as a host, the message is the same and never quotes it.
+        with_secret(case("DCR_REGISTRY_FILE holding a GitHub token (ghs_...)", login).dcr())
+            .var("DCR_REGISTRY", "").var("DCR_REGISTRY_FILE", "{HOME}/inputs/registry")
+            .secret_file("inputs/registry", format!("ghs_{}\n", static_key()))
+            .error("DCR_REGISTRY_FILE does not hold a registry host (its content is not shown)"),
+        with_secret(case("DCR_REGISTRY_FILE holding robot:password@host", login).dcr())
+            .var("DCR_REGISTRY", "").var("DCR_REGISTRY_FILE", "{HOME}/inputs/registry")
+            .secret_file("inputs/registry", format!("robot:{}@harbor.example\n", static_key()))
+            .error("DCR_REGISTRY_FILE does not hold a registry host (its content is not shown)"),
+        with_secret(case("HARBOR_REGISTRY_FILE holding a Nebius token (v1.../...)", &["login", "--for", "docker", "--from-env", "HARBOR"]))
+            .var("HARBOR_USERNAME", "alice").var("HARBOR_PASSWORD", password())
+            .var("HARBOR_REGISTRY_FILE", "{HOME}/inputs/registry")
+            .secret_file("inputs/registry", format!("v1.CmQK{}/Zx+Q==\n", static_key()))
+            .error("HARBOR_REGISTRY_FILE does not hold a registry host (its content is not shown)"),
+        with_secret(case("DCR_REGISTRY_FILE holding a token, at logout", &["logout", "--for", "docker"]).dcr())
+            .var("DCR_REGISTRY", "").var("DCR_REGISTRY_FILE", "{HOME}/inputs/registry")
+            .secret_file("inputs/registry", format!("ghs_{}\n", static_key()))
+            .error("DCR_REGISTRY_FILE does not hold a registry host (its content is not shown)"),
     ]
 }
 

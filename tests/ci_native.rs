@@ -628,3 +628,36 @@ fn bitbucket_logs_in_and_its_oidc_needs_the_step_setting() {
     assert_eq!(written_auth(&dir), iam_auth(&token));
     assert!(!out.stderr.contains(&jwt) && !out.stderr.contains(&token));
 }
+
+#[test]
+fn a_buildkite_agent_in_the_checkout_never_gets_a_secret() {
+    // The job's checkout holds a `buildkite-agent` that records what it is fed; a PATH with an
+    // empty entry (or `.`) names the checkout, as Go's exec.ErrDot warns.
+    let password = canary("bk-planted-agent");
+    let mut env = Env::new();
+    let checkout = env.home().join("checkout");
+    let fed = env.home().join("planted-fed");
+    write_executable(
+        &checkout.join("buildkite-agent"),
+        &format!("#!/bin/sh\ncat > '{}'\n", fed.display()),
+    );
+    env.set("BUILDKITE", "true").set(
+        "BUILDKITE_AGENT_ACCESS_TOKEN",
+        canary("bk-planted-agent-token"),
+    );
+    dcr(&mut env, OIDC_REGISTRY, &password);
+    let system = std::env::var("PATH").unwrap_or_default();
+    for path in [format!("{system}:"), format!(".:{system}")] {
+        let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+        cmd.args(["login", "--for", "docker", "--dry-run"])
+            .env("PATH", &path)
+            .current_dir(&checkout);
+        let out = run(&mut cmd, None);
+        out.assert_success(&format!("a dry run with PATH={path}"));
+        assert!(
+            !fed.exists(),
+            "PATH={path}: the checkout's buildkite-agent was fed a secret"
+        );
+        assert_unleaked(&password, &[&out], env.home(), &[]);
+    }
+}

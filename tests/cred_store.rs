@@ -288,3 +288,116 @@ fn a_cred_helpers_entry_naming_pass_serves_skopeo_and_docker_from_the_store() {
         &[],
     );
 }
+
+/// A `docker-credential-NAME` in `dir` that records its environment, its core-file limit and
+/// its action in `$HOME/helper-ACTION` (and answers like a store that holds nothing).
+fn recording_helper(dir: &Path, name: &str) {
+    fs::create_dir_all(dir).unwrap();
+    let path = dir.join(format!("docker-credential-{name}"));
+    let script = "#!/bin/sh\ncat >/dev/null\n{ env; grep 'core file' /proc/self/limits; } > \"$HOME/helper-$1\"\n[ \"$1\" = list ] && echo '{}'\nexit 0\n";
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_helper_in_the_checkout_reached_through_a_relative_path_entry_never_gets_the_login() {
+    let secret = canary("relative-path-helper");
+    let mut env = Env::new();
+    env.set("DCR_USERNAME", USER)
+        .set("DCR_PASSWORD", &secret)
+        .set("DCR_REGISTRY", "dcr.example.io");
+    let docker = env.home().join(".docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(docker.join("config.json"), r#"{"credsStore":"desktop"}"#).unwrap();
+    // The job's checkout holds the attacker's helper, at its top and in a bin directory.
+    let checkout = env.home().join("checkout");
+    recording_helper(&checkout, "desktop");
+    recording_helper(&checkout.join("bin"), "desktop");
+    let system = std::env::var("PATH").unwrap();
+    for path in [
+        format!("{system}:"),
+        format!(":{system}"),
+        format!("{system}::/nonexistent"),
+        format!(".:{system}"),
+        format!("bin:{system}"),
+    ] {
+        for args in [
+            &["login", "--for", "docker"][..],
+            &["logout", "--for", "docker"][..],
+        ] {
+            let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+            cmd.args(args).env("PATH", &path).current_dir(&checkout);
+            let out = run(&mut cmd, None);
+            out.assert_success(&format!("{args:?} with PATH={path}"));
+            for action in ["store", "erase", "list", "get"] {
+                let ran = env.home().join(format!("helper-{action}"));
+                assert!(
+                    !ran.exists(),
+                    "PATH={path}: the checkout's helper ran {action}"
+                );
+            }
+            assert!(!out.stderr.contains(&secret), "{out}");
+        }
+    }
+}
+
+#[test]
+fn a_credential_store_helper_gets_no_secret_variable_and_the_started_core_limit() {
+    use std::os::unix::process::CommandExt;
+    let secrets = [canary("helper-env-dcr"), canary("helper-env-harbor")];
+    let mut env = Env::new();
+    env.set("DCR_USERNAME", USER)
+        .set("DCR_PASSWORD", &secrets[0])
+        .set("DCR_REGISTRY", "dcr.example.io")
+        .set("HARBOR_USERNAME", USER)
+        .set("HARBOR_PASSWORD", &secrets[1])
+        .set("HARBOR_REGISTRY", "harbor.example.io");
+    let bin = env.home().join("bin");
+    recording_helper(&bin, "rec");
+    let docker = env.home().join(".docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(docker.join("config.json"), r#"{"credsStore":"rec"}"#).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+    // SAFETY: setrlimit only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 2048 * 1024,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            Ok(())
+        });
+    }
+    cmd.args(["login", "--for", "docker", "--from-env", "HARBOR"])
+        .env("PATH", &path);
+    let out = run(&mut cmd, None);
+    out.assert_success("login through a recording helper");
+    let seen = fs::read_to_string(env.home().join("helper-store")).expect("the helper stored");
+    for name in ["DCR_PASSWORD", "HARBOR_PASSWORD"] {
+        assert!(
+            !seen.contains(&format!("\n{name}=")) && !seen.starts_with(&format!("{name}=")),
+            "{name} reached the helper"
+        );
+    }
+    for secret in &secrets {
+        assert!(
+            !seen.contains(secret.as_str()),
+            "a secret variable reached the helper"
+        );
+    }
+    assert!(
+        seen.contains("\nDCR_USERNAME=alice\n"),
+        "plain settings stay: {seen}"
+    );
+    let core = seen
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or_default();
+    assert_eq!(
+        core.split_whitespace().nth(4),
+        Some("2097152"),
+        "the helper's core limit: {core}"
+    );
+}

@@ -153,14 +153,32 @@ fn the_exit_status_is_the_commands() {
     assert!(scratch_dirs(env.home()).is_empty());
 }
 
-/// Starts `crlogin exec -- sh` whose script traps `signal`, prints its DOCKER_CONFIG, then waits;
-/// sends `signal` to crlogin once the line is read; returns crlogin's output and that directory.
-fn signal_mid_run(env: &Env, signal: &str) -> (Out, PathBuf) {
+/// Whom a test's signal goes to.
+#[derive(Clone, Copy, PartialEq)]
+enum To {
+    /// crlogin alone (`kill PID`: a supervisor, a timeout).
+    Crlogin,
+    /// crlogin's process group, COMMAND included (a terminal's Ctrl-C and Ctrl-\).
+    Group,
+}
+
+/// Starts `crlogin exec -- sh` (in a process group of its own) whose script traps `signal`,
+/// prints its DOCKER_CONFIG, then waits; sends `signal` to crlogin (or its group) once the line
+/// is read; returns crlogin's output and that directory.
+fn signal_mid_run(env: &Env, signal: &str, to: To) -> (Out, PathBuf) {
     let script = format!(
         r#"trap 'kill $pid; exit 42' {signal}; sleep 30 >/dev/null 2>&1 & pid=$!; echo "$DOCKER_CONFIG"; wait $pid"#
     );
+    signal_script(env, &script, &[signal], to)
+}
+
+/// [`signal_mid_run`] with the script given: `signals` are sent in order once its first line
+/// (the directory) is read.
+fn signal_script(env: &Env, script: &str, signals: &[&str], to: To) -> (Out, PathBuf) {
+    use std::os::unix::process::CommandExt;
     let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
-    cmd.args(["exec", "--", "sh", "-c", &script])
+    cmd.args(["exec", "--", "sh", "-c", script])
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -170,11 +188,17 @@ fn signal_mid_run(env: &Env, signal: &str) -> (Out, PathBuf) {
     stdout.read_line(&mut line).unwrap();
     let dir = PathBuf::from(line.trim_end());
     assert!(dir.join("config.json").is_file(), "mid-run: {line:?}");
-    harness::run(
-        Command::new("kill").args([format!("-{signal}"), child.id().to_string()]),
-        None,
-    )
-    .assert_success("kill");
+    let target = match to {
+        To::Crlogin => child.id().to_string(),
+        To::Group => format!("-{}", child.id()),
+    };
+    for signal in signals {
+        harness::run(
+            Command::new("kill").args([format!("-{signal}"), "--".into(), target.clone()]),
+            None,
+        )
+        .assert_success("kill");
+    }
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let mut stderr = String::new();
@@ -205,8 +229,12 @@ fn a_signal_mid_run_reaches_the_command_and_leaves_nothing() {
     let registry = Registry::start(Auth::user("alice", secret));
     let env = dcr_env(&registry, secret);
     let before = Tree::of(env.home());
-    for signal in ["TERM", "INT", "HUP"] {
-        let (out, dir) = signal_mid_run(&env, signal);
+    for (signal, to) in [
+        ("TERM", To::Crlogin),
+        ("HUP", To::Crlogin),
+        ("INT", To::Group),
+    ] {
+        let (out, dir) = signal_mid_run(&env, signal, to);
         assert_eq!(out.status.code(), Some(42), "SIG{signal}: {out}");
         assert!(!dir.exists(), "SIG{signal}: {} left behind", dir.display());
         before.assert_unchanged(env.home(), &format!("HOME after SIG{signal}"));
@@ -250,4 +278,170 @@ fn a_failing_login_runs_nothing() {
         "{out}"
     );
     assert!(scratch_dirs(env.home()).is_empty());
+}
+
+#[test]
+fn quit_usr1_usr2_alrm_or_another_ending_signal_cannot_leave_the_credentials_behind() {
+    let secret = &canary("exec-more-signals");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let before = Tree::of(env.home());
+    for (signal, to) in [
+        ("USR1", To::Crlogin),
+        ("USR2", To::Crlogin),
+        ("ALRM", To::Crlogin),
+        ("VTALRM", To::Crlogin),
+        ("XFSZ", To::Crlogin),
+        ("QUIT", To::Group),
+    ] {
+        let (out, dir) = signal_mid_run(&env, signal, to);
+        assert_eq!(out.status.code(), Some(42), "SIG{signal}: {out}");
+        assert!(!dir.exists(), "SIG{signal}: {} left behind", dir.display());
+        before.assert_unchanged(env.home(), &format!("HOME after SIG{signal}"));
+    }
+}
+
+#[test]
+fn ctrl_c_reaches_the_command_once_not_twice() {
+    let secret = &canary("exec-ctrl-c");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    // INT and QUIT sent to crlogin alone are not passed on (the terminal sends them to the whole
+    // group, so passing them on would deliver each twice); the TERM after them is, and COMMAND
+    // reports what it got. crlogin handles caught signals in order, INT and QUIT before TERM.
+    let script = r#"trap 'echo got-INT' INT; trap 'echo got-QUIT' QUIT; trap 'echo got-TERM; kill $pid; exit 42' TERM; sleep 30 >/dev/null 2>&1 & pid=$!; echo "$DOCKER_CONFIG"; while kill -0 $pid 2>/dev/null; do wait $pid; done"#;
+    let (out, dir) = signal_script(&env, script, &["INT", "QUIT", "TERM"], To::Crlogin);
+    assert_eq!(out.status.code(), Some(42), "{out}");
+    assert!(out.stdout.contains("got-TERM"), "{out}");
+    assert!(!out.stdout.contains("got-INT"), "INT passed on: {out}");
+    assert!(!out.stdout.contains("got-QUIT"), "QUIT passed on: {out}");
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+#[test]
+fn a_closed_stderr_cannot_abort_exec_or_leave_the_credentials_behind() {
+    let secret = &canary("exec-closed-stderr");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    // stderr is a pipe nobody reads any more: every report line fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+    cmd.args(["exec", "--", "sh", "-c", r#"echo "$DOCKER_CONFIG"; exit 3"#])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(writer);
+    let child = cmd.spawn().unwrap();
+    drop(cmd);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "COMMAND's status: {stdout}");
+    let dir = PathBuf::from(stdout.trim_end());
+    assert!(dir.is_absolute(), "COMMAND ran: {stdout:?}");
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+#[test]
+fn a_private_directory_base_another_user_controls_is_refused() {
+    let secret = &canary("exec-foreign-base");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let marker = env.home().join("ran");
+    let touch = ["exec", "--", "touch", marker.to_str().unwrap()];
+    // Owned by another uid (tests run as root here, which may chown; elsewhere the mode rows run).
+    let theirs = env.home().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    let root = rustix::process::geteuid().is_root();
+    if root {
+        std::os::unix::fs::chown(&theirs, Some(4242), Some(4242)).unwrap();
+    }
+    let open = env.home().join("open");
+    std::fs::create_dir(&open).unwrap();
+    set_mode(&open, 0o777);
+    let sticky = env.home().join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    set_mode(&sticky, 0o1777);
+    let below_open = open.join("below");
+    let mut refused = vec![(
+        open.clone(),
+        "may be written by other users (mode 0777, no sticky bit)",
+    )];
+    refused.push((below_open.clone(), "may be written by other users"));
+    if root {
+        refused.push((theirs.clone(), "belongs to uid 4242"));
+    }
+    for (base, why) in &refused {
+        for args in [&touch[..], &["login", "--isolated", "--for", "docker"][..]] {
+            let out = env.crlogin(args).env("TMPDIR", base).run();
+            assert_eq!(out.status.code(), Some(1), "{}: {out}", base.display());
+            assert!(out.stderr.contains(why), "{}: {out}", base.display());
+            assert!(out.stderr.contains("set TMPDIR"), "{out}");
+            assert!(!marker.exists(), "the command ran");
+            assert!(
+                !base.exists() || scratch_dirs(base).is_empty(),
+                "{}",
+                base.display()
+            );
+        }
+    }
+    // /tmp's 1777: others may write, but not rename or remove what is not theirs.
+    let out = env.crlogin(touch).env("TMPDIR", &sticky).run();
+    out.assert_success("exec under a sticky base");
+    assert!(marker.exists());
+}
+
+#[test]
+fn the_command_gets_the_core_limit_crlogin_was_started_with() {
+    use std::os::unix::process::CommandExt;
+    let secret = &canary("exec-core-limit");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+    // SAFETY: setrlimit only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 4096 * 1024,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            Ok(())
+        });
+    }
+    cmd.args(["exec", "--", "grep", "core file", "/proc/self/limits"]);
+    let out = harness::run(&mut cmd, None);
+    out.assert_success("exec -- grep 'core file' /proc/self/limits");
+    let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(fields[4..6], ["4194304", "unlimited"], "{out}");
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_directory_moved_away_and_replaced_cannot_keep_the_credentials() {
+    let secret = &canary("exec-moved-dir");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    // What another user of a shared base would do: move the fresh directory (credentials in it)
+    // aside and put one of their own at its path. Here COMMAND does it, at a known moment.
+    let moved = env.home().join("moved");
+    let script = format!(
+        r#"mv "$DOCKER_CONFIG" '{}' && mkdir "$DOCKER_CONFIG" && echo theirs > "$DOCKER_CONFIG/theirs" && echo "$DOCKER_CONFIG""#,
+        moved.display()
+    );
+    let out = env.crlogin(["exec", "--", "sh", "-c", &script]).run();
+    out.assert_success("exec whose directory is moved and replaced");
+    let dir = PathBuf::from(out.stdout.trim_end());
+    assert!(
+        !moved.join("config.json").exists(),
+        "the credentials stayed in the moved directory"
+    );
+    assert!(
+        dir.join("theirs").exists(),
+        "the directory put in its place was removed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -53,6 +53,10 @@ enum Fault {
     RegistrySilent,
     /// `--verify` finds a registry whose Bearer challenge names this token realm.
     RegistryRealm(&'static str),
+    /// `--verify` finds a registry whose token realm answers 600 MiB.
+    RealmFlood,
+    /// GitHub's OIDC token endpoint answers 600 MiB.
+    GithubOidcFlood,
     /// Another process holds the docker auth file's lock and never lets go (a stuck job on the
     /// same machine).
     AuthFileLocked,
@@ -403,6 +407,18 @@ fn catalog() -> Vec<Row> {
         .says("a link-local or cloud metadata address", "fix its token auth realm")
         .on_github(),
         Row::new(
+            "--verify: the token realm answers 600 MiB",
+            RealmFlood,
+            &["--verify", "--verify-timeout", "10"],
+        )
+        .says("answered more than 64 KiB", "check the registry's token service"),
+        Row::new(
+            "GitHub's OIDC token endpoint answers 600 MiB",
+            GithubOidcFlood,
+            TWICE,
+        )
+        .says("answered more than 64 KiB", "retry the job"),
+        Row::new(
             "another process holds the auth file's lock",
             AuthFileLocked,
             &["--lock-timeout", "2"],
@@ -508,7 +524,15 @@ fn run_row(row: &Row) -> Seen {
                 .set("NEBIUS_OIDC_AUDIENCE", AUD);
             args.extend(["--region", "eu-north1"]);
         }
-        Fault::RegistryDown | Fault::RegistrySilent | Fault::RegistryRealm(_) => {
+        Fault::GithubOidcFlood => {
+            env.set("NEBIUS_SERVICE_ACCOUNT_ID", SA)
+                .set("NEBIUS_OIDC_AUDIENCE", AUD);
+            args.extend(["--region", "eu-north1"]);
+        }
+        Fault::RegistryDown
+        | Fault::RegistrySilent
+        | Fault::RegistryRealm(_)
+        | Fault::RealmFlood => {
             let secret = canary("fault-password");
             env.set("DCR_USERNAME", "alice")
                 .set("DCR_PASSWORD", &secret);
@@ -596,6 +620,32 @@ fn run_row(row: &Row) -> Seen {
             secrets.extend(password.clone());
             (env.crlogin(&args).run(), 0)
         }
+        Fault::RealmFlood => {
+            let (flood, sent) = harness::flooding_server();
+            let realm = format!("http://{}/token", flood.local_addr().unwrap());
+            let registry = harness::challenging_registry(Box::leak(realm.into_boxed_str()));
+            env.set("DCR_REGISTRY", registry.local_addr().unwrap().to_string());
+            secrets.extend(password.clone());
+            let out = env.crlogin(&args).run();
+            assert_read_little(&sent, row.name);
+            (out, 0)
+        }
+        Fault::GithubOidcFlood => {
+            let (flood, sent) = harness::flooding_server();
+            let request_token = canary("fault-gh-request-token");
+            env.set(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                format!(
+                    "http://{}/_apis/idtoken?api-version=2.0",
+                    flood.local_addr().unwrap()
+                ),
+            )
+            .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &request_token);
+            let out = env.crlogin(&args).run();
+            secrets.push(request_token);
+            assert_read_little(&sent, row.name);
+            (out, 0)
+        }
         Fault::AuthFileLocked => {
             secrets.extend(locked_password.clone());
             (env.crlogin(&args).run(), 0)
@@ -613,6 +663,16 @@ fn run_row(row: &Row) -> Seen {
         attempts,
         secrets,
     }
+}
+
+/// The flooding server got rid of little of its 600 MiB before crlogin stopped reading: what
+/// crlogin read (64 KiB) plus what the loopback socket buffers hold, never the whole body.
+fn assert_read_little(sent: &std::sync::mpsc::Receiver<usize>, name: &str) {
+    // The server sends the count once its write fails: when crlogin closed the connection.
+    let n = sent
+        .recv_timeout(BOUND)
+        .expect("the flooding server was asked once");
+    assert!(n < 64 << 20, "{name}: crlogin read {n} bytes of the flood");
 }
 
 /// `127.0.0.1:PORT` where nothing listens: a port that was free a moment ago.

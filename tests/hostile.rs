@@ -14,7 +14,7 @@ mod iam_server;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use harness::github_log::{assert_log_is_inert, runner_masks};
+use harness::github_log::{assert_log_is_inert, assert_stdout_is_inert, runner_masks};
 use harness::{assert_no_leak, canary, secret_forms, Auth, Env, Registry};
 use iam_server::{keys, IamServer, Reply};
 use std::io::Read;
@@ -476,6 +476,221 @@ fn a_crash_cannot_leave_a_core_file_holding_secrets() {
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
     harness::audit::output(&cmd, pid, &out.stdout, &out.stderr);
+    // No core file from crlogin; the hard limit stays as started, so its children get their
+    // limit back (tests/exec.rs, tests/cred_store.rs).
     let fields: Vec<&str> = core.split_whitespace().collect();
-    assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{core:?}");
+    assert_eq!(fields.get(4..6), Some(&["0", "unlimited"][..]), "{core:?}");
+}
+
+#[test]
+fn a_registry_file_holding_a_token_is_never_quoted() {
+    let token = canary("registry-file-token");
+    let contents = [
+        format!("ghs_{token}"),
+        format!("v1.CmQKHGNy{token}/Zx+Q9w=="),
+        format!("v1.{}", token.repeat(4)),
+        format!("robot$ci:{token}@harbor.example"),
+        format!("{token}.example/Team"),
+    ];
+    for content in &contents {
+        let mut env = Env::new();
+        let file = env.home().join("registry");
+        std::fs::write(&file, format!("{content}\n")).unwrap();
+        harness::audit::input(&file);
+        let file = file.to_str().unwrap().to_string();
+        env.set("GITHUB_ACTIONS", "true")
+            .set("DCR_USERNAME", "alice")
+            .set("DCR_PASSWORD", "not-the-point")
+            .set("HARBOR_USERNAME", "alice")
+            .set("HARBOR_PASSWORD", "not-the-point");
+        let runs: [(&str, &[&str]); 3] = [
+            ("DCR_REGISTRY_FILE", &["login", "--for", "docker"]),
+            ("DCR_REGISTRY_FILE", &["logout", "--for", "docker"]),
+            (
+                "HARBOR_REGISTRY_FILE",
+                &["login", "--for", "docker", "--from-env", "HARBOR"],
+            ),
+        ];
+        for (var, args) in runs {
+            let mut run = env.crlogin(args).env(var, &file);
+            if var == "HARBOR_REGISTRY_FILE" {
+                run = run.env("DCR_REGISTRY", "dcr.example.io");
+            }
+            let out = run.run();
+            let what = format!("{var} holding {content:?}, {args:?}");
+            assert_eq!(out.status.code(), Some(1), "{what}: {out}");
+            assert!(
+                out.stderr.contains(&format!(
+                    "{var} does not hold a registry host (its content is not shown)"
+                )),
+                "{what}: {out}"
+            );
+            assert!(
+                !out.stdout.contains(&token) && !out.stderr.contains(&token),
+                "{what}: {out}"
+            );
+            assert_log_is_inert(&out, &what);
+        }
+    }
+}
+
+#[test]
+fn json_on_stdout_cannot_carry_a_workflow_command() {
+    let mut env = Env::new();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("DCR_USERNAME", "##[stop-commands]pwned")
+        .set("DCR_PASSWORD", canary("json-stdout-password"))
+        .set("DCR_REGISTRY", "dcr.example.io");
+    let out = env
+        .crlogin(["login", "--for", "docker", "-o", "json"])
+        .run();
+    out.assert_success("login -o json with a hostile username");
+    assert_stdout_is_inert(&out, "login -o json");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        report.to_string().contains("##[stop-commands]pwned"),
+        "the JSON still says what was written: {out}"
+    );
+    // doctor's details quote paths from the job.
+    let dir = env.home().join("##[stop-commands]pwned");
+    std::fs::create_dir(&dir).unwrap();
+    let out = env
+        .crlogin(["doctor", "-o", "json"])
+        .env("DOCKER_CONFIG", &dir)
+        .run();
+    assert!(out.stdout.contains("u0023#[stop-commands]pwned"), "{out}");
+    assert_stdout_is_inert(&out, "doctor -o json");
+    serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap();
+}
+
+#[test]
+fn a_piped_service_account_cannot_carry_a_workflow_command_to_stdout() {
+    let password = canary("k8s-sa-password");
+    let mut env = Env::new();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", &password)
+        .set("DCR_REGISTRY", "dcr.example.io");
+    let hostile = [
+        serde_json::json!([{"name": "other", "x": "##[stop-commands]pwned"}]),
+        serde_json::json!([{"name": "##[set-output name=a;]b"}]),
+        serde_json::json!([{"name": "other\n::add-mask::x"}]),
+    ];
+    for entries in hostile {
+        let sa = serde_json::json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": "apps", "resourceVersion": "42"},
+            "imagePullSecrets": entries,
+        });
+        for format in ["json", "yaml"] {
+            let out = env
+                .crlogin([
+                    "k8s-secret",
+                    "--name",
+                    "pull",
+                    "--service-account",
+                    "default",
+                    "-o",
+                    format,
+                ])
+                .stdin(&sa.to_string())
+                .run();
+            let what = format!("{entries} as {format}");
+            assert_stdout_is_inert(&out, &what);
+            assert_log_is_inert(&out, &what);
+            if out.success() {
+                assert!(
+                    !out.stdout.contains("pwned") && !out.stdout.contains("set-output"),
+                    "{what}: {out}"
+                );
+            } else {
+                assert!(
+                    out.stderr
+                        .contains("is not a valid Kubernetes name (it is not shown)"),
+                    "{what}: {out}"
+                );
+            }
+        }
+    }
+    // A namespace or resourceVersion piped in is checked too.
+    for metadata in [
+        serde_json::json!({"name": "default", "namespace": "##[stop-commands]x"}),
+        serde_json::json!({"name": "default", "resourceVersion": "##[stop-commands]x"}),
+    ] {
+        let sa =
+            serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata});
+        let out = env
+            .crlogin([
+                "k8s-secret",
+                "--name",
+                "pull",
+                "--service-account",
+                "default",
+            ])
+            .stdin(&sa.to_string())
+            .run();
+        assert_eq!(out.status.code(), Some(1), "{metadata}: {out}");
+        assert_stdout_is_inert(&out, &metadata.to_string());
+        assert_log_is_inert(&out, &metadata.to_string());
+    }
+}
+
+#[test]
+fn every_mask_is_written_before_the_secret_reaches_stdout() {
+    // stdout and stderr into one pipe: the order of crlogin's writes, which is all crlogin
+    // controls (the runner reads the two pipes on separate tasks; docs/src/security.md).
+    let token = canary("masks-first-token");
+    let mut env = Env::new();
+    env.set("GITHUB_ACTIONS", "true")
+        .set("NEBIUS_IAM_TOKEN", &token)
+        .set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", canary("masks-first-password"))
+        .set("DCR_REGISTRY", "dcr.example.io");
+    for args in [
+        &["token"][..],
+        &["k8s-secret", "--name", "pull"][..],
+        &["k8s-secret", "--name", "pull", "-o", "json"][..],
+    ] {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut cmd = env.command(env!("CARGO_BIN_EXE_crlogin"));
+        cmd.args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer);
+        let mut child = cmd.spawn().unwrap();
+        drop(cmd);
+        let mut both = String::new();
+        reader.read_to_string(&mut both).unwrap();
+        assert!(child.wait().unwrap().success(), "{args:?}: {both}");
+        // For the leak audit, each line as the stream it came from: crlogin's own lines (masks,
+        // notes) are stderr's, the data stdout's.
+        let (ours, data): (Vec<&str>, Vec<&str>) = both
+            .lines()
+            .partition(|l| l.starts_with("::") || l.starts_with("crlogin:"));
+        let mut same = env.command(env!("CARGO_BIN_EXE_crlogin"));
+        same.args(args);
+        harness::audit::output(
+            &same,
+            child.id(),
+            (data.join("\n") + "\n").as_bytes(),
+            (ours.join("\n") + "\n").as_bytes(),
+        );
+        let masks = runner_masks(&both);
+        let lines: Vec<&str> = both.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("::") {
+                continue;
+            }
+            for mask in masks.iter().filter(|m| line.contains(m.as_str())) {
+                let at = lines
+                    .iter()
+                    .position(|l| *l == format!("::add-mask::{mask}"));
+                assert!(
+                    at.is_some_and(|at| at < i),
+                    "{args:?}: {mask:?} shown before its mask:\n{both}"
+                );
+            }
+        }
+        assert!(!masks.is_empty(), "{args:?}: {both}");
+    }
 }

@@ -378,3 +378,70 @@ fn a_token_file_profile_is_read_at_each_use() {
         assert_unprinted(&out, &[&token]);
     }
 }
+
+#[test]
+fn exec_command_cannot_mint_oidc_tokens_after_a_login_that_used_them() {
+    let issuer = TestIssuer::new();
+    let iam = server(&issuer);
+    let request_token = canary("gh-exec-request-token");
+    let github = FakeGithubOidc::start(&issuer, &request_token, SUB);
+    let mut env = nebius_env(&iam);
+    for (name, value) in github.env() {
+        env.set(&name, value);
+    }
+    let out = env
+        .crlogin([
+            "exec",
+            "--registry",
+            REGISTRY,
+            "--for",
+            "docker",
+            "--",
+            "env",
+        ])
+        .run();
+    out.assert_success("exec with GitHub OIDC -- env");
+    assert_eq!(github.calls(), 1, "{out}");
+    assert!(out.stdout.contains("DOCKER_CONFIG="), "{out}");
+    for name in [
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    ] {
+        assert!(
+            !out.stdout.contains(&format!("{name}=")),
+            "{name} reached COMMAND: {out}"
+        );
+    }
+    assert_unprinted(&out, &[&request_token, &iam.issued().pop().unwrap()]);
+
+    // A login that did not use them (a registry password) leaves them to COMMAND, which may
+    // federate on its own.
+    let mut plain = Env::new();
+    for (name, value) in github.env() {
+        plain.set(&name, value);
+    }
+    plain
+        .set("DCR_USERNAME", "alice")
+        .set("DCR_PASSWORD", canary("exec-oidc-plain"))
+        .set("DCR_REGISTRY", REGISTRY);
+    // Names only: the request token is a secret of its own.
+    let out = plain
+        .crlogin([
+            "exec",
+            "--for",
+            "docker",
+            "--",
+            "sh",
+            "-c",
+            "env | cut -d= -f1",
+        ])
+        .run();
+    out.assert_success("exec with a password -- env");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        "{out}"
+    );
+    assert_eq!(github.calls(), 1);
+}

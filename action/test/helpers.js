@@ -81,10 +81,10 @@ function stepEnv(job, inputs = {}, extra = {}) {
   return { ...env, ...extra };
 }
 
-// Runs a node script; async, so a test's own HTTP server keeps answering meanwhile.
-function runNode(script, env, timeoutMs = 120_000) {
+// Runs a node script (in `cwd`, else this process's); async, so a test's own HTTP server keeps answering meanwhile.
+function runNode(script, env, timeoutMs = 120_000, cwd = undefined) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -70,10 +70,10 @@ test('download: the manifest asset is verified, cached in the tool cache and run
   const r = await h.runNode(h.MAIN, h.stepEnv(job, inputs, extra));
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.deepEqual(server.requests, [`/download/${ASSET}`]);
-  const bin = h.parseFileCommands(job.read('GITHUB_STATE')).crlogin_bin;
-  assert.equal(bin, path.join(cache, 'crlogin', SOURCE_VERSION, process.arch, 'crlogin'));
-  assert.ok(fs.existsSync(`${path.dirname(bin)}.complete`));
-  assert.equal(fs.statSync(bin).mode & 0o777, 0o755);
+  const cached = path.join(cache, 'crlogin', SOURCE_VERSION, process.arch, 'crlogin');
+  assert.ok(fs.existsSync(`${path.dirname(cached)}.complete`));
+  assert.equal(fs.statSync(cached).mode & 0o777, 0o755);
+  assertRunsPrivateCopy(job, manifest);
   assert.match(r.stderr, /SHA-256 verified/);
   assert.equal(h.authEntry(h.homeAuthFiles(job).docker, '127.0.0.1:5000')?.auth, h.b64(`${user}:${secret}`));
   h.assertNoLeak({ stdout: r.stdout, stderr: r.stderr }, [secret, h.b64(`${user}:${secret}`)]);
@@ -84,16 +84,102 @@ test('download: the manifest asset is verified, cached in the tool cache and run
   const r2 = await h.runNode(h.MAIN, h.stepEnv(job2, dcrInputs().inputs, extra));
   assert.equal(r2.status, 0, r2.stderr + r2.stdout);
   assert.equal(server.requests.length, 1, `requests: ${server.requests}`);
-  assert.match(r2.stderr, /\(tool cache\)/);
+  assert.match(r2.stderr, /\(tool cache, SHA-256 of release asset \S+ verified\)/);
+  assertRunsPrivateCopy(job2, manifest);
 
-  // A cached file that no longer has its SHA-256 is downloaded again.
-  fs.appendFileSync(bin, 'x');
+  // A cached file that no longer has the release's SHA-256 is downloaded again.
+  fs.appendFileSync(cached, 'x');
   const job3 = h.newJob();
   t.after(job3.cleanup);
   const r3 = await h.runNode(h.MAIN, h.stepEnv(job3, dcrInputs().inputs, extra));
   assert.equal(r3.status, 0, r3.stderr + r3.stdout);
-  assert.match(r3.stderr, /ignoring the cached .*: its SHA-256 changed/);
+  assert.match(r3.stderr, /ignoring the cached .*: its SHA-256 is not the release manifest's/);
   assert.equal(server.requests.length, 2);
+});
+
+// The binary the step ran (and the post step runs) is a private copy, outside the shared tool
+// cache, with the manifest's SHA-256.
+function assertRunsPrivateCopy(job, manifest) {
+  const bin = h.parseFileCommands(job.read('GITHUB_STATE')).crlogin_bin;
+  assert.equal(path.dirname(path.dirname(bin)), job.runnerTemp, bin);
+  assert.equal(fs.statSync(path.dirname(bin)).mode & 0o777, 0o700);
+  assert.equal(fs.statSync(bin).mode & 0o777, 0o700);
+  assert.equal(sha256(fs.readFileSync(bin)), h.readJson(manifest).sha256[ASSET]);
+}
+
+// A binary another job planted in the tool cache, with its own .sha256 and .complete (all the
+// old launcher checked): it records that it ran, and with which inputs' secrets.
+function plantToolCache(job, cache) {
+  const ran = path.join(job.dir, 'planted-ran');
+  const dir = path.join(cache, 'crlogin', SOURCE_VERSION, process.arch);
+  fs.mkdirSync(dir, { recursive: true });
+  const body = `#!/bin/sh\nenv > '${ran}'\nexit 0\n`;
+  fs.writeFileSync(path.join(dir, 'crlogin'), body, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'crlogin.sha256'), `${sha256(body)}\n`);
+  fs.writeFileSync(`${dir}.complete`, '');
+  return { ran, bin: path.join(dir, 'crlogin') };
+}
+
+test('planted_tool_cache_binary_is_never_run: a cached binary without the manifest\'s SHA-256 is replaced by the release', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
+  const cache = withToolCache(job);
+  const planted = plantToolCache(job, cache);
+  const { inputs, user, secret } = dcrInputs();
+  const r = await h.runNode(h.MAIN, h.stepEnv(job, inputs, { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_TOOL_CACHE: cache }));
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.ok(!fs.existsSync(planted.ran), 'the planted binary ran');
+  assert.match(r.stderr, /ignoring the cached .*: its SHA-256 is not the release manifest's/);
+  assert.deepEqual(server.requests, [`/download/${ASSET}`]);
+  assert.equal(sha256(fs.readFileSync(planted.bin)), h.readJson(manifest).sha256[ASSET], 'the cache holds the release again');
+  assertRunsPrivateCopy(job, manifest);
+  assert.equal(h.authEntry(h.homeAuthFiles(job).docker, '127.0.0.1:5000')?.auth, h.b64(`${user}:${secret}`));
+
+  // Without a way to get the release, the planted binary still never runs: the step fails.
+  const job2 = h.newJob();
+  t.after(job2.cleanup);
+  const planted2 = plantToolCache(job2, cache);
+  await new Promise((resolve) => server.close(resolve));
+  const r2 = await h.runNode(h.MAIN, h.stepEnv(job2, dcrInputs().inputs, { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_TOOL_CACHE: cache }));
+  assert.equal(r2.status, 1, r2.stderr + r2.stdout);
+  assert.ok(!fs.existsSync(planted2.ran), 'the planted binary ran');
+  assert.equal(job2.read('GITHUB_STATE'), '');
+});
+
+test('tool_cache_binary_swapped_after_the_check_is_not_the_one_run: the checked bytes run from a private copy', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const server = await serveRelease(t);
+  const manifest = makeRelease(server);
+  const cache = withToolCache(job);
+  const extra = { CRLOGIN_ACTION_MANIFEST: manifest, RUNNER_TOOL_CACHE: cache };
+  assert.equal((await h.runNode(h.MAIN, h.stepEnv(job, dcrInputs().inputs, extra))).status, 0);
+  const job2 = h.newJob();
+  t.after(job2.cleanup);
+  const r = await h.runNode(h.MAIN, h.stepEnv(job2, dcrInputs().inputs, extra));
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  // Whatever replaces the cached file from now on is not what this job's steps run.
+  const bin = h.parseFileCommands(job2.read('GITHUB_STATE')).crlogin_bin;
+  assert.ok(!bin.startsWith(cache), `${bin} is in the shared tool cache`);
+  assertRunsPrivateCopy(job2, manifest);
+});
+
+test('relative_path_entry_crlogin_is_never_run: PATH entries ".", "" and relative ones are skipped', async (t) => {
+  const job = h.newJob();
+  t.after(job.cleanup);
+  const checkout = path.join(job.dir, 'checkout');
+  fs.mkdirSync(path.join(checkout, 'sub'), { recursive: true });
+  const ran = path.join(job.dir, 'planted-ran');
+  const planted = `#!/bin/sh\n[ "$1" = --version ] && echo 'crlogin ${SOURCE_VERSION}' && exit 0\ntouch '${ran}'\n`;
+  for (const dir of [checkout, path.join(checkout, 'sub')]) fs.writeFileSync(path.join(dir, 'crlogin'), planted, { mode: 0o755 });
+  for (const PATH of [`${job.binDir}:`, `:${job.binDir}`, `${job.binDir}::/nonexistent`, `.:${job.binDir}`, `sub:${job.binDir}`]) {
+    const r = await h.runNode(h.MAIN, h.stepEnv(job, dcrInputs().inputs, { PATH }), 120_000, checkout);
+    assert.equal(r.status, 1, `${PATH}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stdout, /is not on PATH/, PATH);
+    assert.ok(!fs.existsSync(ran), `PATH=${PATH}: the checkout's crlogin ran`);
+  }
 });
 
 test('download: the manifest of the action\'s own release (GITHUB_ACTION_REPOSITORY on GITHUB_SERVER_URL)', async (t) => {

@@ -13,10 +13,19 @@ crlogin_install() {
   if [ "$crlogin_v" = bad ]; then echo "crlogin: error: the crlogin version must be X.Y.Z: fix $2" >&2; return 1; fi
   crlogin_u=${CRLOGIN_RELEASE_URL:-https://github.com/crlogin/crlogin/releases/download/v$crlogin_v/}
   crlogin_u=${crlogin_u%/}
-  case $crlogin_u in
-    https://*|http://127.0.0.1[:/]*|http://localhost[:/]*) ;;
-    *) echo "crlogin: error: the release URL must be https:// (or http on loopback): fix $2" >&2; return 1 ;;
+  # The URL's host, parsed (http://127.0.0.1:1@evil/ is host evil): https, or http to this
+  # machine; a plain host and a numeric port, no user:password@. Redirects stay on https.
+  crlogin_h=${crlogin_u#*://}; crlogin_h=${crlogin_h%%[/?#]*}
+  case $crlogin_u in https://*) crlogin_s=https ;; http://*) crlogin_s=http ;; *) crlogin_s= ;; esac
+  case $crlogin_h in
+    ""|*[!A-Za-z0-9.:\[\]-]*) crlogin_s= ;;
+    127.0.0.1|localhost|\[::1\]) ;;
+    127.0.0.1:*|localhost:*|\[::1\]:*) case ${crlogin_h##*:} in ""|*[!0-9]*) crlogin_s= ;; esac ;;
+    *) [ "$crlogin_s" = https ] || crlogin_s= ;;
   esac
+  if [ -z "$crlogin_s" ]; then
+    echo "crlogin: error: the release URL must be https:// (or http on loopback) with a plain host and no user:password@: fix $2" >&2; return 1
+  fi
   case $(uname -s)-$(uname -m) in
     Linux-x86_64|Linux-amd64) crlogin_a=crlogin-x86_64-unknown-linux-musl ;;
     Linux-aarch64|Linux-arm64) crlogin_a=crlogin-aarch64-unknown-linux-musl ;;
@@ -24,7 +33,7 @@ crlogin_install() {
     Darwin-arm64) crlogin_a=crlogin-aarch64-apple-darwin ;;
     *) echo "crlogin: error: no crlogin release binary for $(uname -s) $(uname -m) (there are Linux and macOS, x86_64 and arm64): use an image with crlogin" >&2; return 1 ;;
   esac
-  if command -v curl >/dev/null 2>&1; then crlogin_get() { curl -fsSL --retry 3 -o "$2" "$1"; }
+  if command -v curl >/dev/null 2>&1; then crlogin_get() { curl -fsSL --retry 3 --proto "=$crlogin_s" --proto-redir =https -o "$2" "$1"; }
   elif command -v wget >/dev/null 2>&1; then crlogin_get() { wget -q -O "$2" "$1"; }
   else echo "crlogin: error: crlogin is not installed, and neither curl nor wget is there to download it: use an image with crlogin, curl or wget" >&2; return 1
   fi

@@ -31,12 +31,23 @@ rm -rf "$CRLOGIN_CONFIG_DIR" "$CRLOGIN_CONFIG_DIR.bin"
 if command -v crlogin >/dev/null 2>&1; then command -v crlogin; exit 0; fi
 d="$CRLOGIN_CONFIG_DIR.bin"; v="$CRLOGIN_VERSION"
 u="${CRLOGIN_RELEASE_URL:-https://github.com/crlogin/crlogin/releases/download/v$v/}"; u="${u%/}"
+# The URL's host, parsed (http://127.0.0.1:1@evil/ is host evil): https, or http to this machine;
+# a plain host and a numeric port, no user:password@. Redirects stay on https.
+h=${u#*://}; h=${h%%[/?#]*}
+case $u in https://*) s=https ;; http://*) s=http ;; *) s= ;; esac
+case $h in
+  ""|*[!A-Za-z0-9.:\\[\\]-]*) s= ;;
+  127.0.0.1|localhost|\\[::1\\]) ;;
+  127.0.0.1:*|localhost:*|\\[::1\\]:*) case ${h##*:} in ""|*[!0-9]*) s= ;; esac ;;
+  *) [ "$s" = https ] || s= ;;
+esac
+[ -n "$s" ] || { echo "crlogin: error: the release URL $u must be an https URL (or http on loopback) with a plain host and no user:password@: correct releaseUrl:" >&2; exit 1; }
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64|Linux-amd64) a=crlogin-x86_64-unknown-linux-musl ;;
   Linux-aarch64|Linux-arm64) a=crlogin-aarch64-unknown-linux-musl ;;
   *) echo "crlogin: error: no crlogin release binary for $(uname -s) $(uname -m) (there are Linux x86_64 and aarch64): install crlogin on the agent" >&2; exit 1 ;;
 esac
-if command -v curl >/dev/null 2>&1; then get() { curl -fsSL --retry 3 -o "$2" "$1"; }
+if command -v curl >/dev/null 2>&1; then get() { curl -fsSL --retry 3 --proto "=$s" --proto-redir =https -o "$2" "$1"; }
 elif command -v wget >/dev/null 2>&1; then get() { wget -q -O "$2" "$1"; }
 else echo "crlogin: error: crlogin is not on the agent, and neither curl nor wget is there to download it: install crlogin (or curl) on the agent" >&2; exit 1
 fi

@@ -111,24 +111,9 @@ fn check_private(dir: &Path, file: Option<&Path>) -> Result<(), Untrusted> {
             dir.display()
         ))
     };
-    match fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => return Err(untrusted(dir, &meta, "is not a directory")),
-        Ok(meta) if !unix::is_mine(&meta) => {
-            return Err(untrusted(dir, &meta, "belongs to another user"))
-        }
-        Ok(meta) if unix::others_may_write(&meta) => {
-            return Err(untrusted(dir, &meta, "may be written by other users"))
-        }
-        _ => {}
-    }
-    let Some(file) = file else { return Ok(()) };
-    match fs::symlink_metadata(file) {
-        Ok(meta) if !meta.is_file() => Err(untrusted(file, &meta, "is not a regular file")),
-        Ok(meta) if !unix::is_mine(&meta) => Err(untrusted(file, &meta, "belongs to another user")),
-        Ok(meta) if unix::others_may_access(&meta) => {
-            Err(untrusted(file, &meta, "is open to other users"))
-        }
-        _ => Ok(()),
+    match files::not_private(dir, file) {
+        Some((path, meta, why)) => Err(untrusted(&path, &meta, why)),
+        None => Ok(()),
     }
 }
 

@@ -313,6 +313,9 @@ pub async fn fetch_oidc_token(
     }
     match (env.get(GITHUB_URL_VAR)?, env.get(GITHUB_TOKEN_VAR)?) {
         (Some(url), Some(request_token)) => {
+            // Used for this login, they are not a child's to mint more tokens with.
+            crate::child::used(GITHUB_URL_VAR);
+            crate::child::used(GITHUB_TOKEN_VAR);
             let request_token = Secret::new(request_token);
             ci.mask(request_token.expose());
             let jwt = fetch_github(&url, &request_token, &federation.audience, timeout).await?;
@@ -387,12 +390,20 @@ async fn fetch_github(
     struct IdToken {
         value: Option<String>,
     }
-    let body = response.bytes().await.map_err(|e| {
-        ExchangeError::Transient(format!(
-            "GitHub's OIDC token endpoint broke off its answer: {}: retry",
-            e.without_url()
-        ))
-    })?;
+    let body = crate::tls::answer_within_limit(response)
+        .await
+        .map_err(|e| {
+            ExchangeError::Transient(format!(
+                "GitHub's OIDC token endpoint broke off its answer: {}: retry",
+                e.without_url()
+            ))
+        })?
+        .ok_or_else(|| {
+            ExchangeError::BadResponse(
+                "GitHub's OIDC token endpoint answered more than 64 KiB, which no token is: retry the job"
+                    .into(),
+            )
+        })?;
     match serde_json::from_slice::<IdToken>(&body) {
         Ok(IdToken { value: Some(jwt) }) if !jwt.trim().is_empty() => Ok(Secret::new(jwt)),
         _ => Err(ExchangeError::BadResponse(
@@ -500,6 +511,12 @@ mod tests {
     const AUD: &str = "nebius-test";
     const REQUEST_TOKEN: &str = "ghs_request-token-1234";
     const T: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn the_oidc_variables_are_the_ones_children_never_get() {
+        assert_eq!(TOKEN_VAR_VAR, crate::child::NAMES_THE_JWT_VARIABLE);
+        assert!(crate::child::ALWAYS_HIDDEN.contains(&DEFAULT_TOKEN_VAR));
+    }
 
     /// A CI that records what it was asked to mask.
     #[derive(Default)]

@@ -123,11 +123,11 @@ impl Ci for Azure {
     }
 
     fn section(&self, title: &str, text: &str) {
-        eprint!(
+        super::to_stderr(&format!(
             "##[group]{}\n{}##[endgroup]\n",
             self.clean(title),
             super::clean_lines(self, text)
-        );
+        ));
     }
 
     fn export_var(&self, name: &str, value: &Path) -> Result<()> {

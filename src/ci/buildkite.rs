@@ -76,11 +76,11 @@ impl Ci for Buildkite {
 
     /// A collapsed `---` group; the job's next group header ends it.
     fn section(&self, title: &str, text: &str) {
-        eprint!(
+        super::to_stderr(&format!(
             "--- {}\n{}",
             super::one_line(title),
             super::clean_lines(self, text)
-        );
+        ));
     }
 
     /// Agents are long-lived and shared by pipelines: credentials must not stay in the agent

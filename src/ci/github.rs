@@ -153,10 +153,10 @@ impl Ci for GitHub {
     fn section(&self, title: &str, text: &str) {
         let text = super::clean_lines(self, text);
         let token = unguessable("crlogin", title, &text);
-        eprint!(
+        super::to_stderr(&format!(
             "::group::{}\n::stop-commands::{token}\n{text}::{token}::\n::endgroup::\n",
             escape_data(title)
-        );
+        ));
     }
 
     fn publish(&self, outcome: &Outcome) -> Result<()> {

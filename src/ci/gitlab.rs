@@ -19,8 +19,8 @@ impl Ci for GitLab {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let text = super::clean_lines(self, text);
-        eprint!(
+        super::to_stderr(&format!(
             "\x1b[0Ksection_start:{now}:crlogin[collapsed=true]\r\x1b[0K{title}\n{text}\x1b[0Ksection_end:{now}:crlogin\r\x1b[0K\n"
-        );
+        ));
     }
 }

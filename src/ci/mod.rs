@@ -21,6 +21,16 @@ use std::pin::Pin;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
+/// Writes `text` to stderr, ignoring failure: a message crlogin cannot show (stderr closed, a
+/// reader gone) must not end it, since `eprint!` would panic there, and a panic in `exec` would
+/// skip removing the credentials.
+pub fn to_stderr(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}
+
 /// The behaviour that differs between CI systems.
 pub trait Ci {
     /// A short name for reports ("GitHub Actions", "local shell", ...).
@@ -39,24 +49,24 @@ pub trait Ci {
 
     /// Prints one informational line on stderr (a retry note, a verified host).
     fn note(&self, line: &str) {
-        eprintln!("{}", self.clean(line));
+        to_stderr(&format!("{}\n", self.clean(line)));
     }
 
     /// Prints a one-line error the way this CI highlights errors, in the words of the wrapper
     /// that runs crlogin.
     fn error(&self, message: &str) {
-        eprintln!(
-            "crlogin: error: {}",
+        to_stderr(&format!(
+            "crlogin: error: {}\n",
             self.clean(&crate::wrapper::phrase(message))
-        );
+        ));
     }
 
     /// Prints a one-line warning the way this CI highlights warnings, in the wrapper's words.
     fn warning(&self, message: &str) {
-        eprintln!(
-            "crlogin: warning: {}",
+        to_stderr(&format!(
+            "crlogin: warning: {}\n",
             self.clean(&crate::wrapper::phrase(message))
-        );
+        ));
     }
 
     /// Makes `name=value` visible to later steps of the job where the CI allows it (besides the
@@ -78,7 +88,7 @@ pub trait Ci {
     /// Prints `text` (the report, on stderr) inside a collapsible log section where the CI has
     /// them, each line through [`Ci::clean`].
     fn section(&self, _title: &str, text: &str) {
-        eprint!("{}", clean_lines(self, text));
+        to_stderr(&clean_lines(self, text));
     }
 
     /// Hands the login's outcome to later steps (outputs, summary, saved state) where the CI

@@ -22,7 +22,9 @@ const FEED_TIMEOUT: Duration = Duration::from_secs(30);
 /// could echo it). Whether it exited 0 within [`FEED_TIMEOUT`] (else it is killed); `Err` when it
 /// could not be started.
 pub fn feed(program: &str, args: &[&str], input: &[u8]) -> std::io::Result<bool> {
-    let mut child = Command::new(program)
+    let mut child = Command::new(located(program)?);
+    prepare(&mut child);
+    let mut child = child
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -44,6 +46,17 @@ pub fn feed(program: &str, args: &[&str], input: &[u8]) -> std::io::Result<bool>
     Ok(status.is_some_and(|s| s.success()) && !matches!(written, Some(Err(_))))
 }
 
+/// `program` in an absolute `PATH` entry ([`crate::child::find_program`]): a tool in the
+/// checkout, found through an empty or relative entry, never gets a secret.
+fn located(program: &str) -> std::io::Result<std::path::PathBuf> {
+    crate::child::find_program(program).ok_or_else(|| std::io::ErrorKind::NotFound.into())
+}
+
+/// The environment and limits every child of crlogin gets ([`crate::child::prepare`]).
+fn prepare(command: &mut Command) {
+    crate::child::prepare(command, &crate::env::Env::from_process(), &[]);
+}
+
 /// Runs `program args` (no stdin) and returns its stdout, trimmed, within `timeout`. An error
 /// names `what` and, when the tool fails, repeats the start of its stderr on one line; `missing`
 /// says what to do when the tool is not there.
@@ -54,7 +67,12 @@ pub async fn output(
     what: &str,
     missing: &str,
 ) -> Result<Zeroizing<String>> {
-    let mut child = match tokio::process::Command::new(program)
+    let mut command = match located(program) {
+        Ok(path) => tokio::process::Command::new(path),
+        Err(_) => bail!("{what}: `{program}` is not on PATH: {missing}"),
+    };
+    prepare(command.as_std_mut());
+    let mut child = match command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -357,15 +357,17 @@ enum Located {
     Missing,
 }
 
-/// Searches `path_var` the way docker's `exec.LookPath` does (the first executable file wins;
-/// directories and non-executables are passed over), remembering what was passed over.
+/// Searches `path_var` the way docker's `exec.LookPath` does (the first executable file in an
+/// absolute entry wins; directories and non-executables are passed over), remembering what was
+/// passed over.
 fn locate(program: &str, path_var: Option<&Path>) -> Located {
     let mut passed_over = Located::Missing;
     let Some(path_var) = path_var else {
         return passed_over;
     };
     for dir in std::env::split_paths(path_var.as_os_str()) {
-        if dir.as_os_str().is_empty() {
+        // Empty and relative entries are skipped, as crlogin's helper search skips them.
+        if !dir.is_absolute() {
             continue;
         }
         let candidate = dir.join(program);

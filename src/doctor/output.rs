@@ -74,7 +74,8 @@ pub fn json(checks: &[Check], ci_name: &str) -> String {
             "fix": c.fix,
         })).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    // Its details quote paths and values from the job: no workflow command on stdout.
+    let mut text = crate::report::inert_json(&document).unwrap_or_default();
     text.push('\n');
     text
 }

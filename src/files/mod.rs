@@ -258,6 +258,75 @@ fn holder(file: &mut File, lock: &Path) -> String {
     }
 }
 
+/// Why `dir` (if it exists) and `file` (if given and there) are not the current user's own and
+/// private, naming the path, its metadata and the reason; `None` when they are. A directory
+/// others may write lets them swap the file; a file another user owns or may open is theirs.
+/// The token cache and the helper-hosts record are trusted only when this is `None`.
+pub fn not_private(
+    dir: &Path,
+    file: Option<&Path>,
+) -> Option<(PathBuf, fs::Metadata, &'static str)> {
+    let why = match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Some((meta, "is not a directory")),
+        Ok(meta) if !unix::is_mine(&meta) => Some((meta, "belongs to another user")),
+        Ok(meta) if unix::others_may_write(&meta) => Some((meta, "may be written by other users")),
+        _ => None,
+    };
+    if let Some((meta, why)) = why {
+        return Some((dir.to_path_buf(), meta, why));
+    }
+    let file = file?;
+    let meta = fs::symlink_metadata(file).ok()?;
+    let why = if !meta.is_file() {
+        "is not a regular file"
+    } else if !unix::is_mine(&meta) {
+        "belongs to another user"
+    } else if unix::others_may_access(&meta) {
+        "is open to other users"
+    } else {
+        return None;
+    };
+    Some((file.to_path_buf(), meta, why))
+}
+
+/// Refuses `base` as the place of a fresh private directory (`exec`, `--isolated`) when a user
+/// other than this one (and root) could swap that directory for one of their own: `base`, or a
+/// directory above it (as written and once symlinks are resolved), owned by another uid, or
+/// writable by others without the sticky bit. A `base` that does not exist yet is created
+/// private by the caller; its existing ancestors are checked all the same.
+pub fn check_private_base(base: &Path) -> Result<()> {
+    let resolved = nearest_existing(base).and_then(|p| p.canonicalize().ok());
+    let lexical = base.ancestors().filter(|p| !p.as_os_str().is_empty());
+    for dir in lexical.chain(resolved.iter().flat_map(|p| p.ancestors())) {
+        let Ok(meta) = fs::metadata(dir) else {
+            continue;
+        };
+        let owner = unix::owner(&meta);
+        let why = if !unix::is_mine(&meta) && owner != 0 {
+            format!("belongs to uid {owner}")
+        } else if unix::others_may_replace_in(&meta) {
+            format!(
+                "may be written by other users (mode {:04o}, no sticky bit)",
+                unix::mode(&meta)
+            )
+        } else {
+            continue;
+        };
+        bail!(
+            "{} (where crlogin makes its private directory under {}) {why}, who could swap that directory for their own and read the credentials: run crlogin as that directory's owner, or set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a directory only you and root control",
+            dir.display(),
+            base.display()
+        );
+    }
+    Ok(())
+}
+
+fn nearest_existing(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+        .map(Path::to_path_buf)
+}
+
 /// The directory of `path` (`.` for a bare file name).
 pub fn parent(path: &Path) -> &Path {
     match path.parent() {

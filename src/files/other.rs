@@ -23,6 +23,11 @@ pub fn others_may_write(_meta: &Metadata) -> bool {
 }
 
 /// Mode bits do not exist here.
+pub fn others_may_replace_in(_meta: &Metadata) -> bool {
+    false
+}
+
+/// Mode bits do not exist here.
 pub fn others_may_access(_meta: &Metadata) -> bool {
     false
 }

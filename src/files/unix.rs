@@ -26,6 +26,12 @@ pub fn others_may_write(meta: &Metadata) -> bool {
     meta.mode() & 0o022 != 0
 }
 
+/// Whether another user may rename or remove what others put in this directory: a group or
+/// other write bit without the sticky bit (`/tmp`'s 1777 has it).
+pub fn others_may_replace_in(meta: &Metadata) -> bool {
+    others_may_write(meta) && meta.mode() & 0o1000 == 0
+}
+
 /// Whether its group or other users have any access to it.
 pub fn others_may_access(meta: &Metadata) -> bool {
     meta.mode() & 0o077 != 0

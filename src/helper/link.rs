@@ -110,8 +110,8 @@ pub fn remove(exe: &Path, dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf
 
 /// Where a PATH search (`path_var`, as in `$PATH`) finds [`DOCKER_HELPER_PROGRAM`], if anywhere.
 pub fn found_on_path(path_var: Option<&OsStr>) -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
-    which::which_in(DOCKER_HELPER_PROGRAM, path_var, cwd).ok()
+    // As docker searches: absolute entries only.
+    crate::child::find_in(DOCKER_HELPER_PROGRAM, path_var?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! a region, nor `CRLOGIN_REGISTRIES`) never gets a Nebius token: nobody chose it.
 
 use crate::env::Env;
+use crate::files;
 use crate::os::{paths, private, Os};
 use crate::registry;
 use crate::sinks::auth_file;
@@ -27,9 +28,9 @@ pub fn path(env: &Env) -> Result<PathBuf> {
         .join(FILE_NAME))
 }
 
-/// The recorded hosts (none when the file does not exist). A file that others may write, that
-/// is not a regular file, or that does not parse is an error saying how to fix it: a host
-/// smuggled into it would be handed a Nebius token.
+/// The recorded hosts (none when the file does not exist). A file that others may write or
+/// own, in a directory others may write, that is not a regular file, or that does not parse is
+/// an error saying how to fix it: a host smuggled into it would be handed a Nebius token.
 pub fn load(path: &Path) -> Result<Vec<String>> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
@@ -47,6 +48,20 @@ pub fn load(path: &Path) -> Result<Vec<String>> {
         bail!(
             "{} may be written by other users, so its hosts are not trusted: {redo}",
             path.display()
+        );
+    }
+    // The token cache's owner and directory checks: a record another user owns, or one in a
+    // directory others may write (where they could swap it), chooses hosts for them.
+    let theirs = match files::not_private(files::parent(path), None) {
+        Some((dir, _, why)) => Some(format!("its directory {} {why}", dir.display())),
+        None if !files::unix::is_mine(&meta) => Some("it belongs to another user".to_string()),
+        None => None,
+    };
+    if let Some(why) = theirs {
+        bail!(
+            "{}: {why}, so its hosts are not trusted: make {} yours and private (chmod 700), then {redo}",
+            path.display(),
+            files::parent(path).display()
         );
     }
     let doc = auth_file::read(path)?;
@@ -152,6 +167,33 @@ mod tests {
         assert_eq!(forget_unless(&path, |_| false).unwrap(), ["mirror.example"]);
         assert!(!path.exists(), "an empty record is removed");
         assert!(forget_unless(&path, |_| false).unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_record_another_user_owns_or_could_swap_chooses_no_host() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("crlogin");
+        let path = dir.join(FILE_NAME);
+        record(&path, &["mirror.example"]).unwrap();
+        // A 0777 directory: anyone may swap the file for one naming their host.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("may be written by other users"), "{err}");
+        assert!(err.contains("so its hosts are not trusted"), "{err}");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(load(&path).unwrap(), ["mirror.example"]);
+        // Owned by another user (only root may give a file away; tests run as root here).
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&path, Some(4242), None).unwrap();
+            let err = load(&path).unwrap_err().to_string();
+            assert!(err.contains("it belongs to another user"), "{err}");
+            std::os::unix::fs::chown(&path, Some(0), None).unwrap();
+            std::os::unix::fs::chown(&dir, Some(4242), None).unwrap();
+            let err = load(&path).unwrap_err().to_string();
+            assert!(err.contains("belongs to another user"), "{err}");
+        }
     }
 
     #[cfg(unix)]

@@ -1,11 +1,13 @@
 //! What differs between Linux, macOS and Windows, one module per concern, so the rest of crlogin
 //! is the same code everywhere: who may open the files crlogin writes ([`private`]), how a file
 //! is replaced atomically ([`replace`]), how the `docker-credential-crlogin` helper is put on
-//! disk ([`helper_link`]), and where each tool keeps its files by default ([`paths`]). The
+//! disk ([`helper_link`]), where each tool keeps its files by default ([`paths`]), and how `exec`
+//! holds on to its private directory ([`pinned_dir`]). The
 //! README's "Paths and behaviour per OS" table says the same for users.
 
 pub mod helper_link;
 pub mod paths;
+pub mod pinned_dir;
 pub mod private;
 pub mod replace;
 #[cfg(windows)]

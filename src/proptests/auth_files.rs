@@ -387,7 +387,7 @@ proptest! {
             let reads_store = tools.iter().any(|t| *t != Tool::Podman);
             // A missing helper matters only to helm: docker reads the file all the same.
             let matters = store.is_some_and(|s| {
-                which::which(format!("docker-credential-{s}")).is_ok() || tools.contains(&Tool::Helm)
+                crate::child::find_program(&format!("docker-credential-{s}")).is_some() || tools.contains(&Tool::Helm)
             });
             let warned = warnings.iter().any(|w| w.starts_with(&format!("{}: \"credsStore\"", path.display())));
             prop_assert_eq!(warned, matters && reads_store);

@@ -115,8 +115,7 @@ fn find(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
     if !plain {
         return None;
     }
-    let cwd = std::env::current_dir().ok()?;
-    which::which_in(format!("docker-credential-{name}"), path_var?.into(), cwd).ok()
+    crate::child::find_in(&format!("docker-credential-{name}"), path_var?)
 }
 
 /// The helper protocol's credentials, as docker-credential-helpers serialises them.
@@ -221,7 +220,10 @@ fn call_within(program: &Path, action: &str, input: &[u8], timeout: Duration) ->
         .build()
         .with_context(what)?;
     let ran = runtime.block_on(async {
-        let mut child = tokio::process::Command::new(program)
+        let mut command = tokio::process::Command::new(program);
+        // The environment exec gives COMMAND: no secret variable reaches a helper or its gpg.
+        crate::child::prepare(command.as_std_mut(), &crate::env::Env::from_process(), &[]);
+        let mut child = command
             .arg(action)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -270,7 +270,7 @@ pub fn write_logins_via(
 fn creds_store_warning(path: &Path, store: &str, tools: &[Tool]) -> Option<String> {
     let helper = format!("docker-credential-{store}");
     let helm_reads = tools.contains(&Tool::Helm);
-    let problem = if which::which(&helper).is_err() {
+    let problem = if crate::child::find_program(&helper).is_none() {
         if !helm_reads {
             return None;
         }

@@ -60,3 +60,15 @@ pub fn assert_log_is_inert(out: &Out, what: &str) {
         }
     }
 }
+
+/// No line of `out`'s stdout (data, which a job may leave uncaptured, so the runner reads it) would
+/// run a workflow command: no `##[` anywhere, no `::` at a line's start.
+pub fn assert_stdout_is_inert(out: &Out, what: &str) {
+    for line in out.stdout.lines() {
+        assert!(!line.contains("##["), "{what}: stdout {line:?}\n{out}");
+        assert!(
+            !line.trim_start().starts_with("::"),
+            "{what}: stdout {line:?}\n{out}"
+        );
+    }
+}

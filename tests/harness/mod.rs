@@ -660,6 +660,34 @@ pub fn challenging_registry(realm: &'static str) -> TcpListener {
     listener
 }
 
+/// An HTTP server on 127.0.0.1 that answers every request `200 OK` with a 600 MiB body of `x`,
+/// written until the client stops reading: a server feeding crlogin more than any answer needs.
+/// Returns the listener (its address is the server's) and, per request, how many body bytes it
+/// managed to send before the client went away.
+pub fn flooding_server() -> (TcpListener, mpsc::Receiver<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let accepting = listener.try_clone().unwrap();
+    let (record, sent) = mpsc::channel();
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for mut stream in accepting.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let total: usize = 600 << 20;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+            );
+            let mut n = 0;
+            while n < total && stream.write_all(&chunk).is_ok() {
+                n += chunk.len();
+            }
+            let _ = record.send(n);
+        }
+    });
+    (listener, sent)
+}
+
 /// Asserts that no string in `forbidden` (see [`secret_forms`]) appears in any of `outputs` or
 /// in any file under `root` other than `allowed_files`, and that `secret` itself appears in no
 /// file under `root` at all (allowed files hold it encoded, never raw). Symlinks are not

@@ -94,6 +94,14 @@ grep -q "option \`tools\`" "$work/out-bad-tools.txt" || { cat "$work/out-bad-too
 if agent_run tampered ". buildkite/hooks/environment" "${options[@]}" BUILDKITE_PLUGIN_CRLOGIN_RELEASE_URL="${release_url}tampered/"; then fail "a tampered download was accepted"; fi
 grep -q "does not match its SHA-256" "$work/out-tampered.txt" || { cat "$work/out-tampered.txt"; fail "no SHA-256 error"; }
 [ ! -e "$work/tampered-ran" ] || fail "the tampered binary ran"
+# userinfo_in_release_url_cannot_send_the_download_off_loopback (the block every issue-22 wrapper
+# shares), and a redirect to plain http is not followed.
+: > "$work/exported"
+if agent_run userinfo ". buildkite/hooks/environment" "${options[@]}" BUILDKITE_PLUGIN_CRLOGIN_RELEASE_URL="http://127.0.0.1:1@example.invalid/"; then fail "a release URL with userinfo was accepted"; fi
+grep -qF "the release URL must be https:// (or http on loopback) with a plain host and no user:password@" "$work/out-userinfo.txt" || { cat "$work/out-userinfo.txt"; fail "no clear error for userinfo"; }
+: > "$work/exported"
+if agent_run redirect ". buildkite/hooks/environment" "${options[@]}" BUILDKITE_PLUGIN_CRLOGIN_RELEASE_URL="${release_url}redirect-http/"; then fail "a redirect to plain http was followed"; fi
+grep -qF "cannot download crlogin $version from ${release_url}redirect-http/" "$work/out-redirect.txt" || { cat "$work/out-redirect.txt"; fail "no clear error for a redirect to http"; }
 
 echo "== no canary in any output or file left behind =="
 no_leak "$u=$p" -- "$work"/out-*.txt "$work/exported" "$work/builds" "$work/home" "$work/tmp"

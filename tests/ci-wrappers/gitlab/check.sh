@@ -96,7 +96,14 @@ if dl 404 "$PATH" --variable "CRLOGIN_RELEASE_URL=${release_url}missing/"; then 
 grep -q "cannot download crlogin $ver from ${release_url}missing/ (the error above): check the version and release-url" "$work/out-404.txt" || { cat "$work/out-404.txt"; fail "no clear error for a 404"; }
 if dl nofetch "$work/nofetch" --variable "CRLOGIN_RELEASE_URL=$release_url"; then fail "ran without curl or wget"; fi
 grep -q "crlogin is not in the image, and neither curl nor wget is there to download it" "$work/out-nofetch.txt" || { cat "$work/out-nofetch.txt"; fail "no clear error without curl and wget"; }
-echo "download (curl, wget, tampered, wrong pin, 404, no curl/wget): PASS ($((SECONDS - time_start)) s)"
+# userinfo_in_release_url_cannot_send_the_download_off_loopback, and a redirect to plain http.
+for url in 'http://127.0.0.1:1@example.invalid/' 'http://[::1]:1@example.invalid/'; do
+  if dl userinfo "$PATH" --variable "CRLOGIN_RELEASE_URL=$url"; then fail "$url was accepted"; fi
+  grep -qF "the release URL ${url%/} must be an https URL (or http on loopback) with a plain host and no user:password@" "$work/out-userinfo.txt" || { cat "$work/out-userinfo.txt"; fail "no clear error for $url"; }
+done
+if dl redirect "$PATH" --variable "CRLOGIN_RELEASE_URL=${release_url}redirect-http/"; then fail "a redirect to plain http was followed"; fi
+grep -q "cannot download crlogin $ver from ${release_url}redirect-http/" "$work/out-redirect.txt" || { cat "$work/out-redirect.txt"; fail "no clear error for a redirect to http"; }
+echo "download (curl, wget, tampered, wrong pin, 404, no curl/wget, userinfo, http redirect): PASS ($((SECONDS - time_start)) s)"
 
 echo "== after cleanup: no per-job directory is left; no canary in any output or log =="
 left=$(find "$work/project.tmp" -maxdepth 1 -name 'crlogin-*' 2>/dev/null)

@@ -58,7 +58,19 @@ expect_fail 404 "cannot download ${release_url}missing/SHA256SUMS (the error abo
   "$work/curl:$work/tools" --dir "$work/bin-404" --base-url "${release_url}missing/"
 expect_fail version "the download is crlogin $version" "$work/curl:$work/tools" --version 9.9.9 --dir "$work/bin-version" --base-url "$release_url"
 expect_fail nofetch "neither curl nor wget is installed" "$work/tools" --dir "$work/bin-nofetch" --base-url "$release_url"
-expect_fail plainhttp "--base-url must be an https URL (or http on loopback), not http://example.invalid/" "$work/curl:$work/tools" --base-url http://example.invalid/
+must_https="--base-url must be an https URL (or http on loopback) with a plain host and no user:password@, not"
+expect_fail plainhttp "$must_https http://example.invalid/" "$work/curl:$work/tools" --base-url http://example.invalid/
+# userinfo_in_base_url_cannot_send_the_download_off_loopback: the host of these is example.invalid.
+i=0
+for url in 'http://127.0.0.1:1@example.invalid/' 'http://localhost:1@example.invalid/' 'http://[::1]:1@example.invalid/' \
+    'https://user:pw@example.invalid/' 'http://127.0.0.1:80x/' 'http://127.0.0.1%2f@example.invalid/' 'HTTP://example.invalid/'; do
+  i=$((i + 1))
+  expect_fail "userinfo$i" "$must_https $url" "$work/curl:$work/tools" --dir "$work/bin-userinfo$i" --base-url "$url"
+done
+# redirect_to_plain_http_is_not_followed: a loopback mirror's redirect to http is refused (curl
+# --proto-redir =https), so SHA256SUMS never comes over plain http from elsewhere.
+expect_fail redirect "cannot download ${release_url}redirect-http/SHA256SUMS" \
+  "$work/curl:$work/tools" --dir "$work/bin-redirect" --base-url "${release_url}redirect-http/"
 expect_fail option "unknown option --prefix" "$work/curl:$work/tools" --prefix /opt
 [ -z "$(ls -A "$work/tmp")" ] || fail "install.sh left files in TMPDIR: $(ls -A "$work/tmp")"
 no_leak "$u=$p" -- "$work"/out-*.txt

@@ -221,7 +221,10 @@ assert shs[0].script == crlogin.INSTALL && shs[1].env.CRLOGIN_BIN == shs[0].env.
 assert shs[-1].env.CRLOGIN_BIN == shs[1].env.CRLOGIN_BIN: 'cleanup ran another binary'
 assert !new File(shs[0].env.CRLOGIN_CONFIG_DIR + '.bin').exists(): 'the downloaded binary was left behind'
 [[cfg.RELEASE_URL + 'tampered/', 'the downloaded crlogin-x86_64-unknown-linux-musl does not match its SHA-256 in ' + cfg.RELEASE_URL + 'tampered/SHA256SUMS; not running it'],
- [cfg.RELEASE_URL + 'missing/', 'cannot download crlogin ' + cfg.VERSION + ' from ' + cfg.RELEASE_URL + 'missing/: check version: and releaseUrl:']].each { url, message ->
+ [cfg.RELEASE_URL + 'missing/', 'cannot download crlogin ' + cfg.VERSION + ' from ' + cfg.RELEASE_URL + 'missing/: check version: and releaseUrl:'],
+ // userinfo_in_release_url_cannot_send_the_download_off_loopback; a redirect to plain http.
+ ['http://127.0.0.1:1@example.invalid/', 'the release URL http://127.0.0.1:1@example.invalid must be an https URL (or http on loopback) with a plain host and no user:password@'],
+ [cfg.RELEASE_URL + 'redirect-http/', 'cannot download crlogin ' + cfg.VERSION + ' from ' + cfg.RELEASE_URL + 'redirect-http/']].each { url, message ->
     j.calls.clear()
     Throwable thrown = null
     try { crlogin.call([credentialsId: 'dcr', kind: 'usernamePassword', registry: registry, version: cfg.VERSION, releaseUrl: url]) { -> assert false } } catch (Throwable t) { thrown = t }
