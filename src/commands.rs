@@ -426,6 +426,10 @@ pub fn selection(args: &NebiusTargetArgs, env: &Env) -> Result<Selection> {
 
 /// A fresh 0700 `crlogin-*` directory in the CI's per-job temporary place, for `--isolated`
 /// and `exec`.
+///
+/// The CI's per-job directory comes first. Where another user controls it (a GitHub container job
+/// runs as root while `RUNNER_TEMP` belongs to the runner's uid), the system's temporary directory
+/// serves instead if it passes the same check; only when neither does is the login refused.
 pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
     let base = ci.isolated_base(env);
     sinks::check_path(
@@ -433,7 +437,17 @@ pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
         "the directory for --isolated",
         "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
     )?;
-    crate::files::check_private_base(&base)?;
+    if let Err(unsafe_base) = crate::files::check_private_base(&base) {
+        let system = std::env::temp_dir();
+        if system == base || crate::files::check_private_base(&system).is_err() {
+            return Err(unsafe_base);
+        }
+        ci.note(&format!(
+            "crlogin: {unsafe_base:#}; the private directory is made under {} instead",
+            system.display()
+        ));
+        return make_isolated_dir(&system);
+    }
     make_isolated_dir(&base)
 }
 

@@ -1,6 +1,6 @@
 //! A registry written as a URL, `https://host[:port][/path]` (or `http://`), read the way the
 //! docker CLI reads `docker login https://...`: the scheme is dropped and the host (with its
-//! port and path) kept; Docker Hub's URLs (`https://index.docker.io/v1/`,
+//! port, as written, and path) kept; Docker Hub's URLs (`https://index.docker.io/v1/`,
 //! `https://registry-1.docker.io`) name Docker Hub, `docker.io`, which each tool's file then keys
 //! its own way.
 
@@ -41,11 +41,26 @@ pub fn without_scheme(value: &str) -> Result<String> {
             shown()
         );
     };
-    if DOCKER_HUB_HOSTS.contains(&host) && url.port().is_none() {
+    let port = written_port(&url, value);
+    if DOCKER_HUB_HOSTS.contains(&host) && port.is_none() {
         return Ok("docker.io".to_string());
     }
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
     Ok(format!("{host}{port}{}", url.path().trim_end_matches('/')))
+}
+
+/// The port `value` names, the scheme's default included: `url` drops a written default port
+/// (`https://host:443` has no `port()`), while the docker CLI keys that login `host:443`. The
+/// same text read under a scheme with no default port keeps it.
+fn written_port(url: &Url, value: &str) -> Option<u16> {
+    url.port().or_else(|| {
+        let scheme = url.scheme();
+        let rest = value
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .and_then(|_| value.get(scheme.len()..))?;
+        Url::parse(&format!("crlogin-port{rest}")).ok()?.port()
+    })
 }
 
 #[cfg(test)]
@@ -71,6 +86,23 @@ mod tests {
     }
 
     #[test]
+    fn keeps_a_written_default_port_as_the_docker_cli_does() {
+        for (url, want) in [
+            (
+                "https://registry.example.com:443",
+                "registry.example.com:443",
+            ),
+            ("HTTPS://r.example:443/team/", "r.example:443/team"),
+            ("http://127.0.0.1:80/", "127.0.0.1:80"),
+            ("https://[::1]:443/v2/", "[::1]:443/v2"),
+            ("https://index.docker.io:443/v1/", "index.docker.io:443/v1"),
+            ("https://r.example:", "r.example"),
+        ] {
+            assert_eq!(without_scheme(url).unwrap(), want, "{url}");
+        }
+    }
+
+    #[test]
     fn refuses_other_schemes_and_credentials_without_showing_them() {
         for (url, why) in [
             ("ftp://r.example", "scheme"),
@@ -87,5 +119,17 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn the_registry_key_keeps_a_written_default_port() {
+        assert_eq!(
+            crate::registry::parse_registry("https://r.example:443/team").unwrap(),
+            "r.example:443"
+        );
+        assert_eq!(
+            crate::registry::parse_registry("https://r.example/team").unwrap(),
+            "r.example"
+        );
     }
 }

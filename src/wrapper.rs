@@ -459,10 +459,10 @@ pub const NAMES: &[Name] = &[
         Some("`verify: true`"),
     )
     .also(
-        Some("`verify: true`"),
-        Some("`verify: true`"),
-        Some("`verify: true`"),
-        None,
+        Some("option `verify: true`"),
+        Some("parameter `verify: true`"),
+        Some("parameter `verify: true`"),
+        Some("CRLOGIN_VERIFY=true"),
     ),
     // docker's `login -u USER --password-stdin`, which no wrapper runs.
     row("--username", Some("-u"), None, None, None, None),
@@ -640,6 +640,27 @@ mod tests {
             "invalid value 'x' for 'parameter tools'"
         );
         assert_eq!(without_placeholders("a <b> <C>"), "a <b>");
+    }
+
+    #[test]
+    fn a_refused_login_names_each_wrappers_verify_setting() {
+        let message = "--verify: r.example did not accept the login: HTTP 401; nothing was written";
+        for (wrapper, setting) in [
+            (Wrapper::GitHubAction, "`verify: true`"),
+            (Wrapper::GitLabComponent, "`verify: true`"),
+            (Wrapper::GitLabInclude, "CRLOGIN_VERIFY=true"),
+            (Wrapper::JenkinsStep, "`verify: true`"),
+            (Wrapper::BuildkitePlugin, "option `verify: true`"),
+            (Wrapper::CircleCiOrb, "parameter `verify: true`"),
+            (Wrapper::AzureTemplate, "parameter `verify: true`"),
+            (Wrapper::BitbucketStep, "CRLOGIN_VERIFY=true"),
+        ] {
+            let phrased = wrapper.phrase(message);
+            assert!(
+                phrased.starts_with(&format!("{setting}: r.example did not accept")),
+                "{wrapper:?}: {phrased}"
+            );
+        }
     }
 
     #[test]

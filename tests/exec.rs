@@ -390,6 +390,50 @@ fn a_private_directory_base_another_user_controls_is_refused() {
     assert!(marker.exists());
 }
 
+/// A GitHub container job runs as root while `RUNNER_TEMP` belongs to the runner's uid: that base
+/// is not used, and the system's temporary directory (when it passes the same check) serves.
+#[test]
+fn a_foreign_runner_temp_falls_back_to_a_safe_temporary_directory() {
+    if !rustix::process::geteuid().is_root() {
+        return; // only root may give a directory to another uid
+    }
+    let secret = &canary("exec-foreign-runner-temp");
+    let registry = Registry::start(Auth::user("alice", secret));
+    let env = dcr_env(&registry, secret);
+    let runner_temp = env.home().join("runner-temp");
+    std::fs::create_dir(&runner_temp).unwrap();
+    std::os::unix::fs::chown(&runner_temp, Some(1001), Some(1001)).unwrap();
+    let system = env.home().join("system-tmp");
+    std::fs::create_dir(&system).unwrap();
+    set_mode(&system, 0o700);
+    let marker = env.home().join("ran");
+    let out = env
+        .crlogin(["exec", "--", "touch", marker.to_str().unwrap()])
+        .env("GITHUB_ACTIONS", "true")
+        .env("RUNNER_TEMP", &runner_temp)
+        .env("TMPDIR", &system)
+        .run();
+    out.assert_success("exec with a foreign RUNNER_TEMP");
+    assert!(marker.exists(), "the command did not run: {out}");
+    assert!(out.stderr.contains("belongs to uid 1001"), "{out}");
+    assert!(scratch_dirs(&runner_temp).is_empty(), "{out}");
+    assert!(
+        scratch_dirs(&system).is_empty(),
+        "exec left its directory: {out}"
+    );
+    // The runner's own mask lines carry the secret by design; nothing else may.
+    let log: String = (out.stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some("alice")),
+        &[&out.stdout, &log],
+        env.home(),
+        &[],
+    );
+}
+
 #[test]
 fn the_command_gets_the_core_limit_crlogin_was_started_with() {
     use std::os::unix::process::CommandExt;

@@ -32,7 +32,12 @@ crlogin_run() (
     name=${pair#*=}
     if [ -n "$value" ]; then export "$name=$value"; fi
   done
-  case $(crlogin_option VERIFY) in true) export CRLOGIN_VERIFY=true ;; esac
+  # Each registry is asked before anything is written, unless option verify (or CRLOGIN_VERIFY) is false.
+  case $(crlogin_option VERIFY) in
+    false) export CRLOGIN_VERIFY=false ;;
+    true) export CRLOGIN_VERIFY=true ;;
+    *) export CRLOGIN_VERIFY="${CRLOGIN_VERIFY:-true}" ;;
+  esac
   case $(crlogin_option ISOLATED) in false) export CRLOGIN_ISOLATED=false ;; *) unset CRLOGIN_ISOLATED ;; esac
   crlogin "$@"
 )

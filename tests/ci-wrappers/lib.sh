@@ -116,3 +116,16 @@ PY
   echo "ok: the crlogin-install block of $* is buildkite/lib/install.sh"
 }
 
+
+# refused_nothing_written LOG DIR...: LOG (a login with a wrong password, verified by default)
+# says the registry refused and that nothing was written, has no "logged in" line, and no DIR
+# holds a crlogin directory (the downloaded binary aside), a config.json or an auth.json.
+refused_nothing_written() {
+  local log=$1; shift
+  grep -q "did not accept the login: the registry rejected the credential (HTTP 401" "$log" || { cat "$log"; fail "wrong password: no clear error"; }
+  grep -q "nothing was written" "$log" || { cat "$log"; fail "wrong password: the error does not say nothing was written"; }
+  ! grep -q "logged in to" "$log" || { cat "$log"; fail "wrong password: a 'logged in' line"; }
+  local written
+  written=$(find "$@" \( -name '*crlogin-*' ! -name '*crlogin-bin*' ! -name '*.bin' -o -name config.json -o -name auth.json \) -print 2>/dev/null || true)
+  [ -z "$written" ] || fail "wrong password: written anyway: $written"
+}

@@ -92,7 +92,8 @@ fi
   [ -z "$PARAM_SERVICE_ACCOUNT_ID" ] || export NEBIUS_SERVICE_ACCOUNT_ID="$PARAM_SERVICE_ACCOUNT_ID"
   [ -z "$PARAM_AUDIENCE" ] || export NEBIUS_OIDC_AUDIENCE="$PARAM_AUDIENCE"
   [ -z "$PARAM_FROM_ENV" ] || export CRLOGIN_FROM_ENV="$PARAM_FROM_ENV"
-  [ "$PARAM_VERIFY" != true ] && [ "$PARAM_VERIFY" != 1 ] || export CRLOGIN_VERIFY=true
+  # Each registry is asked before anything is written, unless parameter verify is false.
+  case $PARAM_VERIFY in false|0) export CRLOGIN_VERIFY=false ;; *) export CRLOGIN_VERIFY=true ;; esac
   unset CRLOGIN_ISOLATED
   # crlogin appends DOCKER_CONFIG (and the others) to $BASH_ENV itself; stdout is only paths.
   if [ "$PARAM_ISOLATED" = true ] || [ "$PARAM_ISOLATED" = 1 ]; then crlogin login --isolated; else crlogin login; fi

@@ -28,6 +28,7 @@ PY
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the step must download it here"
 python3 scripts/make-oci-image.py "$work/image" v1
 u=bb-user p=$(canary)
+wrong=$(canary)  # a wrong password, which must not leak either
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
@@ -39,7 +40,7 @@ step() {
   env -i PATH="$PATH" HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8 \
     BITBUCKET_BUILD_NUMBER=42 BITBUCKET_CLONE_DIR="$work/build" BITBUCKET_STEP_UUID='{5f0c}' \
     CRLOGIN_VERSION="$version" CRLOGIN_RELEASE_URL="$release_url" CRLOGIN_FOR=docker \
-    DCR_REGISTRY="127.0.0.1:$port" DCR_USERNAME="$u" DCR_PASSWORD="$p" "$@" \
+    DCR_REGISTRY="http://127.0.0.1:$port/" DCR_USERNAME="$u" DCR_PASSWORD="$p" "$@" \
     sh -ec "$script" > "$work/out-$name.txt" 2>&1
 }
 
@@ -50,8 +51,23 @@ docker manifest inspect --insecure 127.0.0.1:$port/team/app:v1
 echo \"used \$DOCKER_CONFIG\"" || { cat "$work/out-script.txt"; fail "the step's script"; }
 config=$(sed -n 's/^used //p' "$work/out-script.txt")
 [ "$config" = "$work/build.crlogin-42" ] || fail "DOCKER_CONFIG is not the step's directory: $config"
+grep -q "verified 127.0.0.1:$port" "$work/out-script.txt" || { cat "$work/out-script.txt"; fail "the registry (a URL) was not verified by default"; }
 step after-script "$(cat "$work/cleanup.sh")" || { cat "$work/out-after-script.txt"; fail "after-script"; }
 [ ! -e "$config" ] && [ ! -e "$config.bin" ] || fail "after-script left $config"
+
+echo "== a wrong password fails the step with nothing written; CRLOGIN_VERIFY=false writes it =="
+if step wrong "$(cat "$work/login.sh")
+echo the script ran after a refused login" DCR_PASSWORD="$wrong"; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+grep -q "CRLOGIN_VERIFY=true" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "the refusal does not name CRLOGIN_VERIFY"; }
+! grep -q "the script ran after a refused login" "$work/out-wrong.txt" || fail "wrong password: the script ran"
+refused_nothing_written "$work/out-wrong.txt" "$work/build" "$work/home" "$work/tmp"
+[ ! -e "$work/build.crlogin-42" ] || fail "wrong password: $work/build.crlogin-42 was made"
+step unverified "$(cat "$work/login.sh")
+jq -e --arg h 127.0.0.1:$port '.auths[\$h]' \"\$DOCKER_CONFIG/config.json\" > /dev/null" DCR_PASSWORD="$wrong" CRLOGIN_VERIFY=false \
+  || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false did not write the login"; }
+! grep -q "verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "CRLOGIN_VERIFY=false still verified"; }
+step after-unverified "$(cat "$work/cleanup.sh")" || { cat "$work/out-after-unverified.txt"; fail "after-script"; }
+[ ! -e "$work/build.crlogin-42" ] || fail "after-script left $work/build.crlogin-42"
 
 echo "== errors name the step's variables; a tampered download is never run =="
 if step bad "$(cat "$work/login.sh")" CRLOGIN_FOR=dockr; then fail "bad CRLOGIN_FOR accepted"; fi
@@ -62,5 +78,5 @@ grep -q "does not match its SHA-256" "$work/out-tampered.txt" || { cat "$work/ou
 [ ! -e "$work/tampered-ran" ] || fail "the tampered binary ran"
 
 echo "== no canary in any output or file left behind =="
-no_leak "$u=$p" -- "$work"/out-*.txt "$work/home" "$work/tmp" "$work"/build*
+no_leak "$u=$p" "$u=$wrong" -- "$work"/out-*.txt "$work/home" "$work/tmp" "$work"/build*
 echo "bitbucket: OK"

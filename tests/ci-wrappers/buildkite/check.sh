@@ -45,6 +45,7 @@ chmod 755 "$work/agent/buildkite-agent"
 ! command -v crlogin >/dev/null || fail "crlogin is on PATH; the plugin must download it here"
 python3 scripts/make-oci-image.py "$work/image" v1
 u=bk-user p=$(canary)
+wrong=$(canary)  # a wrong password, which must not leak either
 start_registry "$u=$p"
 start_release "$work/release" "x86_64-unknown-linux-musl=$repo/target/debug/crlogin"
 version=$(target/debug/crlogin --version | cut -d' ' -f2)
@@ -57,7 +58,7 @@ grep -qF "crlogin/crlogin#v$version" buildkite/example-pipeline.yml || fail "the
 job_env=(PATH="$work/agent:$PATH" HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8
   BUILDKITE=true BUILDKITE_JOB_ID=0190a1b2-job BUILDKITE_AGENT_ACCESS_TOKEN=agent-access-token
   BUILDKITE_BUILD_CHECKOUT_PATH="$work/builds/acme/app"
-  DCR_REGISTRY="127.0.0.1:$port" DCR_USERNAME="$u" DCR_PASSWORD="$p")
+  DCR_REGISTRY="http://127.0.0.1:$port/" DCR_USERNAME="$u" DCR_PASSWORD="$p")
 : > "$work/exported"
 agent_run() {
   local name=$1 script=$2; shift 2
@@ -73,6 +74,7 @@ options=(BUILDKITE_PLUGIN_CRLOGIN_VERSION="$version" BUILDKITE_PLUGIN_CRLOGIN_RE
 echo "== environment hook: downloads, verifies, logs in, exports DOCKER_CONFIG =="
 agent_run environment ". buildkite/hooks/environment" "${options[@]}" || { cat "$work/out-environment.txt"; fail "the environment hook"; }
 grep -q '^--- crlogin login' "$work/out-environment.txt" || fail "the report is not a log group"
+grep -q "verified 127.0.0.1:$port" "$work/out-environment.txt" || { cat "$work/out-environment.txt"; fail "the registry (a URL) was not verified by default"; }
 grep -qF "\"$p\"" "$work/redacted" || fail "the password was not given to buildkite-agent redactor add"
 config=$(bash -c '. "$1"; printf %s "$DOCKER_CONFIG"' _ "$work/exported")
 case $config in "$work/builds/acme/app.tmp/crlogin-"*) ;; *) fail "DOCKER_CONFIG is not a per-job directory next to the checkout: $config" ;; esac
@@ -85,6 +87,19 @@ echo "== pre-exit hook: removes the login and the downloaded binary =="
 agent_run pre-exit ". buildkite/hooks/pre-exit" "${options[@]}" || { cat "$work/out-pre-exit.txt"; fail "the pre-exit hook"; }
 [ ! -e "$config" ] || fail "pre-exit left $config"
 [ ! -e "$work/tmp/crlogin-bin-0190a1b2-job" ] || fail "pre-exit left the downloaded binary"
+
+echo "== a wrong password fails the environment hook with nothing written; option verify: false writes it =="
+: > "$work/exported"
+if agent_run wrong ". buildkite/hooks/environment" "${options[@]}" DCR_PASSWORD="$wrong"; then cat "$work/out-wrong.txt"; fail "a wrong password passed"; fi
+grep -q "option \`verify: true\`" "$work/out-wrong.txt" || { cat "$work/out-wrong.txt"; fail "the refusal does not name option verify"; }
+refused_nothing_written "$work/out-wrong.txt" "$work/builds" "$work/home" "$work/tmp"
+agent_run unverified ". buildkite/hooks/environment" "${options[@]}" DCR_PASSWORD="$wrong" BUILDKITE_PLUGIN_CRLOGIN_VERIFY=false \
+  || { cat "$work/out-unverified.txt"; fail "option verify: false"; }
+! grep -q "verified " "$work/out-unverified.txt" || { cat "$work/out-unverified.txt"; fail "option verify: false still verified"; }
+config=$(bash -c '. "$1"; printf %s "$DOCKER_CONFIG"' _ "$work/exported")
+jq -e --arg h "127.0.0.1:$port" '.auths[$h]' "$config/config.json" >/dev/null || fail "option verify: false did not write the login"
+agent_run pre-exit-unverified ". buildkite/hooks/pre-exit" "${options[@]}" || { cat "$work/out-pre-exit-unverified.txt"; fail "pre-exit after verify: false"; }
+[ ! -e "$config" ] || fail "pre-exit left $config"
 
 echo "== errors name the plugin's options; a tampered download is never run =="
 : > "$work/exported"
@@ -104,5 +119,5 @@ if agent_run redirect ". buildkite/hooks/environment" "${options[@]}" BUILDKITE_
 grep -qF "cannot download crlogin $version from ${release_url}redirect-http/" "$work/out-redirect.txt" || { cat "$work/out-redirect.txt"; fail "no clear error for a redirect to http"; }
 
 echo "== no canary in any output or file left behind =="
-no_leak "$u=$p" -- "$work"/out-*.txt "$work/exported" "$work/builds" "$work/home" "$work/tmp"
+no_leak "$u=$p" "$u=$wrong" -- "$work"/out-*.txt "$work/exported" "$work/builds" "$work/home" "$work/tmp"
 echo "buildkite: OK"
