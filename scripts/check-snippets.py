@@ -10,7 +10,8 @@ usage: check-snippets.py FILE.md ...
          (`version: 2.1`), a Bitbucket pipeline (`pipelines:`): their vendored schemas; anything
          else (Kubernetes, a Nebius profile): parsed
   sh     `bash -n`; a `console` block's `$ ` lines likewise
-  groovy parsed by Groovy (a Jenkinsfile is Groovy syntax)
+  groovy parsed by Groovy (a Jenkinsfile is Groovy syntax); the `crlogin(...)` steps of one
+         Jenkinsfile all pass `version:` or none does (a call without it needs crlogin on PATH)
   json   parsed; `toml` parsed
   text, an empty tag, powershell (no PowerShell here): not code, or listed as not checked
 
@@ -155,6 +156,11 @@ def main(files):
                 with open(f, "w") as fh:
                     fh.write(text)
                 groovy.append((f, where))
+                calls = re.findall(r"\bcrlogin\(([^)]*)\)", text)
+                with_version = [c for c in calls if re.search(r"\bversion:", c)]
+                if with_version and len(with_version) != len(calls):
+                    fail(where, f"{len(with_version)} of {len(calls)} crlogin(...) calls pass version:; "
+                         "the others fail on an agent without crlogin on PATH")
             elif tag == "json":
                 try:
                     json.loads(text)

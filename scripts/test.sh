@@ -2,7 +2,8 @@
 # Runs every check crlogin has: installs the test dependencies, then format, lints and the whole
 # test suite (unit tests and end-to-end tests against a real registry and real clients), then the
 # wrapper suites: the GitHub Action (action/test/run.sh) and the GitLab and Jenkins wrappers
-# (tests/ci-wrappers/run.sh). Exits non-zero if any of them fails.
+# (tests/ci-wrappers/run.sh), the book, the leak audit, the Windows and aarch64 builds, fuzzing,
+# and one round of the benchmark. Exits non-zero if any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,9 @@ suite "Windows build under Wine (scripts/windows-test.sh)" bash scripts/windows-
 suite "release smoke: install.sh, then the installed CLI (scripts/release-smoke.sh)" bash scripts/release-smoke.sh --binary target/debug/crlogin
 suite "fuzzing (scripts/fuzz.sh 15)" bash scripts/fuzz.sh 15
 suite "aarch64 release asset under qemu (tests/release/aarch64-e2e.sh)" bash tests/release/aarch64-e2e.sh
+# Once, with few rounds, on the debug binary built above: a broken benchmark fails the build
+# (its figures are not judged here; scripts/bench.sh without --ci measures the release build).
+suite "benchmark, one round (scripts/bench.sh --ci)" bash scripts/bench.sh --ci
 if ((${#failed[@]})); then
   echo "FAILED after $SECONDS s: ${failed[*]}" >&2
   exit 1

@@ -2,6 +2,7 @@
 //! are read only from the environment and files (never flags, which show in `ps`).
 
 use crate::auth::{source_parser, AuthSource};
+use crate::help_examples;
 use crate::tools::{Tool, DEFAULT_TOOLS};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -14,11 +15,15 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
 
+/// How long a command that writes the tools' files waits for another writer: only the commands
+/// that write take it (`completions -h` has no business listing it).
+#[derive(Debug, Args)]
+pub struct LockArgs {
     /// Seconds to wait for another process writing the same auth file (its lock) before giving up.
     #[arg(
         long,
-        global = true,
         value_name = "SECONDS",
         default_value_t = crate::files::DEFAULT_LOCK_WAIT.as_secs(),
         value_parser = clap::value_parser!(u64).range(0..=3600),
@@ -27,12 +32,29 @@ pub struct Cli {
     pub lock_timeout: u64,
 }
 
+impl Command {
+    /// `--lock-timeout` of a command that writes the tools' files (None: this one writes none).
+    pub fn lock_timeout(&self) -> Option<u64> {
+        let lock = match self {
+            Command::Login(a) => &a.lock,
+            Command::Logout(a) => &a.lock,
+            Command::Cleanup(a) => &a.lock,
+            Command::ConfigureHelper(a) => &a.lock,
+            Command::Exec(a) => &a.lock,
+            _ => return None,
+        };
+        Some(lock.lock_timeout)
+    }
+}
+
 /// crlogin's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write registry credentials for docker, helm and podman from environment secrets.
+    #[command(before_help = help_examples::login(), help_template = help_examples::TEMPLATE)]
     Login(LoginArgs),
     /// Remove the entries `login` writes (same registry selection) from every tool's file.
+    #[command(before_help = help_examples::logout(), help_template = help_examples::TEMPLATE)]
     Logout(LogoutArgs),
     /// Undo exactly what this job's `login` added, from the state it saved (GitHub's post step,
     /// or the state file in the config dir), and remove the directory `--isolated` made.
@@ -55,13 +77,16 @@ pub enum Command {
     K8sSecret(K8sSecretArgs),
     /// Log in as `login` does, into a fresh private directory, run COMMAND with DOCKER_CONFIG,
     /// HELM_REGISTRY_CONFIG and REGISTRY_AUTH_FILE pointing there and without the secret
-    /// variables, then remove the directory. Exits with COMMAND's status.
+    /// variables, then remove the directory. Exits with COMMAND's status (127: not found, 126:
+    /// not executable).
+    #[command(before_help = help_examples::exec(), help_template = help_examples::TEMPLATE)]
     Exec(ExecArgs),
     /// Print a shell completion script on stdout, e.g. `crlogin completions bash >
     /// /etc/bash_completion.d/crlogin`.
     Completions(CompletionsArgs),
     /// Check what `login` would need, without writing or exchanging anything: CI, credential
     /// source, tool config files, credential helpers, regions, clock skew and reachability.
+    #[command(before_help = help_examples::doctor(), help_template = help_examples::TEMPLATE)]
     Doctor(DoctorArgs),
 }
 
@@ -162,8 +187,9 @@ pub struct SelectArgs {
 /// Which credentials and registries, as `login` reads them (`k8s-secret` writes for no tool).
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
-    /// Also read PREFIX_USERNAME, PREFIX_PASSWORD and PREFIX_REGISTRY (repeatable; DCR is read
-    /// without asking).
+    /// Also the username/password registry PREFIX_REGISTRY, with PREFIX_USERNAME and
+    /// PREFIX_PASSWORD or PREFIX_PASSWORD_FILE (repeatable). DCR_USERNAME, DCR_PASSWORD and
+    /// DCR_REGISTRY are read without this flag.
     #[arg(
         long = "from-env",
         value_name = "PREFIX",
@@ -179,10 +205,20 @@ pub struct RegistryArgs {
 
 /// Flags of `crlogin logout`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("config_dir", |a| a.help("Remove the entries from the one config.json in DIR, where `login --config-dir DIR` wrote them")),
+    mut_arg("tools", |a| a.help("Which tools' files to remove the entries from")),
+    mut_arg("from_env", |a| a.help("Also log out of PREFIX_REGISTRY (repeatable; DCR_REGISTRY is read without asking); no password is read")),
+    mut_arg("registries", |a| a.help("Also remove the entries for this registry host, any registry (repeatable)")),
+)]
 pub struct LogoutArgs {
     /// Registries, tools and config directory, as for `login`.
     #[command(flatten)]
     pub target: TargetArgs,
+
+    /// Waiting for another writer.
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Log out of this registry only (`host[:port][/path]` or a URL), as `docker logout
     /// REGISTRY` does.
@@ -207,6 +243,10 @@ pub struct CleanupArgs {
     /// The directory login wrote into (default: $DOCKER_CONFIG, as login exported it).
     #[arg(long, value_name = "DIR", env = "CRLOGIN_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
+
+    /// Waiting for another writer.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// Flags of `crlogin login`.
@@ -219,6 +259,10 @@ pub struct LoginArgs {
     /// The Nebius credential.
     #[command(flatten)]
     pub auth: AuthArgs,
+
+    /// Waiting for another writer.
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// docker's `-u USER --password-stdin REGISTRY`.
     #[command(flatten)]
@@ -274,6 +318,24 @@ pub struct ExecArgs {
     /// The Nebius credential.
     #[command(flatten)]
     pub auth: AuthArgs,
+
+    /// Waiting for another writer.
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    /// Leave out the report of what was logged in (`--quiet=false` prints it). Default: quiet
+    /// in a local shell, the report on a CI.
+    #[arg(
+        long,
+        short = 'q',
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        env = "CRLOGIN_QUIET",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub quiet: Option<bool>,
 
     /// The command to run, and its arguments (after `--` when one starts with `-`).
     #[arg(
@@ -385,7 +447,8 @@ pub struct NebiusTargetArgs {
     #[arg(long)]
     pub all_regions: bool,
 
-    /// Also this registry host, served with the Nebius credential (repeatable).
+    /// Also this host, with the Nebius credential: a Nebius registry under another name
+    /// (repeatable). A username/password registry is named by DCR_REGISTRY or --from-env.
     #[arg(
         long = "registry",
         value_name = "HOST",
@@ -427,6 +490,10 @@ pub struct ConfigureHelperArgs {
     /// Remove the entries and the link instead.
     #[arg(long)]
     pub remove: bool,
+
+    /// Waiting for another writer.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// How `k8s-secret` prints the manifest.
@@ -485,6 +552,10 @@ pub enum ReportFormat {
 
 /// Flags of `crlogin doctor`: the selection `login` takes, so it checks what that login would do.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("config_dir", |a| a.help("Check the one config.json in DIR that `login --config-dir DIR` would write, instead of each tool's own file")),
+    mut_arg("tools", |a| a.help("Which tools' files to check")),
+)]
 pub struct DoctorArgs {
     /// Registries, tools and config directory, as for `login`.
     #[command(flatten)]

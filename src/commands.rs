@@ -8,6 +8,7 @@ use crate::cli::{
     TokenArgs,
 };
 use crate::env::Env;
+use crate::no_credentials::{self, Wanted};
 use crate::plan::{self, Planned};
 use crate::registry::Selection;
 use crate::report;
@@ -89,10 +90,7 @@ fn resolve_found(
     ci: &dyn Ci,
 ) -> Result<Resolved> {
     if found.is_empty() {
-        bail!(
-            "no credentials found: {}",
-            crate::wrapper::current().how_to_give_credentials(&auth::looked_for())
-        );
+        bail!("{}", no_credentials::message(Wanted::Any));
     }
     let planned = plan::plan(found, |f| &f.scope, &selection(&select.nebius, env)?)?;
     let options = auth_options(auth_args, dry_run);
@@ -150,13 +148,21 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         .or_else(|| args.target.config_dir.clone());
     let files = sinks::files(&args.target.select.tools, env, config_dir.as_deref())?;
     let logins = resolved.logins();
+    let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
+    // Only where cleanup will find the state: elsewhere nothing would ever put them back.
+    let replaced = if config_dir.is_some() || ci.keeps_state() {
+        crate::sinks::restore::save(&sinks::keys_by_file(&files, &hosts))?
+    } else {
+        Vec::new()
+    };
     let path_var = env.path("PATH");
     let written = sinks::write_logins_via(
         &files,
         &logins,
         ci,
         path_var.as_deref().map(Path::as_os_str),
-    )?;
+    )
+    .inspect_err(|_| crate::sinks::restore::discard(&replaced))?;
     for warning in &written.warnings {
         ci.warning(warning);
     }
@@ -164,7 +170,6 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
     for host in &verified {
         ci.note(&format!("crlogin: verified {host}"));
     }
-    let hosts: Vec<&str> = logins.iter().map(|l| l.host).collect();
     let state = State {
         entries: sinks::keys_by_file(&files, &hosts)
             .into_iter()
@@ -179,6 +184,7 @@ pub fn login(args: &LoginArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             })
             .collect(),
         isolated_dir,
+        replaced,
     };
     let mut exported = Vec::new();
     if let Some(dir) = &config_dir {
@@ -230,10 +236,7 @@ pub fn logout(args: &LogoutArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         scopes.push(Scope::Nebius);
     }
     if scopes.is_empty() {
-        bail!(
-            "nothing to log out of: name hosts with --region/--registry, or set the variables login used ({})",
-            auth::looked_for()
-        );
+        bail!("nothing to log out of: name the registry (`crlogin logout REGISTRY`), the hosts with --registry or --region, or set the registry variable login read (DCR_REGISTRY, or PREFIX_REGISTRY with --from-env PREFIX); logout needs no password, key or token");
     }
     let planned = plan::plan(scopes, |s| s, &selection)?;
     let hosts: Vec<&str> = plan::hosts(&planned).collect();
@@ -278,7 +281,7 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
         .iter()
         .filter_map(|tool| tool.auth_file(env).ok())
         .collect();
-    let removed = state.undo(&state::Bounds {
+    let (removed, restored) = state.undo(&state::Bounds {
         config_dir: dir.as_deref(),
         from_config_dir,
         isolated_base: &ci.isolated_base(env),
@@ -294,6 +297,12 @@ pub fn cleanup(args: &CleanupArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
             "files"
         }
     );
+    if restored > 0 {
+        text.push_str(&format!(
+            "  put back {restored} {} this job's login had replaced\n",
+            if restored == 1 { "entry" } else { "entries" }
+        ));
+    }
     if let Some(dir) = &state.isolated_dir {
         text.push_str(&format!("  removed {}\n", dir.display()));
     }
@@ -373,13 +382,11 @@ pub fn nebius_credential(
     ci: &dyn Ci,
 ) -> Result<(auth::Credential, PasswordKind)> {
     let Some(input) = auth::find_nebius(env, ci, &args.choice())? else {
-        bail!(
-            "no Nebius credential found: set one of {}",
-            auth::nebius_looked_for()
-        );
+        bail!("{}", no_credentials::message(Wanted::Nebius));
     };
     let kind = input.credential.kind();
-    let credential = auth::resolve(input, env, ci, &auth_options(args, false))?;
+    let credential = auth::resolve(input, env, ci, &auth_options(args, false))
+        .map_err(|e| no_credentials::narrowed(e, Wanted::Nebius))?;
     Ok((credential, kind))
 }
 

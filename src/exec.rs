@@ -17,8 +17,8 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// Runs `exec`: COMMAND's exit status, or 1 (after one error line) when the login fails, in
-/// which case COMMAND is not started.
+/// Runs `exec`: COMMAND's exit status; 127 when COMMAND is not found and 126 when it cannot be
+/// executed (as a shell says), or 1 when the login fails, each after one error line.
 pub fn run(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> ExitCode {
     match exec(args, env, ci) {
         Ok(code) => ExitCode::from(code),
@@ -41,10 +41,12 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     for warning in &written.warnings {
         ci.warning(warning);
     }
-    ci.section(
-        "crlogin exec",
-        &report::login(&resolved.rows(), &files, ci.name(), false),
-    );
+    if !quiet(args.quiet, ci) {
+        ci.section(
+            "crlogin exec",
+            &report::login(&resolved.rows(), &files, ci.name(), false),
+        );
+    }
     if let Some(code) = signals.stopped_before_start() {
         return dir.remove(code);
     }
@@ -71,17 +73,41 @@ fn exec(args: &ExecArgs, env: &Env, ci: &dyn Ci) -> Result<u8> {
     let child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            let error = anyhow::anyhow!(
-                "cannot run {}: {}: check the command's name and PATH",
-                quoted(&program.to_string_lossy()),
-                e.kind()
-            );
-            dir.remove(1)?;
-            return Err(error);
+            let (code, why) = not_started(&program.to_string_lossy(), &e);
+            ci.error(&why);
+            return dir.remove(code);
         }
     };
     let code = signals.wait(child)?;
     dir.remove(code)
+}
+
+/// Whether to leave out the login report: as `--quiet` says, else in a local shell (where
+/// COMMAND's own output is what the user asked for), but not on a CI (whose log then shows
+/// which registries and which credential the command ran with).
+fn quiet(flag: Option<bool>, ci: &dyn Ci) -> bool {
+    flag.unwrap_or(ci.name() == crate::ci::local::NAME)
+}
+
+/// The exit status and the error line for a COMMAND that could not be started, as a shell has
+/// them: 127 when there is no such command, 126 when there is one that cannot be executed.
+fn not_started(program: &str, error: &std::io::Error) -> (u8, String) {
+    let name = quoted(program);
+    if error.kind() == std::io::ErrorKind::NotFound {
+        let hint = if program.contains(std::path::MAIN_SEPARATOR) || program.contains('/') {
+            "check the path"
+        } else {
+            "check its spelling, or that the directory holding it is on PATH"
+        };
+        (127, format!("{name}: command not found: {hint}"))
+    } else {
+        (
+            126,
+            format!(
+                "{name}: cannot execute it ({error}): check that it is an executable file (chmod +x)"
+            ),
+        )
+    }
 }
 
 /// The directory `exec` logged in to, held by a handle from the moment it exists. Removed by
@@ -263,6 +289,24 @@ mod forward {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_that_cannot_start_exits_as_a_shell_says() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let (code, line) = not_started("no-such-command", &missing);
+        assert_eq!(code, 127);
+        assert!(
+            line.starts_with("\"no-such-command\": command not found"),
+            "{line}"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let (code, line) = not_started("./script.sh", &denied);
+        assert_eq!(code, 126);
+        assert!(
+            line.starts_with("\"./script.sh\": cannot execute it"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn a_panic_removes_the_credential_directory_before_anything_else() {

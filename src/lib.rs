@@ -18,8 +18,10 @@ pub mod files;
 // Also in test builds, where its unit test runs every entry point over the seed corpus.
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;
+mod help_examples;
 pub mod helper;
 pub mod k8s_secret;
+mod no_credentials;
 mod os;
 mod plan;
 #[cfg(test)]

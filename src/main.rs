@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &args, ci.as_ref()),
     };
-    crlogin::files::set_lock_wait(std::time::Duration::from_secs(cli.lock_timeout));
+    if let Some(seconds) = cli.command.lock_timeout() {
+        crlogin::files::set_lock_wait(std::time::Duration::from_secs(seconds));
+    }
     let result = match &cli.command {
         cli::Command::Login(args) => commands::login(args, &env, ci.as_ref()),
         cli::Command::Logout(args) => commands::logout(args, &env, ci.as_ref()),

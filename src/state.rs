@@ -41,6 +41,9 @@ pub struct State {
     /// The directory `--isolated` created, removed whole by cleanup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolated_dir: Option<PathBuf>,
+    /// The entries the login replaced, put back by cleanup.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<crate::sinks::restore::Replaced>,
 }
 
 /// The keys written into one auth file.
@@ -102,13 +105,13 @@ impl State {
         Ok(Some(State::from_json(&text)?))
     }
 
-    /// Undoes the login: removes its keys from each file, then the isolated directory it made
-    /// (or, in a directory the user named, just the state file in it). Returns how many entries
-    /// were removed. A file that cannot be updated does not stop the others: removing a
+    /// Undoes the login: removes its keys from each file, puts back the entries it replaced,
+    /// then removes the isolated directory it made (or, in a directory the user named, just the
+    /// state file in it). Returns how many entries were removed and how many put back. A file that cannot be updated does not stop the others: removing a
     /// credential is never worse than keeping it, so every file gets its chance before the error.
     /// Only what `bounds` allows is touched: a file or directory a tampered state names beyond
     /// them is left alone and reported.
-    pub fn undo(&self, bounds: &Bounds) -> Result<usize> {
+    pub fn undo(&self, bounds: &Bounds) -> Result<(usize, usize)> {
         let isolated = match &self.isolated_dir {
             // Already gone (a CI's own cleanup may run first): nothing to remove.
             Some(dir) if fs::symlink_metadata(dir).is_err() => None,
@@ -166,6 +169,20 @@ impl State {
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
+        let mut restored = 0;
+        for replaced in &self.replaced {
+            if !allowed.iter().any(|a| same_path(a, &replaced.file)) {
+                failures.push(format!(
+                    "{} is not an auth file login writes here, so nothing was restored in it",
+                    replaced.file.display()
+                ));
+                continue;
+            }
+            match crate::sinks::restore::put_back(replaced) {
+                Ok(n) => restored += n,
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
         if !failures.is_empty() {
             bail!(
                 "{} (the other files were cleaned; fix the file and run cleanup again)",
@@ -177,7 +194,7 @@ impl State {
         } else if let Some(dir) = bounds.config_dir {
             let _ = fs::remove_file(dir.join(FILE_NAME));
         }
-        Ok(removed)
+        Ok((removed, restored))
     }
 }
 
@@ -247,13 +264,7 @@ fn same_path(a: &Path, b: &Path) -> bool {
 
 /// A read error in words.
 fn describe(e: &ReadError) -> String {
-    match e {
-        ReadError::NotFound => "it does not exist".into(),
-        ReadError::NotRegular(kind) => format!("it is {kind}, not a regular file"),
-        ReadError::TooLarge => "it is larger than any state crlogin writes".into(),
-        ReadError::NotUtf8 => "it is not UTF-8 text".into(),
-        ReadError::Io(kind) => kind.to_string(),
-    }
+    e.reason("any state crlogin writes")
 }
 
 #[cfg(test)]
@@ -269,6 +280,7 @@ mod tests {
             }],
             stored: Vec::new(),
             isolated_dir: Some("/tmp/crlogin-x\ny".into()),
+            replaced: Vec::new(),
         };
         let json = state.to_json();
         assert!(!json.contains('\n'));
@@ -291,6 +303,7 @@ mod tests {
             entries: Vec::new(),
             stored: Vec::new(),
             isolated_dir: Some(tmp.path().to_path_buf()),
+            replaced: Vec::new(),
         };
         let base = tmp.path().parent().unwrap();
         let error = state.undo(&bounds(base, &[])).unwrap_err().to_string();
@@ -308,6 +321,7 @@ mod tests {
             entries: Vec::new(),
             stored: Vec::new(),
             isolated_dir: Some(dir.to_path_buf()),
+            replaced: Vec::new(),
         };
         let error = state(&planted)
             .undo(&bounds(base.path(), &[]))
@@ -341,6 +355,7 @@ mod tests {
             ],
             stored: Vec::new(),
             isolated_dir: None,
+            replaced: Vec::new(),
         };
         let files = [broken.clone(), good.clone()];
         let error = format!("{:#}", state.undo(&bounds(tmp.path(), &files)).unwrap_err());

@@ -95,21 +95,6 @@ impl Wrapper {
         text
     }
 
-    /// How to give crlogin a credential here, for "no credentials found"; `shell` is the list of
-    /// variables a shell user sets.
-    pub fn how_to_give_credentials(self, shell: &str) -> String {
-        match self {
-            Wrapper::Shell | Wrapper::GitLabInclude => format!("set {shell}"),
-            Wrapper::BuildkitePlugin => format!("set {shell} in the step's env (from your secrets), or name other variables with the options static-key-variable, iam-token-variable, sa-credentials-variable, or use option `auth: oidc` with service-account-id"),
-            Wrapper::CircleCiOrb => format!("set {shell} as project or context variables (or name other variables with the parameters static-key-variable, iam-token-variable, sa-credentials-variable), or use parameter `auth: oidc` with service-account-id"),
-            Wrapper::AzureTemplate => format!("set {shell} as pipeline variables (a secret one reaches the step only through the parameters staticKeyVariable, iamTokenVariable, saCredentialsVariable, which name it), or use parameter `auth: oidc` with serviceAccountId and serviceConnectionId"),
-            Wrapper::BitbucketStep => format!("set {shell} as secured repository or deployment variables, or set CRLOGIN_AUTH=oidc with NEBIUS_SERVICE_ACCOUNT_ID on a step with `oidc: true`"),
-            Wrapper::GitHubAction => "give the action a credential input (static-key; sa-credentials; service-account-id with public-key-id and private-key; service-account-id with oidc: true; or username, password and registry), or set NEBIUS_* or DCR_* in the step's env".to_string(),
-            Wrapper::GitLabComponent => format!("set {shell} as CI/CD variables (or name other variables with the inputs static-key-variable, iam-token-variable, sa-credentials-variable), or use input auth: oidc with service-account-id; a protected variable is empty in jobs of unprotected branches"),
-            Wrapper::JenkinsStep => "the credential credentialsId names holds nothing: check it under Manage Jenkins > Credentials, and that kind matches it (file, string or usernamePassword)".to_string(),
-        }
-    }
-
     /// Where this wrapper's settings are documented, for usage errors.
     pub fn docs(self) -> &'static str {
         match self {
@@ -492,6 +477,14 @@ pub const NAMES: &[Name] = &[
     row("--password", Some("-p"), None, None, None, None),
     row("--retries", Some("CRLOGIN_RETRIES"), None, None, None, None),
     row("--timeout", Some("CRLOGIN_TIMEOUT"), None, None, None, None),
+    row(
+        "--lock-timeout",
+        Some("CRLOGIN_LOCK_TIMEOUT"),
+        None,
+        None,
+        None,
+        None,
+    ),
     row(
         "--no-cache",
         Some("CRLOGIN_NO_CACHE=true"),

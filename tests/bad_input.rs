@@ -990,9 +990,11 @@ fn config_file_rows() -> Vec<Case> {
             ),
         case(
             "docker config.json with a credsStore named ::error::",
-            login,
+            &["login", "--for", "docker,helm"],
         )
         .dcr()
+        // helm reads it too: a missing store's helper is warned about only where helm reads.
+        .var("HELM_REGISTRY_CONFIG", format!("{{HOME}}/{docker}"))
         .file(docker, r#"{"credsStore": "x\n::error::injected"}"#)
         .accepted(
             "the file is the user's; the warning quotes the helper's name on one line",

@@ -13,7 +13,7 @@ mod iam_grpc;
 mod iam_server;
 
 use base64::Engine;
-use harness::{canary, require_tool, run, secret_forms, seeded_registry, temp_dir, Env, Out};
+use harness::{canary, clients_read, run, secret_forms, seeded_registry, temp_dir, Env, Out};
 use iam_grpc::{Expect, IamServer, TestIssuer};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -113,32 +113,6 @@ fn exported_docker_config(out: &Out) -> PathBuf {
         .find_map(|l| l.strip_prefix("export DOCKER_CONFIG="))
         .unwrap_or_else(|| panic!("no DOCKER_CONFIG export: {out}"));
     PathBuf::from(line.trim_matches('\''))
-}
-
-/// skopeo and the docker CLI both read the docker file in `config_dir` and reach the image.
-fn clients_read(env: &Env, registry: &harness::Registry, config_dir: &Path) {
-    let pulled = temp_dir();
-    registry
-        .pull(
-            env,
-            "team/app:v1",
-            &format!("oci:{}:v1", pulled.path().display()),
-            Some(&config_dir.join("config.json")),
-        )
-        .assert_success("skopeo pull with crlogin's file");
-    require_tool("docker");
-    let inspect = run(
-        env.command("docker")
-            .env("DOCKER_CONFIG", config_dir)
-            .args([
-                "manifest",
-                "inspect",
-                "--insecure",
-                &format!("{}/team/app:v1", registry.host()),
-            ]),
-        None,
-    );
-    inspect.assert_success("docker manifest inspect with crlogin's file");
 }
 
 /// No form of `password` in the outputs (the CI's mask lines, `##vso[task.setsecret]`, left out)
@@ -241,7 +215,7 @@ fn buildkite_masks_with_the_agent_groups_isolates_and_cleans_up() {
         "isolated next to the checkout by default: {}",
         dir.display()
     );
-    clients_read(&env, &registry, &dir);
+    clients_read(&env, &registry, &dir, "with crlogin's file");
 
     let cleanup = env.crlogin(["cleanup"]).env("DOCKER_CONFIG", &dir).run();
     cleanup.assert_success("cleanup on Buildkite");
@@ -441,7 +415,7 @@ fn azure_masks_groups_exports_and_cleans_up_from_the_saved_state() {
         azure_variable(&out, "registries;isoutput=true").as_deref(),
         Some(registry.host().as_str())
     );
-    clients_read(&env, &registry, &dir);
+    clients_read(&env, &registry, &dir, "with crlogin's file");
 
     // The cleanup step gets CRLOGIN_STATE as the agent maps the variable into its environment.
     let state = azure_variable(&out, "CRLOGIN_STATE").expect("the state for the cleanup step");
@@ -553,7 +527,7 @@ fn circleci_exports_through_bash_env_and_uses_its_oidc_tokens() {
     );
     later.assert_success("a later step reads DOCKER_CONFIG from $BASH_ENV");
     let dir = exported_docker_config(&out);
-    clients_read(&env, &registry, &dir);
+    clients_read(&env, &registry, &dir, "with crlogin's file");
     assert_unleaked(
         &password,
         &[&out, &later],
@@ -617,7 +591,7 @@ fn bitbucket_logs_in_and_its_oidc_needs_the_step_setting() {
         .run();
     out.assert_success("login on Bitbucket Pipelines");
     let dir = exported_docker_config(&out);
-    clients_read(&env, &registry, &dir);
+    clients_read(&env, &registry, &dir, "with crlogin's file");
     assert_unleaked(&password, &[&out], env.home(), &[dir.join("config.json")]);
 
     let subject = "{a1b2c3d4-0000-4000-8000-000000000001}:{e5f6a7b8-0000-4000-8000-000000000002}";

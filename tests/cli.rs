@@ -260,21 +260,30 @@ fn existing_config_keys_are_kept_and_a_shadowing_cred_helper_is_removed() {
 }
 
 #[test]
-fn a_missing_creds_store_helper_is_warned_about() {
+fn a_missing_creds_store_helper_is_warned_about_where_helm_reads_the_file() {
+    // docker reads the login from the file all the same (tests/missing_helper.rs runs it): no
+    // warning for docker's own file.
     let m = dcr(&canary("store"));
     fs::create_dir_all(m.docker_file().parent().unwrap()).unwrap();
     fs::write(m.docker_file(), r#"{"credsStore": "crlogin-test-absent"}"#).unwrap();
     let run = m.run(&["login", "--for", "docker"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("docker-credential-crlogin-test-absent, which is not on PATH"),
-        "{}",
-        run.stderr
-    );
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     assert_eq!(
         read_json(&m.docker_file())["credsStore"],
         json!("crlogin-test-absent")
+    );
+    // Helm fails on every registry command with such a file: warned, naming what each does.
+    let docker_file = m.docker_file();
+    let shared = m.var("HELM_REGISTRY_CONFIG", docker_file.to_str().unwrap());
+    let run = shared.run(&["login", "--for", "docker,helm"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "docker-credential-crlogin-test-absent, which is not on PATH: helm fails every registry command"
+        ) && run.stderr.contains("docker reads the logins in the file all the same"),
+        "{}",
+        run.stderr
     );
 }
 
@@ -282,7 +291,7 @@ fn a_missing_creds_store_helper_is_warned_about() {
 fn bad_input_is_one_clear_line_and_writes_nothing() {
     let unreadable = "/nonexistent/crlogin/secret";
     let cases: Vec<(Machine, Vec<&str>, &str)> = vec![
-        (Machine::new(), vec![], "no credentials found: set DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY, CI_REGISTRY"),
+        (Machine::new(), vec![], "no credentials found: set DCR_USERNAME, DCR_PASSWORD and DCR_REGISTRY, or a Nebius credential"),
         (dcr(" \n"), vec![], "DCR_PASSWORD is empty or blank"),
         (
             dcr(&canary("bad-1")).var("DCR_REGISTRY", "oci://dcr.example.io"),
@@ -533,8 +542,8 @@ fn concurrent_logins_into_one_file_lose_no_entry() {
     leftovers.sort();
     assert_eq!(
         leftovers,
-        [".crlogin-config.json.lock", "config.json"],
-        "no temp files left behind (the lock file stays)"
+        ["config.json"],
+        "no temp files left behind, nor the lock file"
     );
 }
 
@@ -745,4 +754,108 @@ fn a_username_read_from_a_file_is_never_shown() {
     }
     let config = fs::read_to_string(m.docker_file()).unwrap();
     assert!(config.contains("dcr.example.io"), "{config}");
+}
+
+/// Issue 23: each subcommand's help says what that subcommand does; `login`, `logout`, `doctor`
+/// and `exec` open with one example per credential kind.
+#[test]
+fn each_commands_help_fits_the_command_and_opens_with_examples() {
+    let m = Machine::new();
+    let help = |args: &[&str]| {
+        let run = m.run(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    assert!(!help(&["completions", "-h"]).contains("--lock-timeout"));
+    for command in ["logout", "doctor"] {
+        let text = help(&[command, "-h"]);
+        assert!(!text.contains("Write one config.json"), "{command}: {text}");
+        assert!(
+            !text.contains("tools to write credentials for"),
+            "{command}: {text}"
+        );
+    }
+    assert!(help(&["logout", "-h"]).contains("Remove the entries from the one config.json in DIR"));
+    assert!(help(&["doctor", "-h"]).contains("Which tools' files to check"));
+    for command in ["login", "logout", "doctor", "exec"] {
+        let text = help(&[command, "--help"]);
+        let examples = text
+            .find("Examples")
+            .unwrap_or_else(|| panic!("{command}: {text}"));
+        let usage = text.find("Usage:").unwrap();
+        assert!(
+            examples < usage,
+            "{command}: the examples open the help:\n{text}"
+        );
+        let kinds: &[&str] = if command == "logout" {
+            &["--region eu-north1", "DCR_REGISTRY="]
+        } else {
+            &[
+                "NEBIUS_STATIC_KEY_FILE=",
+                "NEBIUS_SA_CREDENTIALS_FILE=",
+                "NEBIUS_IAM_TOKEN=",
+                "NEBIUS_SERVICE_ACCOUNT_ID=",
+                "DCR_USERNAME=",
+            ]
+        };
+        for kind in kinds {
+            let line = text[examples..usage]
+                .lines()
+                .find(|l| l.contains(kind))
+                .unwrap_or_else(|| panic!("{command}: no example with {kind}:\n{text}"));
+            assert!(line.contains(&format!("crlogin {command}")), "{line}");
+        }
+    }
+}
+
+/// Issue 23: "no credentials found" is one short line pointing to `crlogin doctor` and the book,
+/// from login, exec, token and the credential helper; logout asks for no password.
+#[test]
+fn no_credentials_is_a_short_line_and_logout_asks_for_no_secret() {
+    let m = Machine::new()
+        // Off Nebius: the metadata service's name does not resolve.
+        .var(
+            "CRLOGIN_METADATA_URL",
+            "http://metadata.invalid/v1/iam/sa/token",
+        )
+        .var("CRLOGIN_METADATA_TOKEN_FILE", "/nonexistent/token");
+    for args in [
+        &["login"][..],
+        &["exec", "--", "true"],
+        &["token"],
+        &["credential-helper", "get"],
+    ] {
+        let run = harness::run(&mut m.command(args), Some("cr.eu-north1.nebius.cloud\n"));
+        assert!(!run.success(), "{args:?}");
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains("found:"))
+            .unwrap_or_else(|| panic!("{args:?}: {}", run.stderr));
+        assert!(
+            line.len() < 320,
+            "{args:?}: {} characters: {line}",
+            line.len()
+        );
+        assert!(
+            line.contains("`crlogin doctor`") && line.contains("docs/src/credentials/index.md"),
+            "{args:?}: {line}"
+        );
+        assert!(
+            !line.contains("NEBIUS_PRIVATE_KEY"),
+            "not the whole list: {line}"
+        );
+    }
+    let logout = m.run(&["logout"]);
+    assert_ne!(logout.code, 0);
+    assert!(
+        logout.stderr.contains("nothing to log out of"),
+        "{}",
+        logout.stderr
+    );
+    assert!(
+        !logout.stderr.contains("PASSWORD,") && !logout.stderr.contains("DCR_PASSWORD"),
+        "logout asks for no password: {}",
+        logout.stderr
+    );
 }

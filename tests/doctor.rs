@@ -325,8 +325,11 @@ fn a_malformed_docker_config_fails_and_is_left_untouched() {
     );
 }
 
+/// docker reads the file's entries without the store's helper, helm fails every command
+/// (tests/missing_helper.rs runs both): a warning for docker's own file, a failure where helm
+/// reads the file too.
 #[test]
-fn creds_store_desktop_without_its_helper_fails() {
+fn creds_store_desktop_without_its_helper_warns_for_docker_and_fails_for_helm() {
     let secret = &canary("doctor-desktop");
     let registry = Registry::start(Auth::user(USER, secret));
     let env = dcr_env(&registry.host(), secret);
@@ -339,18 +342,38 @@ fn creds_store_desktop_without_its_helper_fails() {
     // PATH holds only an empty directory, so no docker-credential-desktop can be found.
     let (_, lines, _) = doctor(&env, &[]);
     let with_path = env.crlogin(["doctor"]).env("PATH", &empty_bin).run();
-    with_path.assert_failure("doctor with credsStore desktop");
+    with_path.assert_success("doctor with credsStore desktop in docker's file only");
     for lines in [lines, self::lines(&with_path)] {
         let helper = line(&lines, "cred-helper", "desktop:");
-        assert_eq!(helper.status, "FAIL");
+        assert_eq!(helper.status, "warn");
         assert!(
-            helper.text.contains("docker-credential-desktop is not on PATH: docker fails with \"executable file not found in $PATH\" for credsStore in"),
+            helper
+                .text
+                .contains("docker-credential-desktop is not on PATH (credsStore in")
+                && helper
+                    .text
+                    .contains("docker reads the logins in the file all the same")
+                && !helper.text.contains("helm"),
             "{helper:?}"
         );
         let fix = helper.fix.as_deref().unwrap();
         assert!(fix.contains("remove \"credsStore\" from"), "{fix}");
         assert!(fix.contains("--isolated"), "{fix}");
     }
+    // Helm reading the same file fails on every registry command.
+    let shared = env
+        .crlogin(["doctor"])
+        .env("PATH", &empty_bin)
+        .env("HELM_REGISTRY_CONFIG", &docker)
+        .run();
+    shared.assert_failure("doctor with credsStore desktop in the file helm reads");
+    let lines = self::lines(&shared);
+    let helper = line(&lines, "cred-helper", "desktop:");
+    assert_eq!(helper.status, "FAIL");
+    assert!(
+        helper.text.contains("helm fails every registry command (\"failed to resolve credential: exec: \\\"docker-credential-desktop\\\": executable file not found in $PATH\")"),
+        "{helper:?}"
+    );
 }
 
 #[test]

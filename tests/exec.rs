@@ -57,17 +57,41 @@ fn skopeo_pushes_through_exec_and_nothing_is_left_afterwards() {
     args.extend([image.clone(), target.clone()]);
     let out = env.crlogin(&args).run();
     out.assert_success("crlogin exec -- skopeo copy");
+    // In a shell the report is left out by default: only the command speaks.
+    assert!(!out.stderr.contains("logged in to"), "{out}");
+    // --quiet=false (and a CI's log) shows it.
+    let shown = env.crlogin(["exec", "--quiet=false", "--", "true"]).run();
+    shown.assert_success("crlogin exec --quiet=false");
     assert!(
-        out.stderr.contains("crlogin: logged in to 1 registry"),
-        "{out}"
+        shown.stderr.contains("crlogin: logged in to 1 registry"),
+        "{shown}"
     );
+    let on_ci = env
+        .crlogin(["exec", "--", "true"])
+        .env("GITLAB_CI", "true")
+        .run();
+    assert!(
+        on_ci.stderr.contains("crlogin: logged in to 1 registry"),
+        "{on_ci}"
+    );
+    let quiet_ci = env
+        .crlogin(["exec", "-q", "--", "true"])
+        .env("GITLAB_CI", "true")
+        .run();
+    assert!(!quiet_ci.stderr.contains("logged in to"), "{quiet_ci}");
 
     before.assert_unchanged(env.home(), "HOME after exec");
     assert!(scratch_dirs(env.home()).is_empty());
     assert_no_leak(
         secret,
         &secret_forms(secret, Some("alice")),
-        &[&out.stdout, &out.stderr],
+        &[
+            &out.stdout,
+            &out.stderr,
+            &shown.stderr,
+            &on_ci.stderr,
+            &quiet_ci.stderr,
+        ],
         env.home(),
         &[],
     );
@@ -237,13 +261,23 @@ fn a_failing_login_runs_nothing() {
     let secret = &canary("exec-missing");
     env.set("DCR_PASSWORD", secret);
     let out = env.crlogin(["exec", "--", "no-such-command-x"]).run();
-    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert_eq!(out.status.code(), Some(127), "as a shell: {out}");
     assert!(
         out.stderr
-            .contains("cannot run \"no-such-command-x\": entity not found"),
+            .contains("\"no-such-command-x\": command not found"),
         "{out}"
     );
     before.assert_unchanged(env.home(), "HOME after a command that cannot start");
+    // One that is there but cannot be executed: 126, as a shell says.
+    let script = env.home().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\ntouch ran\n").unwrap();
+    let out = env.crlogin(["exec", "--", script.to_str().unwrap()]).run();
+    assert_eq!(out.status.code(), Some(126), "{out}");
+    assert!(
+        out.stderr.contains("script.sh\": cannot execute it"),
+        "{out}"
+    );
+    assert!(scratch_dirs(env.home()).is_empty());
 }
 
 #[test]

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "registry_url",
             "tools",
             "connect_error",
+            "no_credentials",
         ],
     ),
     ("sources", &["secrets", "auth", "docker_login"]),
@@ -34,7 +35,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "commands",
-        &["cli", "commands", "helper", "exec", "k8s_secret", "doctor"],
+        &[
+            "cli",
+            "help_examples",
+            "commands",
+            "helper",
+            "exec",
+            "k8s_secret",
+            "doctor",
+        ],
     ),
 ];
 

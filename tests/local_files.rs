@@ -271,7 +271,10 @@ fn a_reader_of_the_directory_locking_it_cannot_stall_login() {
     let (out, took) = bounded(&env, &["login", "--for", "docker"], &[]);
     out.assert_success("login past a locked directory");
     assert!(took < Duration::from_secs(BOUND_SECS), "{took:?}");
-    // The lock it takes instead is a file nobody else can open.
+    // Nothing of it stays once login is done.
+    assert!(!docker_lock(&env).exists(), "the lock file is removed");
+    // The lock it takes instead is a file nobody else can open (looked at while held).
+    let held = crlogin::files::lock_beside(&dir.join("config.json")).unwrap();
     let lock = fs::metadata(docker_lock(&env)).unwrap();
     assert_eq!(lock.permissions().mode() & 0o777, 0o600);
     assert_eq!(lock.uid(), fs::metadata("/proc/self").unwrap().uid());
@@ -282,6 +285,8 @@ fn a_reader_of_the_directory_locking_it_cannot_stall_login() {
     } else {
         eprintln!("not root: opening the lock file as another user is not tried");
     }
+    drop(held);
+    assert!(!docker_lock(&env).exists(), "removed as it is let go");
 }
 
 #[test]

@@ -280,9 +280,7 @@ fn auth_metadata_off_nebius_says_what_is_missing() {
     assert!(
         out.stderr
             .contains("no credentials found: set DCR_USERNAME")
-            && out
-                .stderr
-                .contains("a Nebius VM with a service account attached"),
+            && out.stderr.contains("`crlogin doctor`"),
         "{out}"
     );
 }

@@ -57,7 +57,12 @@ fn cases() -> Vec<Case> {
         shell_says,
     };
     vec![
-        case("no credential", &[], "login", "--from-env PREFIX"),
+        case(
+            "no credential",
+            &[],
+            "login",
+            "set DCR_USERNAME, DCR_PASSWORD and DCR_REGISTRY",
+        ),
         case(
             "the action's password input empty",
             &[
@@ -139,6 +144,8 @@ fn cases() -> Vec<Case> {
                 ("NEBIUS_STATIC_KEY", &secret),
                 ("NEBIUS_REGIONS", "eu-north1"),
                 ("DOCKER_CONFIG", "DOCKERDIR"),
+                // helm reads it too: a missing store's helper matters to helm only.
+                ("HELM_REGISTRY_CONFIG", "DOCKERFILE"),
             ],
             "login",
             "use --isolated",
@@ -147,7 +154,7 @@ fn cases() -> Vec<Case> {
             "nothing to log out of",
             &[],
             "logout",
-            "--region/--registry",
+            "the hosts with --registry or --region",
         ),
     ]
 }
@@ -193,6 +200,8 @@ fn run_case(case: &Case, wrapper: Option<Wrapper>) -> Out {
     for (name, value) in &case.vars {
         let value = if value == "DOCKERDIR" {
             docker_dir.display().to_string()
+        } else if value == "DOCKERFILE" {
+            docker_dir.join("config.json").display().to_string()
         } else {
             value.clone()
         };

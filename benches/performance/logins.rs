@@ -2,6 +2,11 @@
 //! paste today: `skopeo login`, `helm registry login` and `docker login`, one process per
 //! registry, each with `--password-stdin`. Every side gets a fresh HOME for each run (made
 //! before the clock starts) and is checked afterwards to have written all six entries.
+//!
+//! Every side runs with the same PATH: a directory holding only the client programs. From an
+//! empty HOME, docker and Helm pick any `docker-credential-pass` or `-secretservice` on PATH as
+//! their default store (install-deps.sh installs both for the store tests) and then fail or
+//! write nothing to the file; without them on PATH each side writes its file, as its row says.
 
 use crate::harness::{self, Auth, Env, Out, Registry};
 use crate::timing::{self, Samples};
@@ -98,12 +103,38 @@ struct Job {
     env: Env,
 }
 
+/// A directory with links to the client programs only, for PATH: no credential helper, so no
+/// client picks a default credential store (the PATH lookup docker and Helm make from an empty
+/// HOME finds nothing).
+pub struct ClientsPath {
+    dir: tempfile::TempDir,
+}
+
+impl ClientsPath {
+    /// Links each of `programs` found on PATH (the ones not installed are left out).
+    pub fn new(programs: &[&str]) -> ClientsPath {
+        let dir = tempfile::tempdir().unwrap();
+        for program in programs {
+            if let Ok(found) = which::which(program) {
+                std::os::unix::fs::symlink(found, dir.path().join(program)).unwrap();
+            }
+        }
+        ClientsPath { dir }
+    }
+
+    /// The PATH value.
+    pub fn value(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+}
+
 impl Job {
-    fn new() -> Job {
+    fn new(clients: &ClientsPath) -> Job {
         let mut env = Env::new();
         let home = env.home().to_path_buf();
         let path = |rel: &str| home.join(rel).to_str().unwrap().to_string();
-        env.set("DOCKER_CONFIG", path("docker"))
+        env.set("PATH", clients.value())
+            .set("DOCKER_CONFIG", path("docker"))
             .set("HELM_REGISTRY_CONFIG", path("helm/registry/config.json"))
             .set("HELM_CACHE_HOME", path("helm/cache"))
             .set("HELM_CONFIG_HOME", path("helm/config"))
@@ -139,6 +170,7 @@ impl Job {
 
 /// The tools the client loops use.
 struct Clients {
+    path: ClientsPath,
     bin: PathBuf,
     helm_python: PathBuf,
     helm_login: PathBuf,
@@ -240,8 +272,10 @@ fn contacts_registry(clients: &Clients, side: Side, logins: &[Login]) -> bool {
     let mut wrong = logins.to_vec();
     wrong[0].password.push_str("-wrong");
     let outs = match side {
-        Side::Crlogin | Side::CrloginVerify => clients.login(side, &Job::new(), &wrong),
-        _ => clients.login(side, &Job::new(), &wrong[..1]),
+        Side::Crlogin | Side::CrloginVerify => {
+            clients.login(side, &Job::new(&clients.path), &wrong)
+        }
+        _ => clients.login(side, &Job::new(&clients.path), &wrong[..1]),
     };
     outs.iter().any(|o| !o.success())
 }
@@ -257,6 +291,7 @@ pub fn run(bin: &Path, rounds: usize) -> Results {
     );
     harness::require_tool("skopeo");
     let clients = Clients {
+        path: ClientsPath::new(&["skopeo", "docker"]),
         bin: bin.to_path_buf(),
         helm_python,
         helm_login: root.join("benches/performance/helm_login.py"),
@@ -289,7 +324,7 @@ pub fn run(bin: &Path, rounds: usize) -> Results {
     if which::which("docker").is_err() {
         docker_error = Some("the docker CLI is not installed".to_string());
     } else {
-        let job = Job::new();
+        let job = Job::new(&clients.path);
         let outs = clients.login(Side::Docker, &job, &logins[..1]);
         if !outs[0].success() {
             let why = outs[0].stderr.lines().last().unwrap_or("").to_string();
@@ -310,7 +345,7 @@ pub fn run(bin: &Path, rounds: usize) -> Results {
                 1
             };
             for _ in 0..times {
-                let job = Job::new();
+                let job = Job::new(&clients.path);
                 let mut outs = Vec::new();
                 let took = timing::time(|| {
                     outs = clients.login(side, &job, &logins);

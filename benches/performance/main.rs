@@ -8,7 +8,8 @@
 //! fails stops it with the failing command's output; the servers it started stop on exit.
 //!
 //! Knobs: `CRLOGIN_BENCH_ROUNDS` (login rounds, default 10), `CRLOGIN_BENCH_RUNS` (runs of each
-//! fast command, default 300; hyperfine makes 1000 runs of `--version`); `CRLOGIN_BENCH_ONLY=kubelet`
+//! fast command, default 300; hyperfine makes 1000 runs of `--version`), `CRLOGIN_BENCH_RESULTS`
+//! (the file for the table, default `target/bench/results.md`); `CRLOGIN_BENCH_ONLY=kubelet`
 //! measures only the kubelet provider's per-pod federation rows.
 
 #[path = "../../tests/harness/mod.rs"]
@@ -348,8 +349,11 @@ fn main() {
     ]);
     let md = report::render(&rows, &machine, &notes);
     println!("\n{md}");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("results.md"), &md).unwrap();
-    eprintln!("written to {}", dir.join("results.md").display());
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        std::env::var_os("CRLOGIN_BENCH_RESULTS")
+            .map_or_else(|| PathBuf::from("target/bench/results.md"), PathBuf::from),
+    );
+    std::fs::create_dir_all(results.parent().unwrap()).unwrap();
+    std::fs::write(&results, &md).unwrap();
+    eprintln!("written to {}", results.display());
 }

@@ -222,10 +222,14 @@ impl Obtain for Probe {
                     None if self.forced => bail!(
                         "--auth metadata was chosen, but this machine offers no service-account token: {service_failure:#}, and {file} does not exist: run crlogin on a Nebius VM or Managed Kubernetes node with a service account attached, or choose another --auth source"
                     ),
-                    None => bail!(
-                        "no credentials found: set {}; this machine's Nebius metadata service gave no token either ({service_failure:#}, and {file} does not exist)",
-                        super::looked_for()
-                    ),
+                    // Nothing else was set either: the short "no credentials" line (doctor says
+                    // why the metadata service gave nothing).
+                    None => {
+                        return Err(crate::no_credentials::NotFound(
+                            crate::no_credentials::Wanted::Any,
+                        )
+                        .into())
+                    }
                 }
             }
         };

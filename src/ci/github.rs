@@ -186,6 +186,10 @@ impl Ci for GitHub {
         append(&self.summary_file, "GITHUB_STEP_SUMMARY", &summary)
     }
 
+    fn keeps_state(&self) -> bool {
+        self.state_file.is_some()
+    }
+
     fn publish_failure(&self, failures: &[(String, String)]) -> Result<()> {
         let mut summary = String::from(
             "### crlogin: login failed, nothing was written\n\n| registry | why |\n|---|---|\n",

@@ -2,12 +2,15 @@
 
 use super::Ci;
 
+/// The name a plain shell reports as.
+pub const NAME: &str = "local shell";
+
 /// No CI: nothing to mask (crlogin never prints a secret anyway).
 pub struct Local;
 
 impl Ci for Local {
     fn name(&self) -> &'static str {
-        "local shell"
+        NAME
     }
 
     fn mask(&self, _value: &str) {}

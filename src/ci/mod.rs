@@ -10,7 +10,7 @@ mod circleci;
 mod github;
 mod gitlab;
 mod jenkins;
-mod local;
+pub mod local;
 mod tool;
 
 use crate::env::Env;
@@ -95,6 +95,11 @@ pub trait Ci {
     /// has such channels.
     fn publish(&self, _outcome: &Outcome) -> Result<()> {
         Ok(())
+    }
+
+    /// Whether [`Ci::publish`] keeps the state for a later `cleanup` (GitHub's post step).
+    fn keeps_state(&self) -> bool {
+        false
     }
 
     /// Tells the job's summary, where the CI has one, that the login failed and why: each

@@ -7,7 +7,7 @@ use crate::env::Env;
 use crate::files::auth_file::{self, Document};
 use crate::helper::HELPER_NAME;
 use crate::os::{helper_link, private};
-use crate::sinks::{docker_format, Tool};
+use crate::sinks::{docker_format, missing_helper, Tool};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -138,15 +138,20 @@ struct Use<'a> {
     path: &'a Path,
     hosts: Vec<String>,
     store: bool,
+    /// Whether helm reads this file (a missing helper breaks helm, not docker).
+    helm: bool,
+    /// Whether docker reads this file.
+    docker: bool,
 }
 
 /// Notes that `path` names helper `name` for `host` (`None`: as its `credsStore`).
 fn add<'a>(
     helpers: &mut Vec<(String, Vec<Use<'a>>)>,
     name: &str,
-    path: &'a Path,
+    file: &'a Parsed,
     host: Option<&str>,
 ) {
+    let path = file.path.as_path();
     let index = match helpers.iter().position(|(n, _)| n == name) {
         Some(index) => index,
         None => {
@@ -162,6 +167,8 @@ fn add<'a>(
                 path,
                 hosts: Vec::new(),
                 store: false,
+                helm: file.tools.contains(&Tool::Helm),
+                docker: file.tools.contains(&Tool::Docker),
             });
             uses.len() - 1
         }
@@ -179,13 +186,13 @@ pub fn credential_helpers(files: &[Parsed], env: &Env) -> Vec<Check> {
         if let Some(entries) = file.doc.get("credHelpers").and_then(Value::as_object) {
             for (host, helper) in entries {
                 if let Some(helper) = helper.as_str().filter(|h| !h.is_empty()) {
-                    add(&mut helpers, helper, &file.path, Some(host));
+                    add(&mut helpers, helper, file, Some(host));
                 }
             }
         }
         if file.tools.iter().any(|t| t.reads_creds_store()) {
             if let Some(store) = docker_format::creds_store(&file.doc) {
-                add(&mut helpers, store, &file.path, None);
+                add(&mut helpers, store, file, None);
             }
         }
     }
@@ -287,6 +294,27 @@ fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
     } else {
         format!("install {program}, or remove the credHelpers entries naming {name:?}")
     };
+    // docker reads the file's own entries when the helper is missing, helm fails; crlogin's own
+    // helper names no entries in the file, so without it docker gets no credentials either.
+    let helm_reads = uses.iter().any(|u| u.helm);
+    let docker_reads = uses.iter().any(|u| u.docker);
+    let missing = |what: String, remove: String| {
+        if ours {
+            Check::fail(
+                NAME,
+                format!("{what}: docker and helm get no credentials from it"),
+                remove,
+            )
+        } else {
+            let consequences = missing_helper::consequences(&program, helm_reads, docker_reads);
+            let detail = format!("{what}: {consequences}");
+            if helm_reads {
+                Check::fail(NAME, detail, remove)
+            } else {
+                Check::warn(NAME, detail, remove)
+            }
+        }
+    };
     match locate(&program, path_var) {
         Located::Executable(at) if store_files.is_empty() => Check::ok(
             NAME,
@@ -305,14 +333,12 @@ fn helper(name: &str, uses: &[Use], path_var: Option<&Path>) -> Check {
                 format!("chmod +x {}", at.display())
             },
         ),
-        Located::BrokenLink(at) => Check::fail(
-            NAME,
-            format!("{} is a link to a file that does not exist: docker fails with \"executable file not found\" for {named_in}", at.display()),
+        Located::BrokenLink(at) => missing(
+            format!("{} is a link to a file that does not exist ({named_in})", at.display()),
             remove,
         ),
-        Located::Missing => Check::fail(
-            NAME,
-            format!("{program} is not on PATH: docker fails with \"executable file not found in $PATH\" for {named_in}"),
+        Located::Missing => missing(
+            format!("{program} is not on PATH ({named_in})"),
             remove,
         ),
     }

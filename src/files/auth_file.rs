@@ -228,11 +228,9 @@ mod tests {
         leftovers.sort();
         assert_eq!(
             leftovers,
-            [".crlogin-config.json.lock", "config.json"],
-            "no temp file is left behind; the lock file stays"
+            ["config.json"],
+            "no temp file is left behind, nor the lock file"
         );
-        let lock = fs::metadata(path.with_file_name(".crlogin-config.json.lock")).unwrap();
-        assert_eq!(lock.permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -49,6 +49,20 @@ pub enum ReadError {
     Io(io::ErrorKind),
 }
 
+impl ReadError {
+    /// Why, for a message about a file crlogin wrote itself: `written` names what it holds
+    /// ("any state crlogin writes"), for a file too large to be one.
+    pub fn reason(&self, written: &str) -> String {
+        match self {
+            ReadError::NotFound => "it does not exist".into(),
+            ReadError::NotRegular(kind) => format!("it is {kind}, not a regular file"),
+            ReadError::TooLarge => format!("it is larger than {written}"),
+            ReadError::NotUtf8 => "it is not UTF-8 text".into(),
+            ReadError::Io(kind) => kind.to_string(),
+        }
+    }
+}
+
 /// Reads the regular file at `path` (links followed) as UTF-8 text of at most `limit` bytes,
 /// into memory zeroed when dropped. A FIFO, device or socket is refused before it is opened, and
 /// again after (in case one was swapped in), without ever blocking.
@@ -105,10 +119,23 @@ pub fn kind(meta: &fs::Metadata) -> &'static str {
     }
 }
 
-/// An exclusive lock on a file's lock file, held until dropped.
+/// An exclusive lock on a file's lock file, held until dropped. On Unix the lock file is
+/// removed as the lock is let go, so none stays beside the user's files: whoever was waiting on
+/// it finds, once it holds it, that the path no longer names that file and locks the path anew
+/// (see [`lock_beside`]), so two writers never both hold "the" lock.
 #[must_use = "the lock is released when dropped"]
 pub struct Lock {
     _file: File,
+    #[cfg_attr(not(unix), allow(dead_code))]
+    path: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Still held here (the file closes after this): nobody else can be inside.
+        #[cfg(unix)]
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 /// The lock file of `path`: `.crlogin-NAME.lock` in its directory.
@@ -125,7 +152,49 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
     let dir = parent(path);
     let dir_meta = fs::metadata(dir)
         .map_err(|e| anyhow::anyhow!("cannot look at {}: {}", dir.display(), e.kind()))?;
-    let mut file = unix::open_lock_file(&lock, &dir_meta).map_err(|e| {
+    let started = Instant::now();
+    let mut retry = false;
+    loop {
+        // Each retry follows a file removed under us; within the lock timeout, as any wait.
+        if std::mem::replace(&mut retry, true) && started.elapsed() > lock_wait() {
+            bail!(
+                "{} keeps being removed while crlogin locks it: stop whatever removes it",
+                lock.display()
+            );
+        }
+        let Some(mut file) = open_and_lock(&lock, &dir_meta, started)? else {
+            continue; // removed between our create and open: make it anew
+        };
+        // The holder before us removes the file as it lets go: if the path names another file
+        // (or none) now, this lock guards nothing; lock what the path names.
+        let still_named = match (fs::symlink_metadata(&lock), file.metadata()) {
+            (Ok(named), Ok(held)) => unix::same_file(&named, &held),
+            (Err(e), _) if e.kind() == io::ErrorKind::NotFound => false,
+            _ => true, // cannot tell: keep the lock as before
+        };
+        if !still_named {
+            continue;
+        }
+        // Who holds it, for the message of whoever waits next.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()));
+        return Ok(Lock {
+            _file: file,
+            path: lock,
+        });
+    }
+}
+
+/// Opens `lock` (checked private) and waits for its exclusive lock until the lock timeout since
+/// `started`. None when the file vanished between being found and being opened.
+fn open_and_lock(lock: &Path, dir_meta: &fs::Metadata, started: Instant) -> Result<Option<File>> {
+    let mut file = match unix::open_lock_file(lock, dir_meta) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        opened => opened,
+    }
+    .map_err(|e| {
         anyhow::anyhow!(
             "cannot open the lock file {}: {}: remove it if it is not a plain file of yours",
             lock.display(),
@@ -135,7 +204,7 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
     let meta = file
         .metadata()
         .map_err(|e| anyhow::anyhow!("cannot look at {}: {}", lock.display(), e.kind()))?;
-    if !unix::lock_file_is_private(&meta, &dir_meta) {
+    if !unix::lock_file_is_private(&meta, dir_meta) {
         bail!(
             "the lock file {} is {} of uid {}, not yours: remove it (another user could hold crlogin's writers up with it)",
             lock.display(),
@@ -145,11 +214,10 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
     }
     let _ = unix::make_private(&file, &meta);
     let wait = lock_wait();
-    let started = Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
         match file.try_lock() {
-            Ok(()) => break,
+            Ok(()) => return Ok(Some(file)),
             Err(fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
                 std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
                 pause = (pause * 2).min(Duration::from_millis(20));
@@ -157,7 +225,7 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
             Err(fs::TryLockError::WouldBlock) => bail!(
                 "{} is locked by {} and stayed locked for {} s: wait for it to finish or stop it, or wait longer with --lock-timeout (CRLOGIN_LOCK_TIMEOUT)",
                 lock.display(),
-                holder(&mut file, &lock),
+                holder(&mut file, lock),
                 wait.as_secs()
             ),
             Err(fs::TryLockError::Error(e)) => {
@@ -165,12 +233,6 @@ pub fn lock_beside(path: &Path) -> Result<Lock> {
             }
         }
     }
-    // Who holds it, for the message of whoever waits next.
-    let _ = file
-        .set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| writeln!(file, "{}", std::process::id()));
-    Ok(Lock { _file: file })
 }
 
 /// "process 1234 (crlogin)", from the pid the holder wrote into the lock file; else how to find

@@ -67,6 +67,12 @@ pub fn open_lock_file(path: &Path, _dir: &Metadata) -> io::Result<File> {
         .open(path)
 }
 
+/// Windows keeps the lock file (it is never removed while held), so the one held is the one
+/// named.
+pub fn same_file(_a: &Metadata, _b: &Metadata) -> bool {
+    true
+}
+
 /// The lock file is in the user's own directory.
 pub fn lock_file_is_private(_lock: &Metadata, _dir: &Metadata) -> bool {
     true

@@ -111,6 +111,12 @@ pub fn open_lock_file(path: &Path, dir: &Metadata) -> io::Result<File> {
     }
 }
 
+/// Whether two metadata are of the same file (device and inode): whether a lock file a writer
+/// holds is still the one its path names.
+pub fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
 /// Whether a lock file may be trusted: a regular file owned by us or by its directory's owner
 /// (who could replace it anyway), that nobody else can open.
 pub fn lock_file_is_private(lock: &Metadata, dir: &Metadata) -> bool {

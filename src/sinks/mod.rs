@@ -6,6 +6,8 @@
 pub use crate::files::auth_file;
 pub mod cred_store;
 pub(crate) mod docker_format;
+pub mod missing_helper;
+pub mod restore;
 
 use crate::ci::Ci;
 use crate::env::Env;
@@ -235,7 +237,7 @@ impl<'a> FilePlan<'a> {
                 .iter()
                 .any(|r| r.store.via == cred_store::Via::CredsStore);
         if let Some(store) = docker_format::creds_store(doc).filter(|_| store_unused) {
-            warnings.push(creds_store_warning(&self.path, store));
+            warnings.extend(creds_store_warning(&self.path, store, &self.tools));
         }
         Ok((warnings, changed))
     }
@@ -263,19 +265,26 @@ fn store_through_helpers(plans: &[FilePlan]) -> Result<Vec<StoredLogin>> {
     Ok(stored)
 }
 
-fn creds_store_warning(path: &Path, store: &str) -> String {
+/// Why a `credsStore` that login did not store through matters to the tools reading the file at
+/// `path`, if it does: a missing helper matters only to helm (docker reads the file regardless).
+fn creds_store_warning(path: &Path, store: &str, tools: &[Tool]) -> Option<String> {
     let helper = format!("docker-credential-{store}");
+    let helm_reads = tools.contains(&Tool::Helm);
     let problem = if crate::child::find_program(&helper).is_none() {
+        if !helm_reads {
+            return None;
+        }
         format!(
-            "names {helper}, which is not on PATH, so docker and helm will fail to read any login"
+            "names {helper}, which is not on PATH: {}",
+            missing_helper::consequences(&helper, true, tools.contains(&Tool::Docker))
         )
     } else {
         format!("makes docker and helm read logins from {helper}, not from this file")
     };
-    format!(
+    Some(format!(
         "{}: \"credsStore\": {store:?} {problem}; remove \"credsStore\" from it, or use --isolated",
         path.display()
-    )
+    ))
 }
 
 /// The `auths` keys written for `hosts`, per distinct file: what a login adds and a logout or

@@ -511,6 +511,33 @@ pub fn skopeo_copy(
     run(&mut cmd, None)
 }
 
+/// skopeo and the docker CLI both read the docker file in `config_dir` and reach `team/app:v1`
+/// (as [`seeded_registry`] pushes it); `what` names the login in failures.
+pub fn clients_read(env: &Env, registry: &Registry, config_dir: &Path, what: &str) {
+    let pulled = temp_dir();
+    registry
+        .pull(
+            env,
+            "team/app:v1",
+            &format!("oci:{}:v1", pulled.path().display()),
+            Some(&config_dir.join("config.json")),
+        )
+        .assert_success(&format!("skopeo pull {what}"));
+    require_tool("docker");
+    let inspect = run(
+        env.command("docker")
+            .env("DOCKER_CONFIG", config_dir)
+            .args([
+                "manifest",
+                "inspect",
+                "--insecure",
+                &format!("{}/team/app:v1", registry.host()),
+            ]),
+        None,
+    );
+    inspect.assert_success(&format!("docker manifest inspect {what}"));
+}
+
 /// Writes a Docker-style auth file `{"auths":{HOST:{"auth":base64(USER:PASSWORD)}}}` to `path`.
 pub fn write_auth_file(path: &Path, host: &str, user: &str, password: &str) {
     audit::host(host);
