@@ -638,7 +638,7 @@ fn docker_skopeo_and_helm_use_a_dcr_login_through_the_helper() {
     assert!(
         unrecorded
             .stderr
-            .contains(&format!("no credential for {host}")),
+            .contains(&format!("{host}: no credentials found")),
         "{unrecorded}"
     );
     let recorded = configure(&machine, &["--registry", &host, "--from-env", "MIRROR"]);

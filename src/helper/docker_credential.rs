@@ -25,6 +25,7 @@ use crate::cli::CredentialHelperArgs;
 use crate::commands::auth_options;
 use crate::dcred::Credentials;
 use crate::env::Env;
+use crate::no_credentials::{self, Wanted};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
@@ -129,7 +130,7 @@ fn get(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
                 || helper_hosts(&args.serve.registries, env)?.contains(&host);
             if !served {
                 return Ok(Outcome::NotFound(format!(
-                    "no credential for {host}: set DCR_USERNAME/DCR_PASSWORD/DCR_REGISTRY for it where the client runs (or record a prefix with configure-helper --from-env)"
+                    "crlogin serves no login for {host}: set DCR_USERNAME, DCR_PASSWORD and DCR_REGISTRY for it where the client runs (or record a prefix with configure-helper --from-env)"
                 )));
             }
             let context = || format!("cannot get a Nebius registry password for {host}");
@@ -137,7 +138,8 @@ fn get(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
                 auth::find_nebius(env, ci, &args.serve.auth.choice()).with_context(context)?
             else {
                 return Ok(Outcome::NotFound(format!(
-                    "no credential for {host}: set a Nebius credential (e.g. NEBIUS_SA_CREDENTIALS_FILE) or DCR_* for it where the client runs"
+                    "{host}: {}",
+                    no_credentials::message(Wanted::Any)
                 )));
             };
             auth::resolve(input, env, ci, &auth_options(&args.serve.auth, false))
