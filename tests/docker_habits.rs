@@ -300,6 +300,8 @@ fn scripted_registry(answers: &[&'static str]) -> (String, std::thread::JoinHand
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = listener.local_addr().unwrap().to_string();
+    // Credentials are meant for this host: the leak audit reads its auth-file entries as targets.
+    harness::audit::host(&host);
     let answers = answers.to_vec();
     let handle = std::thread::spawn(move || {
         let mut answered = 0;
