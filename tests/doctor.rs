@@ -647,18 +647,14 @@ fn a_cred_helpers_entry_the_crlogin_helper_would_refuse_fails_until_configure_he
     fs::write(&docker, doc.to_string()).unwrap();
 
     let (_, lines, _) = doctor(&env, &[]);
-    let refused = line(&lines, "helper-hosts", "crlogin:");
+    let refused = line(&lines, "helper-hosts", "127.0.0.1:5999:");
     assert_eq!(refused.status, "FAIL", "{refused:?}");
     assert!(
         refused.text.contains(&format!(
-            "credHelpers send 127.0.0.1:5999 in {} to crlogin, and docker-credential-crlogin refuses it",
+            "not served: crlogin serves no login for 127.0.0.1:5999: set DCR_USERNAME, DCR_PASSWORD and DCR_REGISTRY for it where the client runs (or record a prefix with configure-helper --from-env) (credHelpers in {})",
             docker.display()
         )),
         "{refused:?}"
-    );
-    assert!(
-        !refused.text.contains("eu-north1"),
-        "a region is served: {refused:?}"
     );
     assert!(
         refused
@@ -668,11 +664,87 @@ fn a_cred_helpers_entry_the_crlogin_helper_would_refuse_fails_until_configure_he
             .contains("crlogin configure-helper --registry HOST"),
         "{refused:?}"
     );
+    // A region's host is wired, but with no Nebius credential here the helper has nothing to
+    // answer with, and doctor says so.
+    let region = line(&lines, "helper-hosts", "cr.eu-north1.nebius.cloud:");
+    assert_eq!(region.status, "FAIL", "{region:?}");
+    assert!(
+        region
+            .text
+            .contains("not served: cr.eu-north1.nebius.cloud: no"),
+        "{region:?}"
+    );
     line(&lines, "cred-helper", "crlogin:");
 
     configure(&["--registry", "127.0.0.1:5999"]).assert_success("configure-helper --registry");
     let (_, lines, _) = doctor(&env, &[]);
-    let served = line(&lines, "helper-hosts", "crlogin:");
-    assert_eq!(served.status, "ok", "{served:?}");
+    let wired = line(&lines, "helper-hosts", "127.0.0.1:5999:");
+    assert!(
+        wired.text.contains("not served: 127.0.0.1:5999: no"),
+        "wired, and still no Nebius credential: {wired:?}"
+    );
     assert_no_leak(secret, &[], &[], env.home(), &[]);
+}
+
+/// Doctor asks the helper's own decision: a `credHelpers` host `DCR_*` names is served from
+/// `DCR_*`, and without `DCR_*` it is not, with the very line `get` prints.
+#[test]
+fn a_cred_helpers_host_dcr_serves_is_reported_as_served_and_without_dcr_with_the_helpers_reason() {
+    let secret = &canary("doctor-dcr-helper");
+    let registry = Registry::start(Auth::user(USER, secret));
+    let host = registry.host();
+    let mut env = dcr_env(&host, secret);
+    let bin = env.home().join("bin");
+    env.set("PATH", path_with(&bin));
+    env.crlogin([
+        "configure-helper",
+        "--for",
+        "docker",
+        "--bin-dir",
+        bin.to_str().unwrap(),
+        "--registry",
+        &host,
+    ])
+    .run()
+    .assert_success("configure-helper --registry");
+    let mut outputs = Vec::new();
+
+    let (text, lines, doc) = doctor(&env, &[]);
+    let served = line(&lines, "helper-hosts", &format!("{host}:"));
+    assert_eq!(served.status, "ok", "{served:?}");
+    assert_eq!(
+        served.text,
+        format!("{host}: served from DCR_* as user {USER}")
+    );
+    outputs.push(text.to_string());
+    outputs.push(doc.to_string());
+
+    env.unset("DCR_USERNAME")
+        .unset("DCR_PASSWORD")
+        .unset("DCR_REGISTRY");
+    let get = env.crlogin(["credential-helper", "get"]).stdin(&host).run();
+    get.assert_failure("get without DCR_*");
+    let why = get
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("crlogin: "))
+        .unwrap_or_else(|| panic!("get says why: {get}"));
+    let (text, lines, doc) = doctor(&env, &[]);
+    let refused = line(&lines, "helper-hosts", &format!("{host}:"));
+    assert_eq!(refused.status, "FAIL", "{refused:?}");
+    assert!(
+        refused
+            .text
+            .contains(&format!("not served: {why} (credHelpers in ")),
+        "doctor gives the helper's reason {why:?}: {refused:?}"
+    );
+    outputs.extend([text.to_string(), doc.to_string(), get.to_string()]);
+    let texts: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    assert_no_leak(
+        secret,
+        &secret_forms(secret, Some(USER)),
+        &texts,
+        env.home(),
+        &[],
+    );
 }

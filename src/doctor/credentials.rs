@@ -23,7 +23,7 @@ pub struct Found {
 
 /// Secrets are read through this: doctor prints no secret, so there is nothing to mask, and
 /// no `::add-mask::` line carries a value to the log stream either.
-struct Unmasked<'a>(&'a dyn Ci);
+pub struct Unmasked<'a>(pub &'a dyn Ci);
 
 impl Ci for Unmasked<'_> {
     fn name(&self) -> &'static str {

@@ -3,8 +3,11 @@
 //! `credsStore`): whether `docker-credential-<name>` is on PATH and executable.
 
 use super::Check;
+use crate::auth::Choice;
+use crate::ci::Ci;
 use crate::env::Env;
 use crate::files::auth_file::{self, Document};
+use crate::helper::answer::{answer, Answer};
 use crate::helper::HELPER_NAME;
 use crate::os::{helper_link, private};
 use crate::sinks::{docker_format, missing_helper, Tool};
@@ -179,8 +182,9 @@ fn add<'a>(
     }
 }
 
-/// One `cred-helper` check per helper the files name.
-pub fn credential_helpers(files: &[Parsed], env: &Env) -> Vec<Check> {
+/// One `cred-helper` check per helper the files name, and one `helper-hosts` check per host
+/// the files send to crlogin's own helper.
+pub fn credential_helpers(files: &[Parsed], env: &Env, ci: &dyn Ci, choice: &Choice) -> Vec<Check> {
     let mut helpers: Vec<(String, Vec<Use>)> = Vec::new();
     for file in files {
         if let Some(entries) = file.doc.get("credHelpers").and_then(Value::as_object) {
@@ -208,14 +212,15 @@ pub fn credential_helpers(files: &[Parsed], env: &Env) -> Vec<Check> {
         .map(|(name, uses)| helper(name, uses, path_var.as_deref()).on(name.as_str()))
         .collect();
     if let Some((_, uses)) = helpers.iter().find(|(name, _)| name == HELPER_NAME) {
-        checks.push(helper_hosts(uses, env).on(HELPER_NAME));
+        checks.extend(helper_hosts(uses, env, ci, choice));
     }
     checks
 }
 
-/// Whether `docker-credential-crlogin` serves every host the files send to it: one it refuses
-/// answers "credentials not found", and docker then pulls without credentials.
-fn helper_hosts(uses: &[Use], env: &Env) -> Check {
+/// What `docker-credential-crlogin get` answers for each host the files send to it, as the
+/// helper itself decides ([`crate::helper::answer`]): one it does not serve answers
+/// "credentials not found", and docker then pulls without credentials.
+fn helper_hosts(uses: &[Use], env: &Env, ci: &dyn Ci, choice: &Choice) -> Vec<Check> {
     const NAME: &str = "helper-hosts";
     let registries: Vec<String> = match env.get("CRLOGIN_REGISTRIES") {
         Ok(value) => value
@@ -224,43 +229,61 @@ fn helper_hosts(uses: &[Use], env: &Env) -> Check {
             .map(String::from)
             .collect(),
         Err(e) => {
-            return Check::fail(
-                NAME,
-                format!("{e:#}"),
-                "set CRLOGIN_REGISTRIES to UTF-8 text",
-            )
+            let fix = "set CRLOGIN_REGISTRIES to UTF-8 text";
+            return vec![Check::fail(NAME, format!("{e:#}"), fix).on(HELPER_NAME)];
         }
     };
-    let served =
-        match crate::helper::helper_hosts(&registries, env) {
-            Ok(served) => served,
-            Err(e) => return Check::fail(
-                NAME,
-                format!("the helper cannot tell which hosts it serves: {e:#}"),
-                "run `crlogin configure-helper` again (with the --registry hosts it should serve)",
-            ),
-        };
-    let refused: Vec<String> = uses
-        .iter()
-        .flat_map(|u| u.hosts.iter().map(move |h| (h, u.path)))
-        .filter(|(key, _)| {
-            crate::helper::server_host(key).is_none_or(|host| !served.contains(&host))
-        })
-        .map(|(key, path)| format!("{key} in {}", path.display()))
-        .collect();
-    if refused.is_empty() {
-        return Check::ok(
-            NAME,
-            "docker-credential-crlogin serves every host the credHelpers entries send to it",
-        );
+    let mut keys: Vec<(&str, Vec<String>)> = Vec::new();
+    for usage in uses {
+        for key in &usage.hosts {
+            let file = usage.path.display().to_string();
+            match keys.iter_mut().find(|(k, _)| k == key) {
+                Some((_, files)) => files.push(file),
+                None => keys.push((key, vec![file])),
+            }
+        }
     }
+    keys.into_iter()
+        .map(|(key, files)| {
+            let check = match crate::helper::server_host(key) {
+                None => refused(
+                    format!("{} names no registry host", crate::ci::quoted(key)),
+                    &files,
+                ),
+                Some(host) => match answer(&host, &registries, choice, env, ci) {
+                    Ok(Answer::Login(found)) => Check::ok(
+                        NAME,
+                        format!(
+                            "served from {} as user {}",
+                            found.source,
+                            found.shown_username()
+                        ),
+                    ),
+                    Ok(Answer::Nebius(found)) => {
+                        Check::ok(NAME, format!("served from Nebius ({})", found.source))
+                    }
+                    Ok(Answer::NotServed(why)) => refused(why, &files),
+                    Err(e) => Check::fail(
+                        NAME,
+                        format!("the helper answers with an error: {e:#}"),
+                        "fix what the error names, in the environment docker runs the helper in",
+                    ),
+                },
+            };
+            check.on(key)
+        })
+        .collect()
+}
+
+/// A `credHelpers` entry the helper answers "credentials not found" for, with its reason.
+fn refused(why: String, files: &[String]) -> Check {
     Check::fail(
-        NAME,
+        "helper-hosts",
         format!(
-            "credHelpers send {} to crlogin, and docker-credential-crlogin refuses it (not a Nebius region's host, not wired by configure-helper, not in CRLOGIN_REGISTRIES): clients get no credentials there",
-            refused.join("; ")
+            "not served: {why} (credHelpers in {}): clients get no credentials there",
+            files.join(", ")
         ),
-        "run `crlogin configure-helper --registry HOST` so the helper serves it, or `crlogin configure-helper --remove --registry HOST` to drop the entry",
+        "set DCR_* (or record a prefix with `crlogin configure-helper --from-env PREFIX`) for a username/password registry, run `crlogin configure-helper --registry HOST` for a Nebius one, or drop the entry with `crlogin configure-helper --remove --registry HOST`",
     )
 }
 

@@ -145,15 +145,12 @@ pub fn run(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Result<()> {
 /// The checks in report order: what login would read, then what it would reach.
 fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
     let mut checks = vec![credentials::ci(ci, env, args.target.config_dir.is_some())];
-    let (found_checks, found) = credentials::credentials(
-        env,
-        ci,
-        &args.target.select.registries.from_env,
-        &crate::auth::Choice {
-            source: args.source,
-            impersonate: args.impersonate.clone(),
-        },
-    );
+    let choice = crate::auth::Choice {
+        source: args.source,
+        impersonate: args.impersonate.clone(),
+    };
+    let (found_checks, found) =
+        credentials::credentials(env, ci, &args.target.select.registries.from_env, &choice);
     checks.extend(found_checks);
     checks.push(credentials::metadata(env, ci, &found));
     let nebius = found
@@ -170,7 +167,10 @@ fn all_checks(args: &DoctorArgs, env: &Env, ci: &dyn Ci) -> Vec<Check> {
         Ok(paths) => {
             let (file_checks, documents) = files::config_files(&paths);
             checks.extend(file_checks);
-            checks.extend(files::credential_helpers(&documents, env));
+            let unmasked = credentials::Unmasked(ci);
+            checks.extend(files::credential_helpers(
+                &documents, env, &unmasked, &choice,
+            ));
         }
         Err(e) => checks.push(Check::fail(
             "config-file",

@@ -15,9 +15,9 @@
 //! credentials"), and to stderr as crlogin's usual one-line error. The secret is written
 //! nowhere but the `get` answer.
 
+use super::answer::{answer, Answer};
 use super::{
-    drain_stdin, helper_hosts, read_stdin, registry_logins, served_hosts, server_host,
-    DOCKER_HELPER_PROGRAM,
+    drain_stdin, helper_hosts, read_stdin, registry_logins, server_host, DOCKER_HELPER_PROGRAM,
 };
 use crate::auth::{self, NEBIUS_USERNAME};
 use crate::ci::{one_line, Ci};
@@ -25,7 +25,6 @@ use crate::cli::CredentialHelperArgs;
 use crate::commands::auth_options;
 use crate::dcred::Credentials;
 use crate::env::Env;
-use crate::no_credentials::{self, Wanted};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
@@ -112,39 +111,19 @@ fn get(args: &CredentialHelperArgs, env: &Env, ci: &dyn Ci) -> Result<Outcome> {
             crate::ci::quoted(server_url)
         )));
     };
-    // A username/password login for this very host comes first; it needs no exchange.
-    let login = registry_logins(env, ci)?
-        .into_iter()
-        .find(|p| p.hosts.contains(&host));
-    let credential = match login {
-        Some(planned) => auth::resolve(
-            planned.login,
-            env,
-            ci,
-            &auth_options(&args.serve.auth, false),
-        )?,
-        None => {
-            // The recorded hosts are read only for a host the others do not serve, so a broken
-            // record never stands between docker and a region's registry.
-            let served = served_hosts(&args.serve.registries)?.contains(&host)
-                || helper_hosts(&args.serve.registries, env)?.contains(&host);
-            if !served {
-                return Ok(Outcome::NotFound(format!(
-                    "crlogin serves no login for {host}: set DCR_USERNAME, DCR_PASSWORD and DCR_REGISTRY for it where the client runs (or record a prefix with configure-helper --from-env)"
-                )));
-            }
-            let context = || format!("cannot get a Nebius registry password for {host}");
-            let Some(input) =
-                auth::find_nebius(env, ci, &args.serve.auth.choice()).with_context(context)?
-            else {
-                return Ok(Outcome::NotFound(format!(
-                    "{host}: {}",
-                    no_credentials::message(Wanted::Any)
-                )));
-            };
-            auth::resolve(input, env, ci, &auth_options(&args.serve.auth, false))
-                .with_context(context)?
-        }
+    let options = auth_options(&args.serve.auth, false);
+    let served = answer(
+        &host,
+        &args.serve.registries,
+        &args.serve.auth.choice(),
+        env,
+        ci,
+    )?;
+    let credential = match served {
+        Answer::Login(found) => auth::resolve(found, env, ci, &options)?,
+        Answer::Nebius(found) => auth::resolve(found, env, ci, &options)
+            .with_context(|| format!("cannot get a Nebius registry password for {host}"))?,
+        Answer::NotServed(why) => return Ok(Outcome::NotFound(why)),
     };
     let answer = Zeroizing::new(serde_json::to_string(&Credentials {
         server_url,

@@ -4,6 +4,7 @@
 //! ([`configure`], [`link`]). What they share lives here: the program names crlogin answers to,
 //! the hosts it serves, and reading a request from stdin.
 
+pub mod answer;
 pub mod configure;
 pub mod docker_credential;
 pub mod kubelet;

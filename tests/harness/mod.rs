@@ -144,6 +144,12 @@ impl Env {
         self
     }
 
+    /// Leaves `name` out of every later command.
+    pub fn unset(&mut self, name: &str) -> &mut Env {
+        self.vars.retain(|(k, _)| k != name);
+        self
+    }
+
     /// A command for `program` in this environment (nothing inherited but PATH).
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
