@@ -687,7 +687,8 @@ fn a_cred_helpers_entry_the_crlogin_helper_would_refuse_fails_until_configure_he
 }
 
 /// Doctor asks the helper's own decision: a `credHelpers` host `DCR_*` names is served from
-/// `DCR_*`, and without `DCR_*` it is not, with the very line `get` prints.
+/// `DCR_*`, without `DCR_*` it is not (with the very line `get` prints), and once a
+/// `--from-env` prefix naming it is recorded, it is served from that prefix.
 #[test]
 fn a_cred_helpers_host_dcr_serves_is_reported_as_served_and_without_dcr_with_the_helpers_reason() {
     let secret = &canary("doctor-dcr-helper");
@@ -739,6 +740,31 @@ fn a_cred_helpers_host_dcr_serves_is_reported_as_served_and_without_dcr_with_the
         "doctor gives the helper's reason {why:?}: {refused:?}"
     );
     outputs.extend([text.to_string(), doc.to_string(), get.to_string()]);
+
+    // The same login under a prefix configure-helper recorded: served from MIRROR_*.
+    env.set("MIRROR_USERNAME", USER)
+        .set("MIRROR_PASSWORD", secret)
+        .set("MIRROR_REGISTRY", &host);
+    let recorded = env
+        .crlogin([
+            "configure-helper",
+            "--for",
+            "docker",
+            "--bin-dir",
+            bin.to_str().unwrap(),
+            "--from-env",
+            "MIRROR",
+        ])
+        .run();
+    recorded.assert_success("configure-helper --from-env MIRROR");
+    let (text, lines, doc) = doctor(&env, &[]);
+    let mirrored = line(&lines, "helper-hosts", &format!("{host}:"));
+    assert_eq!(mirrored.status, "ok", "{mirrored:?}");
+    assert_eq!(
+        mirrored.text,
+        format!("{host}: served from MIRROR_* as user {USER}")
+    );
+    outputs.extend([recorded.to_string(), text.to_string(), doc.to_string()]);
     let texts: Vec<&str> = outputs.iter().map(String::as_str).collect();
     assert_no_leak(
         secret,
