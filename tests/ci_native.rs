@@ -627,6 +627,24 @@ fn bitbucket_logs_in_and_its_oidc_needs_the_step_setting() {
     harness::audit::secret("IAM token", &token);
     assert_eq!(written_auth(&dir), iam_auth(&token));
     assert!(!out.stderr.contains(&jwt) && !out.stderr.contains(&token));
+
+    // A step token a login used is not left to COMMAND, which could replay it.
+    let exec = oidc
+        .crlogin([
+            "exec",
+            "--registry",
+            OIDC_REGISTRY,
+            "--for",
+            "docker",
+            "--",
+            "sh",
+            "-c",
+            "echo \"token:${BITBUCKET_STEP_OIDC_TOKEN:-none}\"",
+        ])
+        .run();
+    exec.assert_success("exec after a keyless login on Bitbucket");
+    assert!(exec.stdout.contains("token:none"), "{exec}");
+    assert!(!exec.stdout.contains(&jwt) && !exec.stderr.contains(&jwt));
 }
 
 #[test]

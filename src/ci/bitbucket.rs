@@ -30,7 +30,11 @@ impl Ci for Bitbucket {
     fn id_token<'a>(&'a self, env: &'a Env, _request: &'a IdTokenRequest) -> Option<IdToken<'a>> {
         Some(Box::pin(async move {
             match env.get(TOKEN_VAR)? {
-                Some(jwt) if !jwt.trim().is_empty() => Ok(Zeroizing::new(jwt.trim().to_string())),
+                Some(jwt) if !jwt.trim().is_empty() => {
+                    // An ID token a login used is not COMMAND's to keep (`exec`).
+                    crate::child::used(TOKEN_VAR);
+                    Ok(Zeroizing::new(jwt.trim().to_string()))
+                }
                 _ => bail!("Bitbucket gave this step no OIDC token ({TOKEN_VAR} is not set): add `oidc: true` to the step in bitbucket-pipelines.yml"),
             }
         }))

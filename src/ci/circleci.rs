@@ -71,7 +71,11 @@ impl Ci for CircleCi {
                 .await;
             }
             match env.get(TOKEN_VAR)? {
-                Some(jwt) if !jwt.trim().is_empty() => Ok(Zeroizing::new(jwt.trim().to_string())),
+                Some(jwt) if !jwt.trim().is_empty() => {
+                    // An ID token a login used is not COMMAND's to keep (`exec`).
+                    crate::child::used(TOKEN_VAR);
+                    Ok(Zeroizing::new(jwt.trim().to_string()))
+                }
                 _ => bail!("CircleCI gave this job no OIDC token ({TOKEN_VAR} is not set): CircleCI cloud gives one to every job but those of pull requests from forks"),
             }
         }))
