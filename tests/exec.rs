@@ -332,8 +332,13 @@ fn a_closed_stderr_cannot_abort_exec_or_leave_the_credentials_behind() {
         .stdout(Stdio::piped())
         .stderr(writer);
     let child = cmd.spawn().unwrap();
-    drop(cmd);
+    let pid = child.id();
+    drop(cmd); // closes this process's copy of the pipe's write end
     let out = child.wait_with_output().unwrap();
+    // The leak audit's record: stdout as read; stderr went nowhere.
+    let mut same = env.command(env!("CARGO_BIN_EXE_crlogin"));
+    same.args(["exec", "--", "sh", "-c", r#"echo "$DOCKER_CONFIG"; exit 3"#]);
+    harness::audit::output(&same, pid, &out.stdout, b"");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "COMMAND's status: {stdout}");
     let dir = PathBuf::from(stdout.trim_end());

@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use serde::Deserialize as _;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::Path;
@@ -177,9 +178,14 @@ pub fn output_text(
             strip_kubelet(&mut doc, hosts);
             doc
         }),
-        Run::K8sSecret => serde_yaml::from_str::<Value>(&text)
-            .ok()
-            .map(|doc| strip_secret_manifest(doc, hosts)),
+        // YAML with `--service-account` is two documents (the Secret, then the ServiceAccount).
+        Run::K8sSecret => serde_yaml::Deserializer::from_str(&text)
+            .map(|doc| Value::deserialize(doc).ok())
+            .collect::<Option<Vec<Value>>>()
+            .map(|docs| {
+                let docs = docs.into_iter().map(|d| strip_secret_manifest(d, hosts));
+                Value::Array(docs.collect())
+            }),
         _ => None,
     };
     stripped.map_or(text.into_bytes(), |doc| doc.to_string().into_bytes())
@@ -196,8 +202,14 @@ fn strip_kubelet(doc: &mut Value, hosts: &Hosts) {
 }
 
 /// The manifest with `.dockerconfigjson` decoded and stripped like an auth file (left as it is
-/// if it does not decode).
+/// if it does not decode); in a `List` (`--service-account`), each item so.
 fn strip_secret_manifest(mut doc: Value, hosts: &Hosts) -> Value {
+    if let Some(items) = doc.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items.iter_mut() {
+            *item = strip_secret_manifest(item.take(), hosts);
+        }
+        return doc;
+    }
     let Some(data) = doc.pointer_mut("/data/.dockerconfigjson") else {
         return doc;
     };
