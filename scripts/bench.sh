@@ -48,8 +48,11 @@ results=${CRLOGIN_BENCH_RESULTS:-target/bench/results.md}
 # starts processes and reads the clock, and it measures the binaries built above. (`cargo bench`
 # would build it and its dev-dependencies with the release profile's LTO: minutes, for nothing.)
 # It runs in its own process group, so whatever it started stops with it, however it ends.
-CRLOGIN_BENCH_BIN="$bin" ${static_bin:+CRLOGIN_BENCH_STATIC_BIN="$static_bin"} \
-  setsid cargo test --locked --bench performance &
+# (A variable set only sometimes goes through env: an expansion before a command is not an
+# assignment, and bash would run it as the command.)
+static_env=()
+[ -z "${static_bin:-}" ] || static_env=(CRLOGIN_BENCH_STATIC_BIN="$static_bin")
+CRLOGIN_BENCH_BIN="$bin" env "${static_env[@]}" setsid cargo test --locked --bench performance &
 bench=$!
 trap 'kill -TERM -- "-$bench" 2>/dev/null || true' EXIT INT TERM
 wait "$bench"
