@@ -429,13 +429,13 @@ pub fn fresh_private_dir(env: &Env, ci: &dyn Ci) -> Result<PathBuf> {
         "the directory for --isolated",
         "set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a plain path",
     )?;
-    if let Err(unsafe_base) = crate::files::check_private_base(&base) {
+    if let Some(problem) = crate::files::private_base_problem(&base) {
         let system = std::env::temp_dir();
-        if system == base || crate::files::check_private_base(&system).is_err() {
-            return Err(unsafe_base);
+        if system == base || crate::files::private_base_problem(&system).is_some() {
+            bail!("{problem}: run crlogin as that directory's owner, or set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a directory only you and root control");
         }
         ci.note(&format!(
-            "crlogin: {unsafe_base:#}; the private directory is made under {} instead",
+            "crlogin: {problem}, so the private directory is made under {} instead",
             system.display()
         ));
         return make_isolated_dir(&system);

@@ -421,6 +421,10 @@ fn a_foreign_runner_temp_falls_back_to_a_safe_temporary_directory() {
     out.assert_success("exec with a foreign RUNNER_TEMP");
     assert!(marker.exists(), "the command did not run: {out}");
     assert!(out.stderr.contains("belongs to uid 1001"), "{out}");
+    assert!(
+        !out.stderr.contains("set TMPDIR"),
+        "advice for a refusal: {out}"
+    );
     assert!(scratch_dirs(&runner_temp).is_empty(), "{out}");
     assert!(
         scratch_dirs(&system).is_empty(),

@@ -290,12 +290,12 @@ pub fn not_private(
     Some((file.to_path_buf(), meta, why))
 }
 
-/// Refuses `base` as the place of a fresh private directory (`exec`, `--isolated`) when a user
-/// other than this one (and root) could swap that directory for one of their own: `base`, or a
-/// directory above it (as written and once symlinks are resolved), owned by another uid, or
-/// writable by others without the sticky bit. A `base` that does not exist yet is created
-/// private by the caller; its existing ancestors are checked all the same.
-pub fn check_private_base(base: &Path) -> Result<()> {
+/// Why another user could swap a fresh private directory made under `base` for their own, if
+/// one could: `base`, or a directory above it (as written and once symlinks are resolved), owned
+/// by another uid than this one's and root's, or writable by others without the sticky bit. A
+/// `base` that does not exist yet is created private by the caller; its existing ancestors are
+/// checked all the same.
+pub fn private_base_problem(base: &Path) -> Option<String> {
     let resolved = nearest_existing(base).and_then(|p| p.canonicalize().ok());
     let lexical = base.ancestors().filter(|p| !p.as_os_str().is_empty());
     for dir in lexical.chain(resolved.iter().flat_map(|p| p.ancestors())) {
@@ -313,13 +313,13 @@ pub fn check_private_base(base: &Path) -> Result<()> {
         } else {
             continue;
         };
-        bail!(
-            "{} (where crlogin makes its private directory under {}) {why}, who could swap that directory for their own and read the credentials: run crlogin as that directory's owner, or set TMPDIR (RUNNER_TEMP on GitHub, WORKSPACE on Jenkins) to a directory only you and root control",
+        return Some(format!(
+            "{} (where crlogin makes its private directory under {}) {why}, who could swap that directory for their own and read the credentials",
             dir.display(),
             base.display()
-        );
+        ));
     }
-    Ok(())
+    None
 }
 
 fn nearest_existing(path: &Path) -> Option<PathBuf> {
